@@ -1,0 +1,67 @@
+//! Small shared helpers: errno conversion, fd flags, socket options.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// Turns a libc `-1 + errno` return into `io::Error`, passing any other value through.
+pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Same as [`cvt`] for `ssize_t`-returning calls (send/recv), yielding the byte count.
+pub(crate) fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        // A non-negative ssize_t always fits in usize.
+        Ok(ret as usize)
+    }
+}
+
+/// Toggles `O_NONBLOCK` with `fcntl(F_GETFL/F_SETFL)`. A file-status flag rather than
+/// `MSG_DONTWAIT` per call, so accept/connect/recv/send all follow one mode.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Result<()> {
+    // SAFETY: F_GETFL takes no argument and only reads the descriptor's flags.
+    let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    let new = if nonblocking {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    if new != flags {
+        // SAFETY: F_SETFL takes an int argument; `fd` is a live descriptor.
+        cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, new) })?;
+    }
+    Ok(())
+}
+
+/// `setsockopt(fd, level, name, &int)` for the boolean/integer options netlink uses.
+pub(crate) fn setsockopt_int(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: the option value points at a live c_int whose size we pass exactly.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&raw const value).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// Linux `_IOC` request encoding (asm-generic/ioctl.h): dir in bits 30-31, size in 16-29,
+/// type in 8-15, number in 0-7. Used for ioctls `libc` does not define.
+pub(crate) const fn ioc_write(ty: u8, nr: u8, size: usize) -> u32 {
+    const IOC_WRITE: u32 = 1;
+    (IOC_WRITE << 30) | ((size as u32) << 16) | ((ty as u32) << 8) | nr as u32
+}
