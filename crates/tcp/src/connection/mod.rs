@@ -1,0 +1,614 @@
+//! The sans-IO TCP connection (one TCB).
+
+mod input;
+mod output;
+mod timers;
+
+use core::fmt;
+use core::net::SocketAddr;
+use std::collections::VecDeque;
+
+use crate::assembler::Assembler;
+use crate::config::{Config, default_peer_mss};
+use crate::congestion::Reno;
+use crate::payload::Payload;
+use crate::rtt::RttEstimator;
+use crate::segment::{Flags, Segment, TcpOptions};
+use crate::send_buffer::SendBuffer;
+use crate::seq::SeqNumber;
+use crate::state::{State, StateEvent};
+use crate::time::{Duration, Instant};
+use crate::timer::{Timer, TimerTable};
+
+/// Something the application should know about, from [`Connection::poll_event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The three-way handshake completed (entered ESTABLISHED).
+    Connected,
+    /// In-order data arrived while the receive queue was empty (edge-triggered).
+    Readable,
+    /// Send-buffer space freed after a [`Connection::send`] could not take everything.
+    Writable,
+    /// The peer acknowledged the send stream up to `bytes` (a stream offset: total data bytes
+    /// acknowledged since the start, SYN and FIN excluded). MSG_ZEROCOPY-style completions for
+    /// everything below `bytes` may be issued.
+    Acked {
+        /// Send stream offset now acknowledged.
+        bytes: u64,
+    },
+    /// The peer's FIN was reached: no more data will arrive after what is queued.
+    PeerFin,
+    /// The peer reset the connection (ECONNRESET, or ECONNREFUSED in SYN-SENT). Terminal.
+    Reset,
+    /// Retransmissions were exhausted (ETIMEDOUT). Terminal.
+    TimedOut,
+    /// The connection reached CLOSED normally (or by [`Connection::abort`]). Terminal.
+    Closed,
+}
+
+/// Counters, in the spirit of `nstat`'s Tcp* MIBs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Segments handed to `handle_segment` that matched this connection's ports.
+    pub segs_in: u64,
+    /// Segments returned by `poll_transmit`.
+    pub segs_out: u64,
+    /// Segments sent again (SYN, SYN-ACK, data or FIN), for any reason.
+    pub retransmits: u64,
+    /// Payload bytes sent again.
+    pub retransmitted_bytes: u64,
+    /// Fast retransmits entered on three duplicate ACKs (TcpExtTCPFastRetrans-like).
+    pub fast_retransmits: u64,
+    /// Retransmission timer expirations acted on (TcpExtTCPTimeouts-like).
+    pub rto_count: u64,
+    /// Duplicate ACKs received (RFC 5681 definition).
+    pub dup_acks: u64,
+    /// Zero-window probes sent.
+    pub zero_window_probes: u64,
+    /// Challenge ACKs sent for in-window RSTs or SYNs (RFC 5961).
+    pub challenge_acks: u64,
+    /// Payload bytes received in order.
+    pub bytes_received: u64,
+}
+
+/// [`Connection::send`] failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The write side is shut down or the connection is closed (EPIPE).
+    WriteClosed,
+    /// The send buffer is full (EAGAIN); an [`Event::Writable`] follows when space frees.
+    WouldBlock,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::WriteClosed => "connection write side closed",
+            SendError::WouldBlock => "send buffer full",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Why [`Connection::accept`] refused to create a connection from a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejected {
+    /// The segment is not a bare SYN (SYN without ACK and RST); see
+    /// [`crate::listener::listen_segment`] for what to do with it instead.
+    NotSyn,
+    /// The segment's ports do not match the given endpoints.
+    PortMismatch,
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rejected::NotSyn => "segment is not a SYN",
+            Rejected::PortMismatch => "segment ports do not match the endpoints",
+        })
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+/// One TCP connection as a deterministic state machine: no I/O, no clock.
+///
+/// # Contract (quinn-proto's shape)
+///
+/// Methods fall in four groups:
+///
+/// - **(A) getters**: [`state`](Self::state), [`send_stream_acked`](Self::send_stream_acked),
+///   [`send_queue_len`](Self::send_queue_len), [`recv_queue_len`](Self::recv_queue_len),
+///   [`stats`](Self::stats), … They never change anything.
+/// - **(B) inputs**: [`handle_segment`](Self::handle_segment) for a segment the socket layer
+///   demultiplexed to this connection, [`handle_timeout`](Self::handle_timeout) once the
+///   instant returned by `poll_timeout` is reached.
+/// - **(C) application commands**: [`send`](Self::send), [`recv`](Self::recv),
+///   [`shutdown_write`](Self::shutdown_write), [`close`](Self::close), [`abort`](Self::abort),
+///   [`set_nodelay`](Self::set_nodelay).
+/// - **(D) outputs**: [`poll_transmit`](Self::poll_transmit), [`poll_event`](Self::poll_event),
+///   [`poll_timeout`](Self::poll_timeout).
+///
+/// After any (B) or (C) call the driver must, in this order: call `poll_transmit` until it
+/// returns `None`, drain `poll_event`, then re-read `poll_timeout` and arm its timer there.
+/// `now` must never go backwards across calls (a backwards `now` is treated as "no time
+/// passed", never a panic).
+///
+/// # Sequence space
+///
+/// Internally both directions count 64-bit offsets from the initial sequence numbers (0 is the
+/// SYN, data byte `i` is `1 + i`, the FIN follows the data), so no comparison wraps; only
+/// segments carry 32-bit [`SeqNumber`]s.
+///
+/// # Choices (documented departures and options)
+///
+/// - Timestamps and SACK are not offered; a peer's offer is ignored, which RFC 7323 §3.2 and
+///   RFC 2018 make "don't use" for both sides. RTT is measured on one segment per flight
+///   (RFC 6298 with Karn's algorithm).
+/// - Window scaling is used only when both SYNs carry the option (RFC 7323 §2.2).
+/// - Give-up counts retransmissions (`retries2`) rather than Linux's time-based
+///   `retransmits_timed_out()`.
+/// - A zero-window probe is Linux's: an ACK with `SEQ = SND.UNA - 1` and no data
+///   (tcp_xmit_probe_skb()), which the peer must answer with an ACK carrying its window.
+/// - `close()` with unread data sends RST (RFC 2525 §2.17, Linux tcp_close()); data arriving
+///   after `close()` also aborts with RST (Linux LINUX_MIB_TCPABORTONDATA).
+/// - FIN-WAIT-2 has no timeout here (Linux's tcp_fin_timeout is for orphans the socket layer
+///   owns).
+#[derive(Debug)]
+pub struct Connection<P: Payload> {
+    config: Config,
+    local: SocketAddr,
+    remote: SocketAddr,
+    state: State,
+
+    // Send sequence space (offsets from `iss`).
+    iss: SeqNumber,
+    snd_una: u64,
+    snd_nxt: u64,
+    /// Highest offset ever sent (`snd_nxt` goes back after an RTO; this does not).
+    snd_max: u64,
+    snd_wnd: u64,
+    max_snd_wnd: u64,
+    snd_wl1: SeqNumber,
+    snd_wl2: u64,
+    snd_wscale: u8,
+    rcv_wscale: u8,
+    ws_negotiated: bool,
+    send_mss: usize,
+    local_mss: u16,
+    send_buf: SendBuffer<P>,
+    /// The application shut the write side: a FIN follows the queued data.
+    fin_queued: bool,
+
+    // Receive sequence space (offsets from `irs`).
+    irs: SeqNumber,
+    rcv_nxt: u64,
+    assembler: Assembler<P>,
+    /// Offset of the peer's FIN once seen (possibly ahead of `rcv_nxt`).
+    peer_fin: Option<u64>,
+    fin_received: bool,
+    /// Right edge of the last advertised window.
+    rcv_adv_edge: u64,
+    /// In-order bytes received since our last ACK (delayed-ACK accounting).
+    unacked_rcv_bytes: usize,
+    ack_now: bool,
+
+    // Pending control output.
+    pending_rst: Option<Segment<P>>,
+    retransmit_first: bool,
+    send_probe: bool,
+    app_closed: bool,
+
+    // Loss recovery.
+    rtt: RttEstimator,
+    /// (offset whose acknowledgment completes the sample, when the segment left).
+    rtt_sample: Option<(u64, Instant)>,
+    cc: Reno,
+    retries: u32,
+    probes: u32,
+    timers: TimerTable,
+
+    events: VecDeque<Event>,
+    stats: Stats,
+    writable_wanted: bool,
+    nodelay: bool,
+}
+
+impl<P: Payload> Connection<P> {
+    fn new(
+        config: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: SeqNumber,
+        now: Instant,
+    ) -> Self {
+        let _ = now;
+        let local_mss = config.local_mss(remote);
+        let rtt = RttEstimator::new(config.initial_rto, config.min_rto, config.max_rto);
+        let cc = Reno::new(u64::from(local_mss), config.initial_window);
+        Connection {
+            nodelay: config.nodelay,
+            local,
+            remote,
+            state: State::Closed,
+            iss,
+            snd_una: 0,
+            snd_nxt: 0,
+            snd_max: 0,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: 0,
+            snd_wscale: 0,
+            rcv_wscale: 0,
+            ws_negotiated: false,
+            send_mss: usize::from(local_mss),
+            local_mss,
+            send_buf: SendBuffer::new(),
+            fin_queued: false,
+            irs: SeqNumber(0),
+            rcv_nxt: 0,
+            assembler: Assembler::new(),
+            peer_fin: None,
+            fin_received: false,
+            rcv_adv_edge: 0,
+            unacked_rcv_bytes: 0,
+            ack_now: false,
+            pending_rst: None,
+            retransmit_first: false,
+            send_probe: false,
+            app_closed: false,
+            rtt,
+            rtt_sample: None,
+            cc,
+            retries: 0,
+            probes: 0,
+            timers: TimerTable::default(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            writable_wanted: false,
+            config,
+        }
+    }
+
+    /// Active open: the first `poll_transmit` yields the SYN. `isn` is the initial sequence
+    /// number, e.g. from [`crate::listener::initial_sequence_number`].
+    ///
+    /// Kernel: tcp_v4_connect() → tcp_connect().
+    pub fn connect(
+        now: Instant,
+        config: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        isn: SeqNumber,
+    ) -> Self {
+        let mut c = Self::new(config, local, remote, isn, now);
+        c.transition(StateEvent::Connect);
+        c
+    }
+
+    /// Passive open from a SYN that reached a listener: the connection starts in SYN-RECEIVED
+    /// and the first `poll_transmit` yields the SYN-ACK. Data or FIN on the SYN are dropped
+    /// (no TCP Fast Open), as Linux does.
+    ///
+    /// Kernel: tcp_conn_request() / tcp_v4_syn_recv_sock() (Linux keeps a request sock until
+    /// the handshake completes; here the full connection exists from the SYN on).
+    pub fn accept(
+        now: Instant,
+        config: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        syn: &Segment<P>,
+        isn: SeqNumber,
+    ) -> Result<Self, Rejected> {
+        if !syn.flags.syn || syn.flags.rst || syn.ack.is_some() {
+            return Err(Rejected::NotSyn);
+        }
+        if syn.dst_port != local.port() || syn.src_port != remote.port() {
+            return Err(Rejected::PortMismatch);
+        }
+        let mut c = Self::new(config, local, remote, isn, now);
+        c.transition(StateEvent::Listen);
+        c.transition(StateEvent::RcvSyn);
+        c.irs = syn.seq;
+        c.rcv_nxt = 1;
+        c.negotiate(&syn.options);
+        c.snd_wnd = u64::from(syn.window);
+        c.max_snd_wnd = c.snd_wnd;
+        c.snd_wl1 = syn.seq;
+        Ok(c)
+    }
+
+    // ---- (A) getters -------------------------------------------------------------------
+
+    /// The RFC 9293 state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Local endpoint.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Remote endpoint.
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// Send stream offset acknowledged by the peer (bytes, SYN/FIN excluded).
+    pub fn send_stream_acked(&self) -> u64 {
+        self.send_buf.start()
+    }
+
+    /// Send stream offset written by the application so far.
+    pub fn send_stream_written(&self) -> u64 {
+        self.send_buf.end()
+    }
+
+    /// Bytes queued for sending and not yet acknowledged.
+    pub fn send_queue_len(&self) -> usize {
+        self.send_buf.len()
+    }
+
+    /// In-order bytes waiting for [`recv`](Self::recv).
+    pub fn recv_queue_len(&self) -> usize {
+        self.assembler.ready_len()
+    }
+
+    /// True once the peer's FIN was reached and every byte before it was read (EOF).
+    pub fn recv_finished(&self) -> bool {
+        self.fin_received && self.assembler.ready_len() == 0
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The MSS we send with (peer's MSS option clamped to ours).
+    pub fn send_mss(&self) -> usize {
+        self.send_mss
+    }
+
+    /// Congestion window in bytes.
+    pub fn cwnd(&self) -> u64 {
+        self.cc.cwnd
+    }
+
+    /// The peer's advertised window in bytes (scaled).
+    pub fn send_window(&self) -> u64 {
+        self.snd_wnd
+    }
+
+    /// The current retransmission timeout, backoff included.
+    pub fn rto(&self) -> Duration {
+        self.rtt.rto()
+    }
+
+    /// Smoothed RTT, once measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.rtt.srtt()
+    }
+
+    /// Window scale shifts in use (ours for what we advertise, the peer's for what it does).
+    pub fn window_scales(&self) -> (u8, u8) {
+        (self.rcv_wscale, self.snd_wscale)
+    }
+
+    /// When `timer` is due, if armed (for tests and `ss -o`-style dumps).
+    pub fn timer_deadline(&self, timer: Timer) -> Option<Instant> {
+        self.timers.get(timer)
+    }
+
+    /// True when Nagle's algorithm is off.
+    pub fn nodelay(&self) -> bool {
+        self.nodelay
+    }
+
+    // ---- (C) application commands ------------------------------------------------------
+
+    /// Queue `data` for sending. Takes as much as the send buffer has room for (slicing
+    /// `data` if needed) and returns how many bytes were taken.
+    ///
+    /// Allowed in SYN-SENT, SYN-RECEIVED, ESTABLISHED and CLOSE-WAIT before
+    /// `shutdown_write`.
+    pub fn send(&mut self, data: P) -> Result<usize, SendError> {
+        let open = matches!(
+            self.state,
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+        );
+        if !open || self.fin_queued {
+            return Err(SendError::WriteClosed);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let free = self.config.send_buffer.saturating_sub(self.send_buf.len());
+        if free == 0 {
+            self.writable_wanted = true;
+            return Err(SendError::WouldBlock);
+        }
+        let n = free.min(data.len());
+        if n < data.len() {
+            self.writable_wanted = true;
+            self.send_buf.push(data.slice(0..n));
+        } else {
+            self.send_buf.push(data);
+        }
+        Ok(n)
+    }
+
+    /// Up to `max` bytes of in-order received data: the front chunk as it arrived, or its first
+    /// `max` bytes. `None` when nothing is queued (see [`recv_finished`](Self::recv_finished)
+    /// for EOF).
+    ///
+    /// Reading opens the receive window; when it grew enough a window update is queued.
+    /// Kernel: tcp_recvmsg() → __tcp_cleanup_rbuf().
+    pub fn recv(&mut self, max: usize) -> Option<P> {
+        let p = self.assembler.read(max)?;
+        if self.state.is_synchronized() && !self.fin_received {
+            // Window update when the advertised remainder fell to half the maximum and the
+            // window now at least doubles it; receiver SWS avoidance (RFC 9293 §3.8.6.2.2)
+            // requires the gain to be min(buffer/2, MSS).
+            let remaining = self.rcv_adv_edge.saturating_sub(self.rcv_nxt);
+            let now_wnd = self.rcv_wnd();
+            let max_wnd = self.max_rcv_wnd();
+            let sws = (max_wnd / 2).min(u64::from(self.local_mss));
+            if 2 * remaining <= max_wnd && now_wnd >= 2 * remaining && now_wnd - remaining >= sws {
+                self.ack_now = true;
+            }
+        }
+        Some(p)
+    }
+
+    /// Shut the write side (`shutdown(SHUT_WR)`): a FIN follows the queued data.
+    ///
+    /// Kernel: tcp_shutdown() → tcp_close_state() + tcp_send_fin().
+    pub fn shutdown_write(&mut self) {
+        match self.state {
+            State::Listen | State::SynSent => {
+                self.transition(StateEvent::Close);
+                self.enter_closed(Event::Closed);
+            }
+            // The FIN waits for ESTABLISHED (RFC 9293 §3.10.4).
+            State::SynReceived => self.fin_queued = true,
+            State::Established | State::CloseWait => {
+                self.fin_queued = true;
+                self.transition(StateEvent::Close);
+            }
+            _ => {}
+        }
+    }
+
+    /// `close()` on the socket: shut the write side, and stop accepting data. Unread data (now
+    /// or later) turns this into an abort with RST, as Linux's tcp_close() does.
+    pub fn close(&mut self) {
+        self.app_closed = true;
+        if self.assembler.ready_len() > 0 {
+            self.abort();
+        } else {
+            self.shutdown_write();
+        }
+    }
+
+    /// Abort: send RST (in synchronized states) and go to CLOSED at once.
+    ///
+    /// Kernel: tcp_disconnect() / tcp_send_active_reset().
+    pub fn abort(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        if self.state.is_synchronized() && self.state != State::TimeWait {
+            let mut rst = self.header(self.snd_max);
+            rst.flags.rst = true;
+            rst.window = 0;
+            self.pending_rst = Some(rst);
+        }
+        self.transition(StateEvent::Abort);
+        self.enter_closed(Event::Closed);
+    }
+
+    /// TCP_NODELAY: turn Nagle's algorithm off (`true`) or on.
+    pub fn set_nodelay(&mut self, nodelay: bool) {
+        self.nodelay = nodelay;
+    }
+
+    // ---- (D) outputs (poll_transmit in output.rs) ----------------------------------------
+
+    /// The next application event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest armed timer, if any. Call [`handle_timeout`](Self::handle_timeout) then.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_timeout()
+    }
+
+    // ---- internals ---------------------------------------------------------------------
+
+    /// Apply `event` through the declared table; a missing row is a bug here.
+    fn transition(&mut self, event: StateEvent) {
+        match self.state.on(event) {
+            Some(next) => self.state = next,
+            None => panic!("no transition from {} on {:?}", self.state, event),
+        }
+    }
+
+    /// Enter CLOSED: stop timers, drop what can no longer be sent, report `event`.
+    fn enter_closed(&mut self, event: Event) {
+        debug_assert_eq!(self.state, State::Closed);
+        self.timers.stop_all();
+        self.send_buf.clear();
+        self.retransmit_first = false;
+        self.send_probe = false;
+        self.ack_now = false;
+        self.events.push_back(event);
+    }
+
+    /// Process the options of the peer's SYN. Kernel: tcp_parse_options() +
+    /// tcp_sync_mss().
+    fn negotiate(&mut self, opts: &TcpOptions) {
+        let peer_mss = opts.mss.unwrap_or_else(|| default_peer_mss(self.remote));
+        // Linux clamps a tiny MSS option to TCP_MIN_MSS (88).
+        self.send_mss = usize::from(peer_mss.clamp(88, self.local_mss.max(88)));
+        if let (Some(ours), Some(theirs)) = (self.config.window_scale, opts.window_scale) {
+            self.ws_negotiated = true;
+            self.rcv_wscale = ours.min(14);
+            self.snd_wscale = theirs.min(14);
+        } else {
+            self.ws_negotiated = false;
+            self.rcv_wscale = 0;
+            self.snd_wscale = 0;
+        }
+        self.cc = Reno::new(self.send_mss as u64, self.config.initial_window);
+    }
+
+    /// The largest window our scale lets us advertise, bounded by the buffer.
+    fn max_rcv_wnd(&self) -> u64 {
+        (self.config.recv_buffer as u64).min(65_535u64 << self.rcv_wscale)
+    }
+
+    /// Free receive space: the window we may advertise now.
+    fn rcv_wnd(&self) -> u64 {
+        self.max_rcv_wnd()
+            .saturating_sub(self.assembler.ready_len() as u64)
+    }
+
+    /// Sequence number of send offset `off`.
+    fn snd_seq(&self, off: u64) -> SeqNumber {
+        self.iss + (off as usize)
+    }
+
+    /// Sequence number of receive offset `off`.
+    fn rcv_seq(&self, off: u64) -> SeqNumber {
+        self.irs + (off as usize)
+    }
+
+    /// Offset (from `iss`) of our FIN, once the application shut the write side.
+    fn fin_off(&self) -> Option<u64> {
+        self.fin_queued.then(|| 1 + self.send_buf.end())
+    }
+
+    /// A segment from us at send offset `seq_off`, with ACK and window when synchronized.
+    /// Sending any ACK satisfies pending and delayed ACKs.
+    fn header(&mut self, seq_off: u64) -> Segment<P> {
+        let mut seg = Segment::new(self.local.port(), self.remote.port(), self.snd_seq(seq_off));
+        if self.state.is_synchronized() || self.rcv_nxt > 0 {
+            seg.ack = Some(self.rcv_seq(self.rcv_nxt));
+            let wnd = self.rcv_wnd();
+            let raw = (wnd >> self.rcv_wscale).min(65_535);
+            seg.window = raw as u16;
+            self.rcv_adv_edge = self
+                .rcv_adv_edge
+                .max(self.rcv_nxt + (raw << self.rcv_wscale));
+            self.ack_now = false;
+            self.unacked_rcv_bytes = 0;
+            self.timers.stop(Timer::DelayedAck);
+        }
+        seg.flags = Flags::default();
+        seg
+    }
+}
