@@ -358,7 +358,7 @@ impl<P: Payload> Connection<P> {
             //= RFC 5681 §4.2: ACK at once for out-of-order data and for data filling a hole;
             //= otherwise at least every second full-sized segment, or within the delay.
             if advanced == 0 || had_ooo || self.assembler.ooo_len() > 0 {
-                self.ack_now = true;
+                self.owe_ack();
             } else {
                 self.unacked_rcv_bytes += advanced as usize;
                 match self.config.delayed_ack {

@@ -193,6 +193,9 @@ pub struct Connection<P: Payload> {
     /// In-order bytes received since our last ACK (delayed-ACK accounting).
     unacked_rcv_bytes: usize,
     ack_now: bool,
+    /// Immediate pure ACKs owed, one per out-of-order or duplicate segment, so the peer
+    /// counts its duplicate ACKs (Kernel: tcp_send_dupack(), tcp_data_queue_ofo()).
+    acks_owed: u32,
 
     // Pending control output.
     pending_rst: Option<Segment<P>>,
@@ -255,6 +258,7 @@ impl<P: Payload> Connection<P> {
             rcv_adv_edge: 0,
             unacked_rcv_bytes: 0,
             ack_now: false,
+            acks_owed: 0,
             pending_rst: None,
             retransmit_first: false,
             send_probe: false,
@@ -545,6 +549,7 @@ impl<P: Payload> Connection<P> {
         self.retransmit_first = false;
         self.send_probe = false;
         self.ack_now = false;
+        self.acks_owed = 0;
         self.events.push_back(event);
     }
 
@@ -564,6 +569,11 @@ impl<P: Payload> Connection<P> {
             self.snd_wscale = 0;
         }
         self.cc = Reno::new(self.send_mss as u64, self.config.initial_window);
+    }
+
+    /// Owe the peer one immediate ACK.
+    fn owe_ack(&mut self) {
+        self.acks_owed = self.acks_owed.saturating_add(1);
     }
 
     /// The largest window our scale lets us advertise, bounded by the buffer.

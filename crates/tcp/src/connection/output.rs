@@ -25,7 +25,11 @@ impl<P: Payload> Connection<P> {
                     Some(self.syn_segment(now))
                 }
                 State::SynSent => None,
-                State::SynReceived => self.ack_now.then(|| self.header(self.snd_nxt)),
+                State::SynReceived if self.ack_now || self.acks_owed > 0 => {
+                    self.acks_owed = self.acks_owed.saturating_sub(1);
+                    Some(self.header(self.snd_nxt))
+                }
+                State::SynReceived => None,
                 _ => self.data_or_control(now, max_payload),
             },
         };
@@ -78,6 +82,11 @@ impl<P: Payload> Connection<P> {
                 self.stats.retransmitted_bytes += len as u64;
                 return Some(self.data_segment(self.snd_una, len, fin, data_end));
             }
+        }
+
+        if self.acks_owed > 0 {
+            self.acks_owed -= 1;
+            return Some(self.header(self.snd_nxt));
         }
 
         let limit = if max_payload >= mss {
