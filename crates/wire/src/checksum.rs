@@ -1,0 +1,240 @@
+//! Internet checksum (RFC 1071) arithmetic: folded one's-complement sums that compose across
+//! scattered chunks, and the TCP/UDP/ICMPv6 pseudo-headers.
+//!
+//! All sums here are *folded but not inverted* 16-bit values; a checksum field holds the
+//! inversion `!sum`. Sums commute and associate, so a header and any number of payload chunks can
+//! be summed separately and [`combine`]d. A chunk that starts at an odd byte offset of the
+//! covered data has its bytes in the opposite lanes; [`Accumulator`] handles that by swapping
+//! the chunk's sum (RFC 1071 §2(B): the sum is byte-order independent).
+//!
+//! Kernel: `csum_partial()`, `csum_block_add()` (which swaps for odd offsets), `csum_fold()`,
+//! `csum_tcpudp_nofold()` / `csum_ipv6_magic()` in include/net/checksum.h and net/ipv6/ip6_checksum.c.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::ip::IpProtocol;
+use crate::{Error, Result};
+
+/// Fold a wide one's-complement accumulator into 16 bits (end-around carry).
+///
+/// Kernel: `csum_fold()` (without the final inversion).
+pub fn fold(mut sum: u64) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+/// The folded one's-complement sum of `data`, treated as big-endian 16-bit words, a trailing odd
+/// byte padded with zero.
+///
+/// Kernel: `csum_partial()`.
+pub fn data(data: &[u8]) -> u16 {
+    let mut sum: u64 = 0;
+    // 32-bit words fold to the same 16-bit sum since 2^16 == 1 (mod 0xffff).
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        sum += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    let rest = words.remainder();
+    let mut pairs = rest.chunks_exact(2);
+    for p in &mut pairs {
+        sum += u64::from(u16::from_be_bytes([p[0], p[1]]));
+    }
+    if let [last] = pairs.remainder() {
+        sum += u64::from(*last) << 8;
+    }
+    fold(sum)
+}
+
+/// One's-complement addition of already folded sums.
+///
+/// Kernel: `csum_add()`.
+pub fn combine(sums: &[u16]) -> u16 {
+    fold(sums.iter().map(|&s| u64::from(s)).sum())
+}
+
+/// Sum of the IPv4 pseudo-header (RFC 793 §3.1): addresses, zero, protocol, upper-layer length.
+///
+/// Kernel: `csum_tcpudp_nofold()`.
+pub fn pseudo_header_v4(src: &Ipv4Addr, dst: &Ipv4Addr, protocol: IpProtocol, length: u32) -> u16 {
+    let mut acc = Accumulator::new();
+    acc.add(&src.octets());
+    acc.add(&dst.octets());
+    acc.add(&[0, u8::from(protocol)]);
+    // The IPv4 pseudo-header carries a 16-bit length; a longer one cannot occur in IPv4.
+    acc.add(&(length as u16).to_be_bytes());
+    acc.sum()
+}
+
+/// Sum of the IPv6 pseudo-header (RFC 8200 §8.1): addresses, 32-bit length, next header.
+///
+/// Kernel: `csum_ipv6_magic()` (without the final inversion).
+pub fn pseudo_header_v6(src: &Ipv6Addr, dst: &Ipv6Addr, protocol: IpProtocol, length: u32) -> u16 {
+    let mut acc = Accumulator::new();
+    acc.add(&src.octets());
+    acc.add(&dst.octets());
+    acc.add(&length.to_be_bytes());
+    acc.add(&[0, 0, 0, u8::from(protocol)]);
+    acc.sum()
+}
+
+/// Pseudo-header sum for either family; mixed families are an error.
+pub fn pseudo_header(src: &IpAddr, dst: &IpAddr, protocol: IpProtocol, length: u32) -> Result<u16> {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => Ok(pseudo_header_v4(s, d, protocol, length)),
+        (IpAddr::V6(s), IpAddr::V6(d)) => Ok(pseudo_header_v6(s, d, protocol, length)),
+        _ => Err(Error),
+    }
+}
+
+/// Running one's-complement sum over a sequence of chunks of any lengths, as if they were one
+/// contiguous buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Accumulator {
+    sum: u64,
+    /// Whether the bytes added so far have odd total length.
+    odd: bool,
+}
+
+impl Accumulator {
+    /// An empty sum.
+    pub fn new() -> Self {
+        Accumulator::default()
+    }
+
+    /// Add the next chunk of the covered data.
+    ///
+    /// Kernel: `csum_block_add()`.
+    pub fn add(&mut self, chunk: &[u8]) {
+        let s = data(chunk);
+        // At an odd offset every byte sits in the other lane of its 16-bit word.
+        let s = if self.odd { s.swap_bytes() } else { s };
+        self.sum += u64::from(s);
+        self.odd ^= chunk.len() % 2 == 1;
+    }
+
+    /// Add an already folded sum of data that starts at an even offset (e.g. a pseudo-header).
+    pub fn add_sum(&mut self, sum: u16) {
+        self.sum += u64::from(sum);
+    }
+
+    /// The folded, not inverted, sum so far.
+    pub fn sum(&self) -> u16 {
+        fold(self.sum)
+    }
+
+    /// The value for a checksum field: the inverted sum.
+    pub fn checksum(&self) -> u16 {
+        !self.sum()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is the failure report
+mod test {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Straightforward RFC 1071 reference: 16-bit words, one at a time.
+    fn reference(bytes: &[u8]) -> u16 {
+        let mut sum: u32 = 0;
+        for pair in bytes.chunks(2) {
+            let hi = u32::from(pair[0]) << 8;
+            let lo = pair.get(1).map_or(0, |&b| u32::from(b));
+            sum += hi | lo;
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u16
+    }
+
+    #[test]
+    fn test_rfc1071_example() {
+        // RFC 1071 §3 example: bytes 00 01 f2 03 f4 f5 f6 f7 sum to ddf2.
+        assert_eq!(
+            data(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0xddf2
+        );
+    }
+
+    #[test]
+    fn test_odd_length_pads_low_byte() {
+        assert_eq!(data(&[0x12]), 0x1200);
+        assert_eq!(data(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
+    }
+
+    #[test]
+    fn test_fold_end_around_carry() {
+        assert_eq!(fold(0x1_0000), 0x0001);
+        assert_eq!(fold(0xffff), 0xffff);
+        assert_eq!(fold(0x2_fffe), 0x0001);
+        assert_eq!(combine(&[0xffff, 0x0001]), 0x0001);
+    }
+
+    #[test]
+    fn test_odd_chunk_boundaries() {
+        let bytes: Vec<u8> = (0..=200u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        let whole = data(&bytes);
+        for split_a in [0usize, 1, 3, 7, 100] {
+            for split_b in [split_a, split_a + 1, split_a + 5, 150] {
+                let mut acc = Accumulator::new();
+                acc.add(&bytes[..split_a]);
+                acc.add(&bytes[split_a..split_b]);
+                acc.add(&bytes[split_b..]);
+                assert_eq!(acc.sum(), whole, "split at {split_a}/{split_b}");
+            }
+        }
+        // Three one-byte chunks are one three-byte buffer.
+        let mut acc = Accumulator::new();
+        for b in [0xab, 0xcd, 0xef] {
+            acc.add(&[b]);
+        }
+        assert_eq!(acc.sum(), data(&[0xab, 0xcd, 0xef]));
+    }
+
+    #[test]
+    fn test_pseudo_header_v4_known_value() {
+        // 192.0.2.1 -> 192.0.2.2, TCP, length 20:
+        // c000 + 0201 + c000 + 0202 + 0006 + 0014 = 0x1841d.
+        let s = pseudo_header_v4(
+            &Ipv4Addr::new(192, 0, 2, 1),
+            &Ipv4Addr::new(192, 0, 2, 2),
+            IpProtocol::Tcp,
+            20,
+        );
+        assert_eq!(s, fold(0x1841d));
+    }
+
+    #[test]
+    fn test_pseudo_header_mixed_families() {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        assert_eq!(pseudo_header(&v4, &v6, IpProtocol::Tcp, 0), Err(Error));
+    }
+
+    proptest! {
+        #[test]
+        fn prop_data_matches_reference(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            prop_assert_eq!(data(&bytes), reference(&bytes));
+        }
+
+        #[test]
+        fn prop_chunking_is_invisible(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut acc = Accumulator::new();
+            let mut start = 0;
+            for &c in &cuts {
+                acc.add(&bytes[start..c]);
+                start = c;
+            }
+            acc.add(&bytes[start..]);
+            prop_assert_eq!(acc.sum(), reference(&bytes));
+        }
+    }
+}
