@@ -72,10 +72,18 @@ impl<P: Payload> Connection<P> {
         let data_end = 1 + self.send_buf.end();
         let fin_off = self.fin_off();
 
+        let limit = if max_payload >= mss {
+            mss * (max_payload / mss)
+        } else {
+            max_payload
+        } as u64;
+
         //= RFC 5681 §3.2 step 2 / RFC 6582 partial ACK: resend the first unacknowledged segment.
-        if self.retransmit_first {
+        if self.retransmit_first && limit > 0 {
             self.retransmit_first = false;
-            let len = data_end.saturating_sub(self.snd_una).min(mss as u64) as usize;
+            let len = data_end
+                .saturating_sub(self.snd_una)
+                .min((mss as u64).min(limit)) as usize;
             let fin = fin_off.is_some_and(|f| self.snd_una + len as u64 == f && self.snd_max > f);
             if len > 0 || fin {
                 self.stats.retransmits += 1;
@@ -89,11 +97,6 @@ impl<P: Payload> Connection<P> {
             return Some(self.header(self.snd_nxt));
         }
 
-        let limit = if max_payload >= mss {
-            mss * (max_payload / mss)
-        } else {
-            max_payload
-        } as u64;
         let in_flight = self.snd_nxt - self.snd_una;
         let usable = self.snd_wnd.min(self.cc.cwnd).saturating_sub(in_flight);
         let avail = data_end.saturating_sub(self.snd_nxt);
