@@ -209,6 +209,36 @@ pub fn ack(req: &[u8], err: Option<&ExtAckError>, opts: AckOpts, portid: u32) ->
     b.finish()
 }
 
+/// What `netlink_rcv_skb()` does with a request once its handler returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Send [`ack`] with this errno (0 = success).
+    Ack(i32),
+    /// Send nothing more (success without `NLM_F_ACK`, or a dump that started: its
+    /// answer ends with [`done`] instead).
+    Silent,
+}
+
+/// Kernel: the tail of `netlink_rcv_skb()`: a message without `NLM_F_REQUEST` or of a
+/// control type (`< NLMSG_MIN_TYPE`) is not handled but still acked when it asked for
+/// one; a started dump (the handler's `-EINTR`) is never acked; otherwise an error is
+/// always acked and a success only with `NLM_F_ACK`.
+///
+/// `result` is the handler's outcome as a positive errno or 0; `dump_started` says the
+/// handler began a dump.
+pub fn disposition(hdr: &NlMsgHdr, result: i32, dump_started: bool) -> Disposition {
+    let handled = hdr.nlmsg_flags & NLM_F_REQUEST != 0 && hdr.nlmsg_type >= NLMSG_MIN_TYPE;
+    let err = if handled { result } else { 0 };
+    if handled && dump_started && err == 0 {
+        return Disposition::Silent;
+    }
+    if hdr.nlmsg_flags & NLM_F_ACK != 0 || err != 0 {
+        Disposition::Ack(err)
+    } else {
+        Disposition::Silent
+    }
+}
+
 /// Kernel: `netlink_dump_done()`: the `NLMSG_DONE` that ends a dump, with the dump's
 /// final status (`errno_or_0`: 0, or a positive errno; a negative value is taken as
 /// already negated) as its `int` payload.

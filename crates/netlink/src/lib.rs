@@ -13,6 +13,10 @@
 //! - [`family`]: generic netlink dispatch (`genl_family_rcv_msg()`), the netdev family's
 //!   op table and the `nlctrl` controller.
 //!
+//! Fuzzing: `crates/netlink/fuzz` is a cargo-fuzz project (its own workspace) with the
+//! targets `parse_messages` (client decoders) and `policy_parse` (server validation);
+//! run `cargo fuzz run -s none <target>` from that directory on stable.
+//!
 //! Nothing here panics on input bytes: every malformed header, length or nest is an
 //! [`Error`] (decoding) or an [`policy::ExtAckError`] (validation).
 #![deny(unsafe_code)]

@@ -304,3 +304,33 @@ fn policy_nest_shapes() {
     );
     assert!(render(AttrPolicy::UNSPEC).is_empty());
 }
+
+#[test]
+fn rcv_skb_disposition() {
+    let h = |ty: u16, flags: u16| NlMsgHdr {
+        nlmsg_len: 20,
+        nlmsg_type: ty,
+        nlmsg_flags: flags,
+        ..Default::default()
+    };
+    let req = NLM_F_REQUEST;
+    assert_eq!(disposition(&h(0x20, req), 0, false), Disposition::Silent);
+    assert_eq!(
+        disposition(&h(0x20, req | NLM_F_ACK), 0, false),
+        Disposition::Ack(0)
+    );
+    assert_eq!(disposition(&h(0x20, req), 22, false), Disposition::Ack(22));
+    assert_eq!(
+        disposition(&h(0x20, req | NLM_F_ACK | NLM_F_DUMP), 0, true),
+        Disposition::Silent
+    );
+    // Not a request / a control message: the handler never ran; ack only if asked.
+    assert_eq!(
+        disposition(&h(0x20, NLM_F_ACK), 22, false),
+        Disposition::Ack(0)
+    );
+    assert_eq!(
+        disposition(&h(NLMSG_NOOP, req), 0, false),
+        Disposition::Silent
+    );
+}
