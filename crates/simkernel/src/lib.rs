@@ -1,1 +1,38 @@
-//! simkernel
+//! simkernel: an emulated Linux network stack for device-memory TCP through netkit.
+//!
+//! The layout mirrors the kernel tree so a kernel engineer finds their room:
+//! - [`kernel`]: the [`Kernel`] object, its configuration and the kernel model switch;
+//! - [`process`]: processes with a netns, credentials and an fd table;
+//! - [`net::core`]: `dev` (xmit path, validation), `devmem` (bindings), `netdev_rx_queue`
+//!   (leases, memory providers), `netdev_queues`, `page_pool`, `netmem`, `skbuff`,
+//!   `net_namespace`, and `netdev_nl_ops` (the logic the netdev genetlink doits call);
+//! - [`net::ethtool`]: channels, rings, RSS and ntuple state and their set operations;
+//! - [`drivers`]: the DMA NIC (bnxt / gve / mlx5e / fbnic profiles), netkit, veth, loopback;
+//! - [`dma`]: dma-bufs and the per-device IOMMU.
+//!
+//! The kernel is a plain struct driven through `&mut self`: no clock, no threads, no I/O
+//! beyond the memfds that back dma-bufs. Every collection that is iterated is ordered.
+#![deny(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod dma;
+pub mod drivers;
+pub mod error;
+pub mod kernel;
+pub mod net;
+pub mod process;
+
+/// Kernel: `PAGE_SIZE` (x86_64).
+pub const PAGE_SIZE: usize = 4096;
+/// Kernel: `PAGE_SHIFT` (x86_64).
+pub const PAGE_SHIFT: u32 = 12;
+
+pub use error::{KResult, KernelError};
+pub use kernel::{Caller, Kernel, KernelConfig, KernelModel, NlSockId};
+pub use net::core::dev::{DevId, NetDevice, NetmemTx, XmitDrop, XmitResult};
+pub use net::core::devmem::DevmemBinding;
+pub use net::core::net_namespace::NetNsId;
+pub use net::core::netdev_nl_ops::{BadAttr, OpError, QueueSel};
+pub use net::core::netmem::{NetIov, Netmem};
+pub use net::core::skbuff::{Frag, Skb};
+pub use process::{Cred, File, ProcessId};

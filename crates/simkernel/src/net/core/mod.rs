@@ -1,0 +1,11 @@
+//! Kernel: `net/core/`.
+
+pub mod dev;
+pub mod devmem;
+pub mod net_namespace;
+pub mod netdev_nl_ops;
+pub mod netdev_queues;
+pub mod netdev_rx_queue;
+pub mod netmem;
+pub mod page_pool;
+pub mod skbuff;

@@ -1,0 +1,157 @@
+//! Network memory: pages and net_iovs.
+//!
+//! Kernel: `include/net/netmem.h` (`netmem_ref`, `struct net_iov`, `enum net_iov_type`).
+//! A [`NetIov`] is a counted reference to one PAGE_SIZE chunk of device memory: a devmem
+//! dma-buf binding's niov, or an io_uring zero-copy RX area's niov. It deliberately has
+//! **no byte accessor** (DESIGN invariant 1): kernel code can learn where the chunk is
+//! (its DMA address, its offset in the dma-buf) but never what it holds. Only a device's DMA
+//! engine reads it, through that device's IOMMU.
+
+use std::fmt;
+use std::rc::Rc;
+
+use crate::PAGE_SIZE;
+use crate::dma::Iova;
+use crate::net::core::devmem::DevmemBinding;
+
+/// Kernel: `enum net_iov_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetIovType {
+    /// `NET_IOV_DMABUF`: a devmem dma-buf chunk.
+    Dmabuf,
+    /// `NET_IOV_IOURING`: an io_uring zcrx area chunk.
+    IoUring,
+}
+
+/// A minimal io_uring zero-copy RX area (kernel: `struct io_zcrx_area`): only what the
+/// core looks at. Its niovs are not devmem, so TX validation rule 6 applies to them.
+#[derive(Debug)]
+pub struct IoUringArea {
+    /// Area id.
+    pub id: u32,
+    /// DMA address of the first niov in the device the area is mapped for.
+    pub base_dma: Iova,
+    /// Number of niovs.
+    pub num_niovs: u32,
+}
+
+#[derive(Clone)]
+enum Owner {
+    Dmabuf(Rc<DevmemBinding>),
+    IoUring(Rc<IoUringArea>),
+}
+
+/// A counted reference to one net_iov (kernel: `struct net_iov *` plus the binding
+/// reference that `net_devmem_get_net_iov()` / `get_netmem()` takes). Cloning takes
+/// another reference; dropping puts it. While any `NetIov` of a binding lives, the binding
+/// and its IOMMU mappings live.
+#[derive(Clone)]
+pub struct NetIov {
+    owner: Owner,
+    index: u32,
+}
+
+impl fmt::Debug for NetIov {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.owner {
+            Owner::Dmabuf(b) => write!(f, "NetIov(dmabuf {} #{})", b.id(), self.index),
+            Owner::IoUring(a) => write!(f, "NetIov(io_uring area {} #{})", a.id, self.index),
+        }
+    }
+}
+
+impl NetIov {
+    /// A reference to niov `index` of a devmem binding. Panics if out of range: callers
+    /// derive indexes from the binding itself.
+    pub(crate) fn dmabuf(binding: Rc<DevmemBinding>, index: u32) -> Self {
+        assert!(index < binding.num_niovs(), "niov index out of range");
+        NetIov {
+            owner: Owner::Dmabuf(binding),
+            index,
+        }
+    }
+
+    /// A reference to niov `index` of an io_uring area.
+    pub fn io_uring(area: Rc<IoUringArea>, index: u32) -> Self {
+        assert!(index < area.num_niovs, "niov index out of range");
+        NetIov {
+            owner: Owner::IoUring(area),
+            index,
+        }
+    }
+
+    /// Kernel: `net_iov_type()`.
+    pub fn niov_type(&self) -> NetIovType {
+        match self.owner {
+            Owner::Dmabuf(_) => NetIovType::Dmabuf,
+            Owner::IoUring(_) => NetIovType::IoUring,
+        }
+    }
+
+    /// Kernel: `net_is_devmem_iov()`.
+    pub fn is_devmem(&self) -> bool {
+        self.niov_type() == NetIovType::Dmabuf
+    }
+
+    /// Kernel: `net_devmem_iov_binding()`; `None` for io_uring niovs.
+    pub fn binding(&self) -> Option<&Rc<DevmemBinding>> {
+        match &self.owner {
+            Owner::Dmabuf(b) => Some(b),
+            Owner::IoUring(_) => None,
+        }
+    }
+
+    /// Kernel: `net_devmem_iov_binding_id()`; 0 for non-devmem niovs.
+    pub fn binding_id(&self) -> u32 {
+        self.binding().map_or(0, |b| b.id())
+    }
+
+    /// Index of the niov within its binding / area.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Kernel: `net_iov_dma_addr()` / `page_pool_get_dma_addr_netmem()`: the IOVA the
+    /// owning device's DMA engine uses for this chunk.
+    pub fn dma_addr(&self) -> Iova {
+        match &self.owner {
+            Owner::Dmabuf(b) => b.niov_dma_addr(self.index),
+            Owner::IoUring(a) => a.base_dma + u64::from(self.index) * PAGE_SIZE as u64,
+        }
+    }
+
+    /// Kernel: `net_iov_virtual_addr()`: the offset of this chunk in its dma-buf (what
+    /// users see as `frag_offset`). For io_uring niovs, the offset in the area.
+    pub fn virtual_offset(&self) -> u64 {
+        match &self.owner {
+            Owner::Dmabuf(b) => b.niov_virtual_addr(self.index),
+            Owner::IoUring(_) => u64::from(self.index) * PAGE_SIZE as u64,
+        }
+    }
+
+    /// Whether two references name the same chunk.
+    pub fn same(&self, other: &NetIov) -> bool {
+        self.index == other.index
+            && match (&self.owner, &other.owner) {
+                (Owner::Dmabuf(a), Owner::Dmabuf(b)) => Rc::ptr_eq(a, b),
+                (Owner::IoUring(a), Owner::IoUring(b)) => Rc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+/// Kernel: `netmem_ref`: either a host page (readable) or a net_iov (unreadable).
+#[derive(Debug, Clone)]
+pub enum Netmem {
+    /// A host page: bytes the kernel may read.
+    Page(Rc<[u8]>),
+    /// A net_iov: device memory, no byte access.
+    Iov(NetIov),
+}
+
+impl Netmem {
+    /// Kernel: `netmem_is_net_iov()`.
+    pub fn is_net_iov(&self) -> bool {
+        matches!(self, Netmem::Iov(_))
+    }
+}

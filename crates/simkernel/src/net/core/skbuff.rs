@@ -1,0 +1,113 @@
+//! Socket buffers: a readable linear head plus page or net_iov fragments.
+//!
+//! Kernel: `include/linux/skbuff.h`. "Unreadable" is a type fact here: a [`Frag::NetIov`]
+//! carries no bytes, so nothing in the kernel model can copy, checksum or inspect devmem
+//! payload. `skb->unreadable` is derived from the frags ([`Skb::skb_frags_readable`]).
+//! Cloning an skb shares every frag by reference (pages by `Rc`, net_iovs by a counted
+//! [`NetIov`]), as `skb_clone()` shares `skb_shinfo`.
+
+use std::rc::Rc;
+
+use crate::net::core::netmem::NetIov;
+
+/// One fragment.
+#[derive(Debug, Clone)]
+pub enum Frag {
+    /// A host page fragment: `bytes[off..off + len]`.
+    Page {
+        /// The page.
+        bytes: Rc<[u8]>,
+        /// Offset into the page.
+        off: usize,
+        /// Length.
+        len: usize,
+    },
+    /// A net_iov fragment: `len` bytes at `off` inside the niov's PAGE_SIZE chunk.
+    NetIov {
+        /// The niov reference (keeps its binding alive).
+        niov: NetIov,
+        /// Offset inside the niov.
+        off: usize,
+        /// Length.
+        len: usize,
+    },
+}
+
+impl Frag {
+    /// Fragment length.
+    pub fn len(&self) -> usize {
+        match self {
+            Frag::Page { len, .. } | Frag::NetIov { len, .. } => *len,
+        }
+    }
+
+    /// Whether the fragment is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The niov, for net_iov frags (kernel: `skb_frag_net_iov()`).
+    pub fn net_iov(&self) -> Option<&NetIov> {
+        match self {
+            Frag::NetIov { niov, .. } => Some(niov),
+            Frag::Page { .. } => None,
+        }
+    }
+}
+
+/// Kernel: `struct sk_buff` (the parts the core uses).
+#[derive(Debug, Clone, Default)]
+pub struct Skb {
+    /// The linear part: always readable (headers live here).
+    pub head: Vec<u8>,
+    /// Kernel: `skb_shinfo(skb)->frags`.
+    pub frags: Vec<Frag>,
+}
+
+impl Skb {
+    /// An skb whose payload is all in the linear head.
+    pub fn linear(head: Vec<u8>) -> Self {
+        Skb {
+            head,
+            frags: Vec::new(),
+        }
+    }
+
+    /// Kernel: `skb_frags_readable()` (i.e. `!skb->unreadable`): no net_iov frag.
+    pub fn skb_frags_readable(&self) -> bool {
+        self.frags.iter().all(|f| f.net_iov().is_none())
+    }
+
+    /// Kernel: `skb_shinfo(skb)->nr_frags`.
+    pub fn nr_frags(&self) -> usize {
+        self.frags.len()
+    }
+
+    /// Kernel: `skb->len`.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.frags.iter().map(Frag::len).sum::<usize>()
+    }
+
+    /// Whether the skb carries no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readable_until_a_niov_frag() {
+        let mut skb = Skb::linear(vec![1, 2, 3]);
+        skb.frags.push(Frag::Page {
+            bytes: Rc::from(vec![0u8; 10]),
+            off: 2,
+            len: 5,
+        });
+        assert!(skb.skb_frags_readable());
+        assert_eq!(skb.len(), 8);
+        assert_eq!(skb.nr_frags(), 1);
+    }
+}

@@ -1,0 +1,4 @@
+//! Kernel: `net/`.
+
+pub mod core;
+pub mod ethtool;
