@@ -478,3 +478,12 @@ impl Kernel {
         )))
     }
 }
+
+impl Kernel {
+    /// Mutable access to a device, for tests and harnesses that simulate state the
+    /// emulator has no operation for yet (e.g. an AF_XDP socket on a queue).
+    #[doc(hidden)]
+    pub fn device_mut_for_tests(&mut self, id: DevId) -> &mut NetDevice {
+        self.dev_mut(id)
+    }
+}
