@@ -256,6 +256,14 @@ impl NetDevice {
         u32::from(self.xdp_prog.is_some_and(|p| !p.has_frags))
     }
 
+    /// The NIC's TX ring (frames its DMA engine gathered), for NIC devices.
+    pub fn tx_ring(&self) -> Option<&VecDeque<Vec<u8>>> {
+        match &self.kind {
+            DeviceKind::Nic(n) => Some(&n.tx_ring),
+            _ => None,
+        }
+    }
+
     /// `IFF_*` flags as rtnetlink reports them.
     pub fn flags(&self) -> u32 {
         use uapi::rtnetlink::{IFF_LOOPBACK, IFF_LOWER_UP, IFF_RUNNING, IFF_UP};
