@@ -157,25 +157,21 @@ fn pre_series_netkit_drops_devmem_skbs() {
     assert_eq!(e.k.device(e.guest).stats.tx_dropped, 1);
 }
 
+/// A 1 GiB bind is functional end to end (its cost is measured by `benches/devmem.rs`,
+/// not asserted here: timing belongs in benchmarks).
 #[test]
-fn one_gib_bind_and_unbind_is_cheap() {
+fn one_gib_bind_and_unbind() {
     let mut e = env(KernelModel::Series);
     let a = e.admin;
     let fd = dmabuf_fd(&mut e.k, &a, 1 << 30, 0);
     let nic = ifindex(&e.k, e.nic);
-    let t = std::time::Instant::now();
     let id = e.k.bind_tx(&a, nic, fd).unwrap();
     let b = e.k.net_devmem_lookup_dmabuf(id).unwrap();
     assert_eq!(b.num_niovs(), 262_144);
     let (last, _, _) = b.net_devmem_get_niov_at((1 << 30) - 1).unwrap();
     assert_eq!(last.index(), 262_143);
+    assert!(b.net_devmem_get_niov_at(1 << 30).is_none());
     drop((b, last));
     e.k.unbind_socket_bindings(a.sock);
-    let took = t.elapsed();
     assert_eq!(e.k.live_bindings(), 0);
-    let limit = if cfg!(debug_assertions) { 50 } else { 5 };
-    assert!(
-        took.as_millis() < limit,
-        "bind+unbind of 1 GiB took {took:?}"
-    );
 }
