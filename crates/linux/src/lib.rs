@@ -14,5 +14,6 @@ pub mod netns;
 pub mod seqpacket;
 pub mod shm;
 pub mod udmabuf;
+pub mod veth_bench;
 
 mod sys;

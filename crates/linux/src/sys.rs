@@ -65,3 +65,17 @@ pub(crate) const fn ioc_write(ty: u8, nr: u8, size: usize) -> u32 {
     const IOC_WRITE: u32 = 1;
     (IOC_WRITE << 30) | ((size as u32) << 16) | ((ty as u32) << 8) | nr as u32
 }
+
+/// `sched_setaffinity(0, …)`: pin the calling thread to one CPU.
+pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; zeroed is its empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: `cpu` is within the set's bit range (checked above).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: pid 0 = the calling thread; the set pointer and size describe a live value.
+    cvt(unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) })?;
+    Ok(())
+}
