@@ -10,6 +10,10 @@
 #![deny(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod config;
+pub mod demo;
 pub mod ksft;
 pub mod ktap;
+pub mod runner;
+pub mod suites;
 pub mod tools;

@@ -1,0 +1,3 @@
+//! The ported test files, one module each.
+
+pub mod nk_qlease;
