@@ -1,1 +1,36 @@
-fn main() {}
+//! nkdevmem: the project's command line. With no arguments it runs the netkit devmem
+//! selftest suite on the embedded emulator (`nkdevmem selftest nk_devmem`).
+#![deny(unsafe_code)]
+
+mod demo;
+mod selftest;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Device-memory TCP through netkit containers: selftests and demos on an emulated
+/// Linux network stack.
+#[derive(Debug, Parser)]
+#[command(name = "nkdevmem", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run selftest suites on the emulator and print their KTAP report.
+    Selftest(selftest::Args),
+    /// Tell the series' story: the problems before it, the fix, what validation prevents.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        None => selftest::run(selftest::Args::default()),
+        Some(Cmd::Selftest(a)) => selftest::run(a),
+        Some(Cmd::Demo(a)) => demo::run(a),
+    }
+}

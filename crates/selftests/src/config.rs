@@ -111,7 +111,9 @@ pub fn parse_kernel(s: &str) -> Result<KernelModel, String> {
     match s {
         "series" => Ok(KernelModel::Series),
         "pre-series" | "preseries" => Ok(KernelModel::PreSeries),
-        _ => Err(format!("unknown kernel '{s}' (expected series or pre-series)")),
+        _ => Err(format!(
+            "unknown kernel '{s}' (expected series or pre-series)"
+        )),
     }
 }
 
@@ -140,10 +142,9 @@ impl Impair {
             let Some((k, v)) = part.split_once('=') else {
                 return Err(format!("malformed --impair item '{part}' (expected KEY=P)"));
             };
-            let p: f64 = v
-                .trim()
-                .parse()
-                .map_err(|_| format!("malformed --impair value '{v}' for {k} (expected a number)"))?;
+            let p: f64 = v.trim().parse().map_err(|_| {
+                format!("malformed --impair value '{v}' for {k} (expected a number)")
+            })?;
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("--impair {k}={v}: probability must be within 0..1"));
             }
@@ -232,7 +233,10 @@ mod tests {
     #[test]
     fn impair_parsing() {
         let i = Impair::parse("loss=0.02,reorder=0.01,dup=0.01").unwrap();
-        assert_eq!((i.loss, i.reorder, i.dup, i.corrupt), (0.02, 0.01, 0.01, 0.0));
+        assert_eq!(
+            (i.loss, i.reorder, i.dup, i.corrupt),
+            (0.02, 0.01, 0.01, 0.0)
+        );
         assert!(i.any());
         for bad in ["", "loss", "loss=x", "loss=2", "jitter=0.1", "loss=0.1,,"] {
             assert!(Impair::parse(bad).is_err(), "{bad}");
@@ -245,7 +249,11 @@ mod tests {
         assert_eq!(parse_suites(&[]).unwrap(), vec![Suite::NkDevmem]);
         assert_eq!(parse_suites(&["all".into()]).unwrap().len(), 5);
         assert_eq!(Suite::parse("nk-qlease"), Ok(Suite::NkQlease));
-        assert!(Suite::parse("nope").unwrap_err().contains("unknown suite 'nope'"));
+        assert!(
+            Suite::parse("nope")
+                .unwrap_err()
+                .contains("unknown suite 'nope'")
+        );
         assert_eq!(Driver::parse("gve"), Ok(Driver::Gve));
         assert!(Driver::parse("e1000").is_err());
         assert_eq!(parse_kernel("pre-series"), Ok(KernelModel::PreSeries));

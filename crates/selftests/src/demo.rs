@@ -98,10 +98,9 @@ fn frame(b: &std::rc::Rc<simkernel::DevmemBinding>, payload: usize) -> Result<Sk
 }
 
 fn dmabuf(s: &mut Stage, c: Caller, text: &[u8]) -> Result<i32, String> {
-    let buf = s
-        .k
-        .dmabuf_create(16 * simkernel::PAGE_SIZE, 0)
-        .map_err(|e| e.to_string())?;
+    let buf =
+        s.k.dmabuf_create(16 * simkernel::PAGE_SIZE, 0)
+            .map_err(|e| e.to_string())?;
     buf.memory()
         .write_at(0, text)
         .map_err(|e| format!("dma-buf write: {e:?}"))?;
@@ -160,13 +159,20 @@ pub fn run(driver: Driver) -> Result<DemoReport, String> {
     );
 
     // Act 1.
-    let _ = writeln!(out, "1. Before the series (netmem_tx is a bool; netkit has none)");
+    let _ = writeln!(
+        out,
+        "1. Before the series (netmem_tx is a bool; netkit has none)"
+    );
     let mut s = stage(KernelModel::PreSeries, driver)?;
     let cont = s.cont;
     let fd = dmabuf(&mut s, cont, b"hello\nworld\n")?;
     let gi = s.k.device(s.guest).ifindex;
     let pre_bind_err = match s.k.bind_tx(&cont, gi, fd) {
-        Ok(id) => return Err(format!("pre-series bind-tx on nk_guest succeeded (id {id})")),
+        Ok(id) => {
+            return Err(format!(
+                "pre-series bind-tx on nk_guest succeeded (id {id})"
+            ));
+        }
         Err(e) => (e.errno(), e.msg().map(String::from)),
     };
     let _ = writeln!(
@@ -179,10 +185,9 @@ pub fn run(driver: Driver) -> Result<DemoReport, String> {
     let admin = s.admin;
     let fd = dmabuf(&mut s, admin, b"hello\nworld\n")?;
     let ni = s.k.device(s.nic).ifindex;
-    let id = s
-        .k
-        .bind_tx(&admin, ni, fd)
-        .map_err(|e| format!("bind-tx on eth0: {e}"))?;
+    let id =
+        s.k.bind_tx(&admin, ni, fd)
+            .map_err(|e| format!("bind-tx on eth0: {e}"))?;
     let route = s.k.net_devmem_get_binding(id, SkDst::Dev(s.guest));
     let _ = writeln!(
         out,
@@ -192,10 +197,7 @@ pub fn run(driver: Driver) -> Result<DemoReport, String> {
             Err(e) => format!("is refused by the route check: {e}"),
         }
     );
-    let b = s
-        .k
-        .net_devmem_lookup_dmabuf(id)
-        .ok_or("binding vanished")?;
+    let b = s.k.net_devmem_lookup_dmabuf(id).ok_or("binding vanished")?;
     let r = s.k.dev_queue_xmit(s.guest, frame(&b, 12)?);
     let _ = writeln!(
         out,
@@ -211,35 +213,35 @@ pub fn run(driver: Driver) -> Result<DemoReport, String> {
     let cont = s.cont;
     let fd = dmabuf(&mut s, cont, b"hello\nworld\n")?;
     let gi = s.k.device(s.guest).ifindex;
-    let id = s
-        .k
-        .bind_tx(&cont, gi, fd)
-        .map_err(|e| format!("series bind-tx on nk_guest failed: {e}"))?;
-    let b = s
-        .k
-        .net_devmem_get_binding(id, SkDst::Dev(s.guest))
-        .map_err(|e| format!("route check refused nk_guest: {e}"))?;
+    let id =
+        s.k.bind_tx(&cont, gi, fd)
+            .map_err(|e| format!("series bind-tx on nk_guest failed: {e}"))?;
+    let b =
+        s.k.net_devmem_get_binding(id, SkDst::Dev(s.guest))
+            .map_err(|e| format!("route check refused nk_guest: {e}"))?;
     let _ = writeln!(
         out,
         "   bind-tx on nk_guest -> id {id}: binding->dev = {}, binding->vdev = {}",
-        b.dev().map(|d| s.k.device(d).name.clone()).unwrap_or_default(),
-        b.vdev().map(|d| s.k.device(d).name.clone()).unwrap_or_default()
+        b.dev()
+            .map(|d| s.k.device(d).name.clone())
+            .unwrap_or_default(),
+        b.vdev()
+            .map(|d| s.k.device(d).name.clone())
+            .unwrap_or_default()
     );
     let r1 = s.k.dev_queue_xmit(s.guest, frame(&b, 12)?);
-    let on_host = s
-        .k
-        .device_mut_for_tests(s.host)
-        .rx_backlog
-        .pop_front()
-        .ok_or("nothing arrived on nk_host")?;
+    let on_host =
+        s.k.device_mut_for_tests(s.host)
+            .rx_backlog
+            .pop_front()
+            .ok_or("nothing arrived on nk_host")?;
     let r2 = s.k.dev_queue_xmit(s.nic, on_host);
     let nic_ring = s.k.device(s.nic).tx_ring().map(|r| r.len()).unwrap_or(0);
-    let nic_faults = s
-        .k
-        .device(s.nic)
-        .dma_dev()
-        .map(|m| m.iommu().faults())
-        .unwrap_or(0);
+    let nic_faults =
+        s.k.device(s.nic)
+            .dma_dev()
+            .map(|m| m.iommu().faults())
+            .unwrap_or(0);
     let _ = writeln!(
         out,
         "   nk_guest xmit: {r1:?}; nk_host -> eth0 (redirect_neigh) xmit: {r2:?}; \
@@ -250,19 +252,17 @@ pub fn run(driver: Driver) -> Result<DemoReport, String> {
     // Act 3.
     let _ = writeln!(out, "\n3. What TX validation prevents");
     let init = s.k.init_net();
-    let other = s
-        .k
-        .nic_add(init, "eth1", Driver::Fbnic.profile(), 2)
-        .map_err(|e| e.to_string())?;
+    let other =
+        s.k.nic_add(init, "eth1", Driver::Fbnic.profile(), 2)
+            .map_err(|e| e.to_string())?;
     s.k.link_set_up(other, true).map_err(|e| e.to_string())?;
     let r = s.k.dev_queue_xmit(other, frame(&b, 12)?);
-    let mmu = s
-        .k
-        .device(other)
-        .dma_dev()
-        .ok_or("eth1 has no DMA device")?
-        .iommu()
-        .clone();
+    let mmu =
+        s.k.device(other)
+            .dma_dev()
+            .ok_or("eth1 has no DMA device")?
+            .iommu()
+            .clone();
     let validated = (s.k.device(other).stats.tx_dropped, mmu.faults());
     let _ = writeln!(
         out,
@@ -305,7 +305,10 @@ mod tests {
             assert_eq!(r.series_nic_tx, (1, 0));
             assert_eq!(r.validated, (1, 0));
             assert_eq!(r.unvalidated_faults, 1);
-            assert!(r.text.contains("binding->dev = eth0, binding->vdev = nk_guest"));
+            assert!(
+                r.text
+                    .contains("binding->dev = eth0, binding->vdev = nk_guest")
+            );
         }
     }
 }

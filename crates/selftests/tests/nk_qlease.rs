@@ -17,7 +17,12 @@ fn nk_qlease_passes_with_every_driver() {
         let text = buf.text();
         assert_eq!(reports.len(), 1);
         let t = reports[0].totals;
-        assert_eq!((t.fail, t.skip, t.xfail), (0, 0, 0), "{}:\n{text}", driver.name());
+        assert_eq!(
+            (t.fail, t.skip, t.xfail),
+            (0, 0, 0),
+            "{}:\n{text}",
+            driver.name()
+        );
         assert_eq!(t.pass as usize, reports[0].cases.len());
         assert!(text.starts_with("TAP version 13\n1..35\nok 1 nk_qlease.test_remove_phys\n"));
         assert!(text.ends_with(&format!(

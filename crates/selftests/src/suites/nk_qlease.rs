@@ -36,7 +36,9 @@ pub struct QleaseEnv {
 
 impl std::fmt::Debug for QleaseEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QleaseEnv").field("driver", &self.driver).finish()
+        f.debug_struct("QleaseEnv")
+            .field("driver", &self.driver)
+            .finish()
     }
 }
 
@@ -175,11 +177,19 @@ impl QleaseEnv {
     }
 
     /// YNL `queue-get` {ifindex, id, type rx} on `dev`.
-    fn qget(&self, dev: DevId, id: u32) -> Result<simkernel::net::core::netdev_nl_ops::QueueInfo, OpError> {
+    fn qget(
+        &self,
+        dev: DevId,
+        id: u32,
+    ) -> Result<simkernel::net::core::netdev_nl_ops::QueueInfo, OpError> {
         self.k.borrow_mut().queue_info(dev, QueueType::Rx, id)
     }
 
-    fn lease_of(&self, dev: DevId, id: u32) -> KsftResult<Option<simkernel::net::core::netdev_nl_ops::LeaseInfo>> {
+    fn lease_of(
+        &self,
+        dev: DevId,
+        id: u32,
+    ) -> KsftResult<Option<simkernel::net::core::netdev_nl_ops::LeaseInfo>> {
         Ok(self.qget(dev, id).map_err(kerr)?.lease)
     }
 
@@ -203,7 +213,11 @@ impl QleaseEnv {
 #[track_caller]
 fn raises<T: std::fmt::Debug>(ksft: &Ksft, r: Result<T, OpError>, errno: i32) {
     match r {
-        Ok(v) => ksft.eq(format!("ok {v:?}"), format!("errno {errno}"), "expected NlError"),
+        Ok(v) => ksft.eq(
+            format!("ok {v:?}"),
+            format!("errno {errno}"),
+            "expected NlError",
+        ),
         Err(e) => ksft.eq(e.errno(), errno, e.msg().unwrap_or("")),
     }
 }
@@ -358,7 +372,11 @@ case!(test_invalid_phys_ifindex, |k, e| {
     let (_, g) = e.netkit(k, L2, PAIR, 2, false)?;
     let gi = e.ifindex(guest(g)?);
     let c = e.cont;
-    raises(k, e.k.borrow_mut().queue_create(&c, gi, 99999, 0, Some(0)), ENODEV);
+    raises(
+        k,
+        e.k.borrow_mut().queue_create(&c, gi, 99999, 0, Some(0)),
+        ENODEV,
+    );
     Ok(())
 });
 
@@ -420,7 +438,12 @@ case!(test_bind_rx_leased_phys_queue, |k, e| {
         let buf = kk.dmabuf_create(64 * 4096, 0).map_err(kerr)?;
         let fd = kk.process_install_dmabuf(adm.pid, buf).map_err(kerr)?;
         let ni = kk.device(nic).ifindex;
-        kk.bind_rx(&adm, ni, fd, &[simkernel::QueueSel::rx(0), simkernel::QueueSel::rx(1)])
+        kk.bind_rx(
+            &adm,
+            ni,
+            fd,
+            &[simkernel::QueueSel::rx(0), simkernel::QueueSel::rx(1)],
+        )
     };
     raises(k, r, EOPNOTSUPP);
     Ok(())
@@ -449,7 +472,10 @@ case!(test_queue_get_virtual, |k, e| {
     let (_, g) = e.netkit(k, L2, PAIR, 2, false)?;
     let g = guest(g)?;
     let nkq = e.lease(g, nic, 1).map_err(kerr)?;
-    k.is_true(e.lease_of(g, nkq)?.is_none(), "no lease nest on the virtual side");
+    k.is_true(
+        e.lease_of(g, nkq)?.is_none(),
+        "no lease nest on the virtual side",
+    );
     Ok(())
 });
 
@@ -457,7 +483,10 @@ case!(test_phys_queue_no_lease, |k, e| {
     let nic = e.nic(k, 2)?;
     let (_, g) = e.netkit(k, L2, PAIR, 2, false)?;
     e.lease(guest(g)?, nic, 1).map_err(kerr)?;
-    k.is_true(e.lease_of(nic, 0)?.is_none(), "unleased queue has no lease nest");
+    k.is_true(
+        e.lease_of(nic, 0)?.is_none(),
+        "unleased queue has no lease nest",
+    );
     Ok(())
 });
 
@@ -468,7 +497,11 @@ case!(test_same_ns_lease, |k, e| {
     e.lease_from(&adm, guest(g)?, nic, 1, None).map_err(kerr)?;
     let l = e.lease_of(nic, 1)?;
     k.is_true(l.is_some(), "lease reported");
-    k.eq(l.and_then(|l| l.netns_id), None, "no netns-id within one netns");
+    k.eq(
+        l.and_then(|l| l.netns_id),
+        None,
+        "no netns-id within one netns",
+    );
     Ok(())
 });
 
@@ -508,7 +541,10 @@ case!(test_move_guest_netns, |k, e| {
     e.k.borrow_mut().link_set_netns(g, e.ns).map_err(kerr)?;
     let l = e.lease_of(nic, 1)?;
     k.is_true(l.is_some(), "lease survives the move");
-    k.is_true(l.and_then(|l| l.netns_id).is_some(), "now across namespaces");
+    k.is_true(
+        l.and_then(|l| l.netns_id).is_some(),
+        "now across namespaces",
+    );
     Ok(())
 });
 
@@ -590,7 +626,10 @@ pub fn cases() -> Vec<Case<QleaseEnv>> {
     };
     vec![
         c("test_remove_phys", test_remove_phys),
-        c("test_multi_netkit_remove_phys", test_multi_netkit_remove_phys),
+        c(
+            "test_multi_netkit_remove_phys",
+            test_multi_netkit_remove_phys,
+        ),
         c("test_single_remove_phys", test_single_remove_phys),
         c("test_double_lease", test_double_lease),
         c("test_two_netkits_same_queue", test_two_netkits_same_queue),
@@ -605,11 +644,20 @@ pub fn cases() -> Vec<Case<QleaseEnv>> {
         c("test_invalid_netns", test_invalid_netns),
         c("test_invalid_phys_ifindex", test_invalid_phys_ifindex),
         c("test_resize_leased", test_resize_leased),
-        c("test_resize_phys_shrink_past_leased", test_resize_phys_shrink_past_leased),
+        c(
+            "test_resize_phys_shrink_past_leased",
+            test_resize_phys_shrink_past_leased,
+        ),
         c("test_resize_after_unlease", test_resize_after_unlease),
         c("test_resize_phys_up", test_resize_phys_up),
-        c("test_resize_virt_not_supported", test_resize_virt_not_supported),
-        c("test_bind_rx_leased_phys_queue", test_bind_rx_leased_phys_queue),
+        c(
+            "test_resize_virt_not_supported",
+            test_resize_virt_not_supported,
+        ),
+        c(
+            "test_bind_rx_leased_phys_queue",
+            test_bind_rx_leased_phys_queue,
+        ),
         c("test_attrs", test_attrs),
         c("test_queue_get_virtual", test_queue_get_virtual),
         c("test_phys_queue_no_lease", test_phys_queue_no_lease),
@@ -619,10 +667,16 @@ pub fn cases() -> Vec<Case<QleaseEnv>> {
         c("test_move_guest_netns", test_move_guest_netns),
         c("test_remove_virt_first", test_remove_virt_first),
         c("test_release_and_reuse", test_release_and_reuse),
-        c("test_delete_one_netkit_of_two", test_delete_one_netkit_of_two),
+        c(
+            "test_delete_one_netkit_of_two",
+            test_delete_one_netkit_of_two,
+        ),
         c("test_multiple_leases", test_multiple_leases),
         c("test_lease_queue_zero", test_lease_queue_zero),
         c("test_l3_mode_lease", test_l3_mode_lease),
-        c("test_lease_capacity_exhaustion", test_lease_capacity_exhaustion),
+        c(
+            "test_lease_capacity_exhaustion",
+            test_lease_capacity_exhaustion,
+        ),
     ]
 }
