@@ -88,6 +88,10 @@ pub struct Kernel {
     next_dmabuf_id: u64,
     pub(crate) now: u64,
     pub(crate) napi_cfg: BTreeMap<u32, crate::net::core::netdev_nl_ops::NapiSet>,
+    /// Virtual clock, event queue and seeded RNG.
+    pub(crate) time: crate::time::TimeState,
+    /// Sockets.
+    pub(crate) socks: crate::net::core::sock::SockTable,
 }
 
 impl Kernel {
@@ -109,6 +113,8 @@ impl Kernel {
             next_dmabuf_id: 1,
             now: 0,
             napi_cfg: BTreeMap::new(),
+            time: crate::time::TimeState::default(),
+            socks: crate::net::core::sock::SockTable::default(),
         };
         k.netns
             .insert(NetNsId(0), NetNs::new(NetNsId(0), "init_net"));

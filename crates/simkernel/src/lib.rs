@@ -21,6 +21,8 @@ pub mod error;
 pub mod kernel;
 pub mod net;
 pub mod process;
+pub mod sim;
+pub mod time;
 
 /// Kernel: `PAGE_SIZE` (x86_64).
 pub const PAGE_SIZE: usize = 4096;
@@ -36,3 +38,5 @@ pub use net::core::netdev_nl_ops::{BadAttr, OpError, QueueSel};
 pub use net::core::netmem::{NetIov, Netmem};
 pub use net::core::skbuff::{Frag, Skb};
 pub use process::{Cred, File, ProcessId};
+pub use sim::{Proc, SimError, World};
+pub use time::{Instant, KernelEvent};

@@ -27,7 +27,9 @@ pub struct Cred {
 pub enum File {
     /// A dma-buf fd (udmabuf export).
     DmaBuf(Rc<DmaBuf>),
-    /// Anything else (a memfd, a socket ...): `dma_buf_get()` refuses it with EINVAL.
+    /// A socket.
+    Socket(crate::net::core::sock::SockId),
+    /// Anything else (a memfd ...): `dma_buf_get()` refuses it with EINVAL.
     Other,
 }
 
@@ -82,7 +84,7 @@ impl Process {
     pub fn dma_buf_get(&self, fd: i32) -> KResult<Rc<DmaBuf>> {
         match self.fds.get(&fd) {
             None => Err(KernelError::new(uapi::errno::EBADF)),
-            Some(File::Other) => Err(KernelError::new(uapi::errno::EINVAL)),
+            Some(File::Other | File::Socket(_)) => Err(KernelError::new(uapi::errno::EINVAL)),
             Some(File::DmaBuf(b)) => Ok(b.clone()),
         }
     }

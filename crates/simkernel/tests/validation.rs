@@ -19,6 +19,7 @@ fn skb_with(niov: NetIov) -> Skb {
             off: 0,
             len: 100,
         }],
+        ..Skb::default()
     }
 }
 

@@ -2,3 +2,5 @@
 
 pub mod core;
 pub mod ethtool;
+pub mod ipv4;
+pub mod ipv6;

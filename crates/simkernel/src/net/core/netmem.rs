@@ -49,6 +49,8 @@ enum Owner {
 pub struct NetIov {
     owner: Owner,
     index: u32,
+    /// Kernel: `niov->pp`: the page pool that allocated this RX niov (None for TX).
+    pp: Option<crate::net::core::page_pool::PagePoolId>,
 }
 
 impl fmt::Debug for NetIov {
@@ -68,6 +70,7 @@ impl NetIov {
         NetIov {
             owner: Owner::Dmabuf(binding),
             index,
+            pp: None,
         }
     }
 
@@ -77,7 +80,17 @@ impl NetIov {
         NetIov {
             owner: Owner::IoUring(area),
             index,
+            pp: None,
         }
+    }
+
+    /// Kernel: `niov->pp`: the page pool this RX niov came from.
+    pub fn pp(&self) -> Option<crate::net::core::page_pool::PagePoolId> {
+        self.pp
+    }
+
+    pub(crate) fn set_pp(&mut self, pp: Option<crate::net::core::page_pool::PagePoolId>) {
+        self.pp = pp;
     }
 
     /// Kernel: `net_iov_type()`.

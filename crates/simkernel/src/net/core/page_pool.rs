@@ -113,7 +113,8 @@ impl Kernel {
     pub fn page_pool_alloc_netmem(&mut self, id: PagePoolId) -> Option<NetIov> {
         let p = self.page_pools.pools.get_mut(&id)?;
         let b = p.provider.as_ref()?.binding()?.clone();
-        let niov = b.net_devmem_alloc_dmabuf()?;
+        let mut niov = b.net_devmem_alloc_dmabuf()?;
+        niov.set_pp(Some(id));
         b.pp_ref_inc(&niov);
         p.inflight += 1;
         Some(niov)

@@ -55,6 +55,20 @@ impl Frag {
     }
 }
 
+/// Kernel: `skb->ip_summed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IpSummed {
+    /// `CHECKSUM_NONE`: nobody checked; the stack verifies (readable skbs only).
+    #[default]
+    None,
+    /// `CHECKSUM_UNNECESSARY`: the device verified it (the only way for unreadable skbs).
+    Unnecessary,
+    /// `CHECKSUM_PARTIAL`: the TCP checksum field holds the pseudo-header sum; the device
+    /// (or `skb_checksum_help()`) finishes it from `csum_start`, storing at
+    /// `csum_start + csum_offset`.
+    Partial,
+}
+
 /// Kernel: `struct sk_buff` (the parts the core uses).
 #[derive(Debug, Clone, Default)]
 pub struct Skb {
@@ -62,14 +76,25 @@ pub struct Skb {
     pub head: Vec<u8>,
     /// Kernel: `skb_shinfo(skb)->frags`.
     pub frags: Vec<Frag>,
+    /// Kernel: `skb->ip_summed`.
+    pub ip_summed: IpSummed,
+    /// Kernel: `skb->csum_start` (offset in `head`).
+    pub csum_start: u16,
+    /// Kernel: `skb->csum_offset`.
+    pub csum_offset: u16,
+    /// Kernel: `skb_shinfo(skb)->gso_size` (0: not GSO).
+    pub gso_size: u16,
 }
+
+/// Kernel: `MAX_SKB_FRAGS` (17 with 4 KiB pages and the default config).
+pub const MAX_SKB_FRAGS: usize = 17;
 
 impl Skb {
     /// An skb whose payload is all in the linear head.
     pub fn linear(head: Vec<u8>) -> Self {
         Skb {
             head,
-            frags: Vec::new(),
+            ..Skb::default()
         }
     }
 

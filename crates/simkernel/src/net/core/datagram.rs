@@ -1,0 +1,123 @@
+//! Devmem TX: turning dma-buf offsets into skb frags.
+//!
+//! Kernel: `net/core/datagram.c` `zerocopy_fill_skb_from_devmem()` and the partial-progress
+//! rules of `skb_zerocopy_iter_stream()` (net/core/skbuff.c). Each `iov_base` is a byte
+//! offset into the bound dma-buf; every frag covers bytes of one PAGE_SIZE net_iov only
+//! (`net_devmem_get_niov_at()` returns the bytes left in that niov), an skb holds at most
+//! MAX_SKB_FRAGS frags (then the caller starts a new skb), and an offset past the dma-buf is
+//! EFAULT. On EFAULT the skb being filled is trimmed back to what it held before this
+//! call; skbs already completed stay queued and sendmsg reports their bytes.
+
+use std::rc::Rc;
+
+use uapi::errno::EFAULT;
+
+use crate::error::{KResult, KernelError};
+use crate::net::core::devmem::DevmemBinding;
+use crate::net::core::skbuff::{Frag, MAX_SKB_FRAGS};
+use crate::net::core::sock::SkbData;
+
+/// One iovec as the emulated process passes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserIov<'a> {
+    /// Bytes the kernel may copy (a readable send).
+    Buf(&'a [u8]),
+    /// `(iov_base, iov_len)` as a raw address: for devmem TX, `iov_base` is a dma-buf offset.
+    Addr {
+        /// `iov_base`.
+        base: u64,
+        /// `iov_len`.
+        len: usize,
+    },
+}
+
+impl UserIov<'_> {
+    /// `iov_len`.
+    pub fn len(&self) -> usize {
+        match self {
+            UserIov::Buf(b) => b.len(),
+            UserIov::Addr { len, .. } => *len,
+        }
+    }
+
+    /// Whether the iovec is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The skbs one devmem sendmsg builds: each a list of net_iov frags (≤ MAX_SKB_FRAGS,
+/// ≤ `size_goal` bytes), and the error that stopped the fill, if any.
+#[derive(Debug)]
+pub struct DevmemFill {
+    /// Completed skbs' frags, in order.
+    pub skbs: Vec<Vec<SkbData>>,
+    /// Bytes in `skbs`.
+    pub bytes: usize,
+    /// EFAULT (after trimming the skb in progress), if the iov ran past the dma-buf.
+    pub err: Option<KernelError>,
+}
+
+/// Kernel: the `tcp_sendmsg_locked()` copy loop with `skb_zerocopy_iter_stream()` →
+/// `zerocopy_fill_skb_from_devmem()`, for an iov of dma-buf offsets.
+pub fn zerocopy_fill_skb_from_devmem(
+    binding: &Rc<DevmemBinding>,
+    iov: &[UserIov<'_>],
+    size_goal: usize,
+) -> KResult<DevmemFill> {
+    let mut out = DevmemFill {
+        skbs: Vec::new(),
+        bytes: 0,
+        err: None,
+    };
+    let mut cur: Vec<SkbData> = Vec::new();
+    let mut cur_len = 0usize;
+    for v in iov {
+        let (base, len) = match *v {
+            UserIov::Addr { base, len } => (base, len),
+            // A pointer the emulated process cannot hand over: as a dma-buf offset it is
+            // whatever the address is; the emulator has none, so it faults.
+            UserIov::Buf([]) => continue,
+            UserIov::Buf(_) => {
+                out.err = Some(KernelError::new(EFAULT));
+                return Ok(out);
+            }
+        };
+        let mut done = 0usize;
+        while done < len {
+            if cur.len() == MAX_SKB_FRAGS || cur_len >= size_goal {
+                // -EMSGSIZE with progress: push this skb, start the next one.
+                out.bytes += cur_len;
+                out.skbs.push(std::mem::take(&mut cur));
+                cur_len = 0;
+            }
+            let off = base
+                .checked_add(done as u64)
+                .and_then(|o| usize::try_from(o).ok());
+            let Some((niov, in_off, left)) = off.and_then(|o| binding.net_devmem_get_niov_at(o))
+            else {
+                // -EFAULT: trim the skb in progress back, keep the completed ones.
+                out.err = Some(KernelError::new(EFAULT));
+                return Ok(out);
+            };
+            let size = left.min(len - done).min(size_goal - cur_len);
+            cur.push(SkbData {
+                frag: Frag::NetIov {
+                    niov,
+                    off: in_off,
+                    len: size,
+                },
+                linear: false,
+                unreadable: true,
+                skb_seq: 0,
+            });
+            cur_len += size;
+            done += size;
+        }
+    }
+    if !cur.is_empty() {
+        out.bytes += cur_len;
+        out.skbs.push(cur);
+    }
+    Ok(out)
+}

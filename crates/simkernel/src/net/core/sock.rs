@@ -1,0 +1,481 @@
+//! Sockets: `struct sock` reduced to what TCP, MSG_ZEROCOPY and devmem need, the socket
+//! table, socket options and the poll mask.
+//!
+//! Kernel: `include/net/sock.h`, `net/core/sock.c` (`sk_setsockopt()`, `sk_getsockopt()`,
+//! `sock_devmem_dontneed()`), `net/ipv4/tcp.c` (`tcp_poll()`, `do_tcp_setsockopt()`).
+//! A socket is owned by the kernel's table; fds refer to it by [`SockId`]. Tasks blocked on
+//! a socket leave a [`Waker`] in its wait queue (`sk_wq`); every state change wakes them all
+//! and they re-check (`sk_data_ready()` / `sk_write_space()` / `sk_error_report()`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::task::Waker;
+
+use tcp::Connection;
+use uapi::errno::{EBADF, EINVAL, ENODEV, ENOPROTOOPT};
+use uapi::socket::{
+    DmabufToken, MAX_DONTNEED_FRAGS, MAX_DONTNEED_TOKENS, POLLERR, POLLHUP, POLLIN, POLLOUT,
+    SO_BINDTODEVICE, SO_DEVMEM_DONTNEED, SO_ERROR, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT,
+    SO_SNDBUF, SO_TYPE, SO_ZEROCOPY, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SockExtendedErr,
+    TCP_NODELAY,
+};
+
+use crate::error::{KResult, KernelError};
+use crate::kernel::Kernel;
+use crate::net::core::dev::DevId;
+use crate::net::core::msg_zerocopy::ZerocopyState;
+use crate::net::core::net_namespace::NetNsId;
+use crate::net::core::netmem::NetIov;
+use crate::net::core::skbuff::Frag;
+use crate::time::Instant;
+
+/// `AF_INET`.
+pub const AF_INET: i32 = 2;
+/// `AF_INET6`.
+pub const AF_INET6: i32 = 10;
+
+/// Kernel: `sysctl_wmem_max` / `sysctl_rmem_max` default (212992).
+pub const SYSCTL_WMEM_MAX: i32 = 212_992;
+/// Kernel: `SOCK_MIN_SNDBUF` (2 × (2048 + sizeof(struct sk_buff)) rounded, 4608 on x86_64).
+pub const SOCK_MIN_SNDBUF: i32 = 4608;
+/// Kernel: `SOCK_MIN_RCVBUF` (2048 + sizeof(struct sk_buff), 2304 on x86_64).
+pub const SOCK_MIN_RCVBUF: i32 = 2304;
+/// Kernel: `net.ipv4.tcp_wmem[1]` (initial `sk_sndbuf` of a TCP socket).
+pub const TCP_WMEM_DEFAULT: i32 = 16_384;
+/// Kernel: `net.ipv4.tcp_rmem[1]` (initial `sk_rcvbuf` of a TCP socket).
+pub const TCP_RMEM_DEFAULT: i32 = 131_072;
+
+/// A socket's identity, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SockId(pub u64);
+
+/// The TCP payload unit: one skb fragment by reference, plus where it sat in its skb.
+///
+/// Readable bytes travel as [`Frag::Page`], device memory as [`Frag::NetIov`]; the TCP
+/// only measures and slices them, so retransmissions resend the same references and
+/// received chunks keep their skb's identity (`linear` head bytes vs frags, and whether the
+/// skb was unreadable) for `tcp_recvmsg_locked()`'s rules.
+#[derive(Debug, Clone)]
+pub struct SkbData {
+    /// The fragment.
+    pub frag: Frag,
+    /// The bytes came from the skb's linear head (`SCM_DEVMEM_LINEAR` on devmem RX).
+    pub linear: bool,
+    /// Kernel: `skb->unreadable` of the skb the bytes arrived in.
+    pub unreadable: bool,
+    /// Arrival sequence of the skb (to never mix skbs across the readable boundary).
+    pub skb_seq: u64,
+}
+
+impl tcp::Payload for SkbData {
+    fn len(&self) -> usize {
+        self.frag.len()
+    }
+
+    fn slice(&self, r: Range<usize>) -> Self {
+        let frag = match &self.frag {
+            Frag::Page { bytes, off, .. } => Frag::Page {
+                bytes: bytes.clone(),
+                off: off + r.start,
+                len: r.len(),
+            },
+            Frag::NetIov { niov, off, .. } => Frag::NetIov {
+                niov: niov.clone(),
+                off: off + r.start,
+                len: r.len(),
+            },
+        };
+        SkbData { frag, ..*self }
+    }
+}
+
+/// Socket state beyond TCP's own.
+#[derive(Debug)]
+pub enum SkState {
+    /// Created, possibly bound, not listening or connected (`TCP_CLOSE`).
+    Open,
+    /// `TCP_LISTEN`.
+    Listen {
+        /// Kernel: `sk_max_ack_backlog`.
+        backlog: u32,
+        /// Established children not yet accepted (`icsk_accept_queue`).
+        accept_q: VecDeque<SockId>,
+    },
+    /// A connection (active or passive).
+    Conn(Box<Connection<SkbData>>),
+}
+
+/// The cached route (`sk_dst_cache`): what `net_devmem_get_binding()` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkDstCache {
+    /// Output device.
+    pub dev: DevId,
+}
+
+/// Kernel: `struct sock` + `struct inet_sock` + `struct tcp_sock`, the parts used here.
+#[derive(Debug)]
+pub struct Sock {
+    /// Identity.
+    pub id: SockId,
+    /// `sock_net(sk)`.
+    pub netns: NetNsId,
+    /// `sk_family`: AF_INET or AF_INET6.
+    pub family: i32,
+    /// State.
+    pub state: SkState,
+    /// Bound / local address (v4 flows use `SocketAddr::V4`, even on AF_INET6 sockets).
+    pub local: Option<SocketAddr>,
+    /// Peer address once connecting.
+    pub remote: Option<SocketAddr>,
+    /// `sk_reuse` (SO_REUSEADDR).
+    pub reuseaddr: bool,
+    /// `sk_reuseport` (SO_REUSEPORT).
+    pub reuseport: bool,
+    /// `sk_bound_dev_if` (SO_BINDTODEVICE).
+    pub bound_dev_if: Option<DevId>,
+    /// TCP_NODELAY.
+    pub nodelay: bool,
+    /// `SOCK_ZEROCOPY` (SO_ZEROCOPY).
+    pub zerocopy: bool,
+    /// `sk_sndbuf`.
+    pub sndbuf: i32,
+    /// `sk_rcvbuf`.
+    pub rcvbuf: i32,
+    /// `sk_err` (SO_ERROR reads and clears it).
+    pub sk_err: i32,
+    /// `sk_error_queue`: extended errors for `recvmsg(MSG_ERRQUEUE)`.
+    pub err_queue: VecDeque<SockExtendedErr>,
+    /// MSG_ZEROCOPY accounting.
+    pub zc: ZerocopyState,
+    /// Kernel: `sk->sk_user_frags`: devmem RX tokens → the net_iov they pin.
+    pub user_frags: BTreeMap<u32, NetIov>,
+    /// Wait queue.
+    pub(crate) wq: Vec<Waker>,
+    /// Deadline of the pending [`crate::time::KernelEvent::TcpTimer`], if one is queued.
+    pub(crate) timer_at: Option<Instant>,
+    /// The listener this passive child belongs to until accepted.
+    pub(crate) parent: Option<SockId>,
+    /// Created by a listener for an incoming connection (shares the listener's port).
+    pub passive: bool,
+    /// Received chunks taken from the TCP but not yet delivered (the next recvmsg starts
+    /// with them).
+    pub(crate) rx_stash: VecDeque<SkbData>,
+    /// No fd refers to the socket any more (`SOCK_DEAD`).
+    pub orphan: bool,
+    /// `shutdown(SHUT_RD)` was called.
+    pub shut_rd: bool,
+    /// `sk_dst_cache`.
+    pub dst: Option<SkDstCache>,
+    /// The connection was refused/reset while connecting.
+    pub(crate) was_syn_sent: bool,
+}
+
+impl Sock {
+    pub(crate) fn new(id: SockId, netns: NetNsId, family: i32) -> Self {
+        Sock {
+            id,
+            netns,
+            family,
+            state: SkState::Open,
+            local: None,
+            remote: None,
+            reuseaddr: false,
+            reuseport: false,
+            bound_dev_if: None,
+            nodelay: false,
+            zerocopy: false,
+            sndbuf: TCP_WMEM_DEFAULT,
+            rcvbuf: TCP_RMEM_DEFAULT,
+            sk_err: 0,
+            err_queue: VecDeque::new(),
+            zc: ZerocopyState::default(),
+            user_frags: BTreeMap::new(),
+            wq: Vec::new(),
+            timer_at: None,
+            parent: None,
+            passive: false,
+            rx_stash: VecDeque::new(),
+            orphan: false,
+            shut_rd: false,
+            dst: None,
+            was_syn_sent: false,
+        }
+    }
+
+    /// The connection, if any.
+    pub fn conn(&self) -> Option<&Connection<SkbData>> {
+        match &self.state {
+            SkState::Conn(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> Option<&mut Connection<SkbData>> {
+        match &mut self.state {
+            SkState::Conn(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Kernel: `tcp_poll()`: the readiness mask.
+    pub fn poll_mask(&self) -> i16 {
+        let mut mask = 0;
+        if self.sk_err != 0 || !self.err_queue.is_empty() {
+            mask |= POLLERR;
+        }
+        match &self.state {
+            SkState::Open => mask |= POLLOUT | POLLHUP,
+            SkState::Listen { accept_q, .. } => {
+                if !accept_q.is_empty() {
+                    mask |= POLLIN;
+                }
+            }
+            SkState::Conn(c) => {
+                use tcp::State as S;
+                let st = c.state();
+                if st == S::Closed {
+                    mask |= POLLHUP | POLLIN;
+                }
+                if c.recv_queue_len() > 0
+                    || !self.rx_stash.is_empty()
+                    || c.recv_finished()
+                    || self.shut_rd
+                {
+                    mask |= POLLIN;
+                }
+                let writable = matches!(st, S::Established | S::CloseWait)
+                    && c.send_queue_len() < self.sndbuf_bytes();
+                if writable {
+                    mask |= POLLOUT;
+                }
+            }
+        }
+        mask
+    }
+
+    /// Send buffer in bytes the TCP may queue.
+    pub(crate) fn sndbuf_bytes(&self) -> usize {
+        // The tcp crate's send buffer is sized at connection creation; sndbuf caps what
+        // poll() reports as writable on top of it.
+        usize::try_from(self.sndbuf).unwrap_or(0).max(1)
+    }
+
+    /// Wake every waiter (they re-check their condition).
+    pub(crate) fn wake_all(&mut self) {
+        for w in self.wq.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// The socket table (kernel: the TCP hash tables `ehash`/`lhash2`/`bhash` collapsed into one
+/// ordered map plus an established index).
+#[derive(Debug, Default)]
+pub struct SockTable {
+    pub(crate) map: BTreeMap<SockId, Sock>,
+    next: u64,
+    /// Kernel: `inet_ehash`: (netns, local, remote) → socket.
+    pub(crate) ehash: BTreeMap<(NetNsId, SocketAddr, SocketAddr), SockId>,
+    /// Kernel: the `net_secret` keying `secure_tcp_seq()` (from the seeded RNG).
+    pub(crate) isn_secret: u64,
+    /// Counter stamping received skbs.
+    pub(crate) rx_skb_seq: u64,
+}
+
+impl SockTable {
+    pub(crate) fn alloc(&mut self, netns: NetNsId, family: i32) -> SockId {
+        self.next += 1;
+        let id = SockId(self.next);
+        self.map.insert(id, Sock::new(id, netns, family));
+        id
+    }
+}
+
+fn int_opt(optval: &[u8]) -> KResult<i32> {
+    // Kernel: `copy_safe_from_sockptr(&val, sizeof(val), optval, optlen)`: optlen < 4 → EINVAL.
+    let b: [u8; 4] = optval
+        .get(..4)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(KernelError::new(EINVAL))?;
+    Ok(i32::from_ne_bytes(b))
+}
+
+impl Kernel {
+    /// The socket `sk`.
+    pub fn sock(&self, sk: SockId) -> Option<&Sock> {
+        self.socks.map.get(&sk)
+    }
+
+    pub(crate) fn sock_mut(&mut self, sk: SockId) -> KResult<&mut Sock> {
+        self.socks.map.get_mut(&sk).ok_or(KernelError::new(EBADF))
+    }
+
+    /// Number of sockets alive (including orphans still closing).
+    pub fn sock_count(&self) -> usize {
+        self.socks.map.len()
+    }
+
+    /// Kernel: `sock_setsockopt()` / `do_tcp_setsockopt()`. Returns the value the
+    /// syscall returns (0, or the count for SO_DEVMEM_DONTNEED).
+    pub fn sk_setsockopt(
+        &mut self,
+        sk: SockId,
+        level: i32,
+        optname: i32,
+        optval: &[u8],
+    ) -> KResult<i32> {
+        match (level, optname) {
+            (SOL_SOCKET, SO_DEVMEM_DONTNEED) => return self.sock_devmem_dontneed(sk, optval),
+            (SOL_SOCKET, SO_BINDTODEVICE) => return self.sock_bindtodevice(sk, optval),
+            _ => {}
+        }
+        let val = int_opt(optval)?;
+        let s = self.sock_mut(sk)?;
+        match (level, optname) {
+            (SOL_SOCKET, SO_REUSEADDR) => s.reuseaddr = val != 0,
+            (SOL_SOCKET, SO_REUSEPORT) => s.reuseport = val != 0,
+            // Kernel: SO_ZEROCOPY is only accepted for TCP/UDP/RDS sockets (we only have
+            // TCP) and only values 0/1.
+            (SOL_SOCKET, SO_ZEROCOPY) => {
+                if !(0..=1).contains(&val) {
+                    return Err(KernelError::new(EINVAL));
+                }
+                s.zerocopy = val == 1;
+            }
+            // Kernel: `__sock_set_sndbuf()`: doubled, clamped to [SOCK_MIN, wmem_max * 2].
+            (SOL_SOCKET, SO_SNDBUF) => {
+                let v = val.clamp(0, SYSCTL_WMEM_MAX);
+                s.sndbuf = v.saturating_mul(2).max(SOCK_MIN_SNDBUF);
+            }
+            (SOL_SOCKET, SO_RCVBUF) => {
+                let v = val.clamp(0, SYSCTL_WMEM_MAX);
+                s.rcvbuf = v.saturating_mul(2).max(SOCK_MIN_RCVBUF);
+            }
+            (SOL_TCP, TCP_NODELAY) => {
+                s.nodelay = val != 0;
+                let nd = s.nodelay;
+                if let Some(c) = s.conn_mut() {
+                    c.set_nodelay(nd);
+                }
+                self.tcp_push(sk);
+            }
+            _ => return Err(KernelError::new(ENOPROTOOPT)),
+        }
+        Ok(0)
+    }
+
+    /// Kernel: `sock_bindtodevice()`: a name (up to IFNAMSIZ, NUL-terminated or not);
+    /// empty unbinds; an unknown name is ENODEV.
+    fn sock_bindtodevice(&mut self, sk: SockId, optval: &[u8]) -> KResult<i32> {
+        let netns = self.sock_mut(sk)?.netns;
+        let raw = &optval[..optval.len().min(16)];
+        let name_end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+        let name = std::str::from_utf8(&raw[..name_end]).map_err(|_| KernelError::new(ENODEV))?;
+        let dev = if name.is_empty() {
+            None
+        } else {
+            Some(
+                self.dev_get_by_name(netns, name)
+                    .ok_or(KernelError::new(ENODEV))?,
+            )
+        };
+        let s = self.sock_mut(sk)?;
+        s.bound_dev_if = dev;
+        s.dst = None;
+        Ok(0)
+    }
+
+    /// Kernel: `sk_getsockopt()` / `do_tcp_getsockopt()` for the int options. SO_ERROR
+    /// reads and clears `sk_err` (`sock_error()`).
+    pub fn sk_getsockopt(&mut self, sk: SockId, level: i32, optname: i32) -> KResult<Vec<u8>> {
+        let s = self.sock_mut(sk)?;
+        let v: i32 = match (level, optname) {
+            (SOL_SOCKET, SO_REUSEADDR) => i32::from(s.reuseaddr),
+            (SOL_SOCKET, SO_REUSEPORT) => i32::from(s.reuseport),
+            (SOL_SOCKET, SO_ZEROCOPY) => i32::from(s.zerocopy),
+            (SOL_SOCKET, SO_SNDBUF) => s.sndbuf,
+            (SOL_SOCKET, SO_RCVBUF) => s.rcvbuf,
+            (SOL_SOCKET, SO_TYPE) => SOCK_STREAM,
+            (SOL_SOCKET, SO_ERROR) => std::mem::take(&mut s.sk_err),
+            (SOL_TCP, TCP_NODELAY) => i32::from(s.nodelay),
+            (SOL_SOCKET, SO_BINDTODEVICE) => {
+                let name = s
+                    .bound_dev_if
+                    .and_then(|d| self.try_device(d))
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default();
+                return Ok(name.into_bytes());
+            }
+            _ => return Err(KernelError::new(ENOPROTOOPT)),
+        };
+        Ok(v.to_ne_bytes().to_vec())
+    }
+
+    /// Kernel: `sock_devmem_dontneed()` (kernel-spec §8.2 "Freeing"): TCP only, optlen a
+    /// multiple of `sizeof(struct dmabuf_token)` and at most 128 tokens, stop once more
+    /// than 1024 frags were visited, skip ids not in `sk_user_frags`, return the count freed.
+    /// Each freed token drops its page-pool reference on the net_iov.
+    pub fn sock_devmem_dontneed(&mut self, sk: SockId, optval: &[u8]) -> KResult<i32> {
+        // Every socket here is TCP (`sk_is_tcp()`); other types would be EBADF.
+        let s = self.sock_mut(sk)?;
+        if !optval.len().is_multiple_of(DmabufToken::SIZE)
+            || optval.len() > MAX_DONTNEED_TOKENS * DmabufToken::SIZE
+        {
+            return Err(KernelError::new(EINVAL));
+        }
+        let mut freed = 0i32;
+        let mut visited = 0usize;
+        let mut released = Vec::new();
+        'outer: for chunk in optval.chunks_exact(DmabufToken::SIZE) {
+            let t = DmabufToken::from_bytes(chunk).map_err(|_| KernelError::new(EINVAL))?;
+            for i in 0..t.token_count {
+                visited += 1;
+                if visited > MAX_DONTNEED_FRAGS {
+                    break 'outer;
+                }
+                let Some(id) = t.token_start.checked_add(i) else {
+                    break;
+                };
+                if let Some(niov) = s.user_frags.remove(&id) {
+                    released.push(niov);
+                    freed += 1;
+                }
+            }
+        }
+        for niov in released {
+            self.devmem_token_put(niov);
+        }
+        Ok(freed)
+    }
+
+    /// Drop the page-pool reference a devmem token held (kernel: `napi_pp_put_page()`).
+    pub(crate) fn devmem_token_put(&mut self, niov: NetIov) {
+        match niov.pp() {
+            Some(pp) => self.page_pool_put_netmem(pp, niov),
+            None => {
+                if let Some(b) = niov.binding().cloned()
+                    && b.pp_ref_dec(&niov) == 0
+                {
+                    b.net_devmem_free_dmabuf(niov);
+                }
+            }
+        }
+    }
+
+    /// Register `w` on `sk`'s wait queue.
+    pub(crate) fn sk_wait(&mut self, sk: SockId, w: &Waker) {
+        if let Some(s) = self.socks.map.get_mut(&sk)
+            && !s.wq.iter().any(|x| x.will_wake(w))
+        {
+            s.wq.push(w.clone());
+        }
+    }
+
+    /// Wake `sk`'s waiters.
+    pub(crate) fn sk_wake(&mut self, sk: SockId) {
+        if let Some(s) = self.socks.map.get_mut(&sk) {
+            s.wake_all();
+        }
+    }
+}

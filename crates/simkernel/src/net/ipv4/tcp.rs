@@ -1,0 +1,757 @@
+//! TCP socket calls: socket, bind, listen, connect, accept, sendmsg, recvmsg, shutdown,
+//! close, getsockname/getpeername.
+//!
+//! Kernel: `net/ipv4/af_inet.c`, `net/ipv6/af_inet6.c` (`inet6_bind()`,
+//! `__inet_stream_connect()`, `inet_accept()`, `inet_shutdown()`), `net/ipv4/tcp.c`
+//! (`tcp_sendmsg_locked()`, `tcp_recvmsg_locked()`, `tcp_recvmsg_dmabuf()`, `tcp_close()`),
+//! `net/core/sock.c` (`__sock_cmsg_send()`), `net/ipv6/datagram.c` (`ipv6_recv_error()`).
+//!
+//! Blocking calls come in two halves: a start that does the immediate work and a `*_poll`
+//! that returns `None` while the caller must wait on the socket's wait queue (the
+//! executor's futures loop on it).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::rc::Rc;
+
+use tcp::Payload;
+use uapi::errno::{
+    EAFNOSUPPORT, EAGAIN, EALREADY, EFAULT, EINVAL, EISCONN, ENOBUFS, ENODEV, ENOTCONN, EPIPE,
+    ESOCKTNOSUPPORT,
+};
+use uapi::socket::{
+    CmsgHdr, DmabufCmsg, IP_RECVERR, IPV6_RECVERR, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_SOCK_DEVMEM,
+    MSG_ZEROCOPY, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_STREAM,
+    SOL_IP, SOL_IPV6, SOL_SOCKET, SockExtendedErr, cmsg_align, cmsg_len, cmsg_space,
+};
+
+use crate::error::{KResult, KernelError};
+use crate::kernel::Kernel;
+use crate::net::core::datagram::{UserIov, zerocopy_fill_skb_from_devmem};
+use crate::net::core::devmem::{DevmemBinding, SkDst};
+use crate::net::core::net_namespace::NetNsId;
+use crate::net::core::skbuff::Frag;
+use crate::net::core::sock::{AF_INET, AF_INET6, SkState, SkbData, SockId};
+use crate::net::ipv4::tcp_input::canon_ip;
+
+/// Kernel-internal `ETOOSMALL` (include/linux/errno.h), which `put_cmsg_notrunc()` returns
+/// and `tcp_recvmsg()` passes to the caller when the control buffer cannot hold a devmem
+/// cmsg.
+pub const ETOOSMALL: i32 = 525;
+
+/// Kernel: `net.core.optmem_max` (what `sock_omalloc()` charges uargs against).
+pub const SYSCTL_OPTMEM_MAX: usize = 131_072;
+/// Approximate truesize of one MSG_ZEROCOPY notification skb (`sock_omalloc(sk, 0)`).
+pub const ZEROCOPY_SKB_TRUESIZE: usize = 768;
+
+/// State of one blocking sendmsg across wakeups.
+#[derive(Debug, Default)]
+pub struct SendProgress {
+    started: bool,
+    pending: std::collections::VecDeque<SkbData>,
+    queued: usize,
+    zc: bool,
+    err_after: Option<KernelError>,
+}
+
+/// What recvmsg returns.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RecvOut {
+    /// The return value (bytes).
+    pub len: usize,
+    /// Bytes copied to the user buffer (readable data and devmem linear bytes).
+    pub data: Vec<u8>,
+    /// Control messages, in the kernel's layout.
+    pub control: Vec<u8>,
+    /// `msg_flags`.
+    pub flags: u32,
+}
+
+/// Kernel: `__sock_cmsg_send()` for the cmsgs a TCP sendmsg may carry: returns the devmem
+/// dma-buf id if one is given. SOL_SOCKET / SCM_DEVMEM_DMABUF needs `cmsg_len ==
+/// CMSG_LEN(sizeof(u32))`, else EINVAL; a malformed header is EINVAL (`CMSG_OK`).
+pub fn sock_cmsg_send(control: &[u8]) -> KResult<Option<u32>> {
+    let mut id = None;
+    let mut off = 0;
+    while off + CmsgHdr::SIZE <= control.len() {
+        let h = CmsgHdr::from_bytes(&control[off..]).map_err(|_| KernelError::new(EINVAL))?;
+        let len = usize::try_from(h.cmsg_len).map_err(|_| KernelError::new(EINVAL))?;
+        if len < CmsgHdr::SIZE || off + len > control.len() {
+            return Err(KernelError::new(EINVAL));
+        }
+        if h.cmsg_level == SOL_SOCKET && h.cmsg_type == SCM_DEVMEM_DMABUF {
+            if len != cmsg_len(4) {
+                return Err(KernelError::new(EINVAL));
+            }
+            let d = &control[off + CmsgHdr::SIZE..off + CmsgHdr::SIZE + 4];
+            id = Some(u32::from_ne_bytes([d[0], d[1], d[2], d[3]]));
+        }
+        off += cmsg_align(len);
+    }
+    Ok(id)
+}
+
+/// Append one cmsg; `None` when `cap` (the user's `msg_controllen`) cannot hold
+/// `CMSG_LEN(data.len())` (kernel: `put_cmsg_notrunc()`).
+fn put_cmsg_notrunc(out: &mut Vec<u8>, cap: usize, level: i32, ty: i32, data: &[u8]) -> bool {
+    let room = cap.saturating_sub(out.len());
+    if room < cmsg_len(data.len()) {
+        return false;
+    }
+    let h = CmsgHdr {
+        cmsg_len: cmsg_len(data.len()) as u64,
+        cmsg_level: level,
+        cmsg_type: ty,
+    };
+    out.extend_from_slice(&h.to_bytes());
+    out.extend_from_slice(data);
+    let space = cmsg_space(data.len()).min(room);
+    out.resize(out.len() + space - cmsg_len(data.len()).min(space), 0);
+    true
+}
+
+fn frag_bytes(f: &Frag) -> Option<&[u8]> {
+    match f {
+        Frag::Page { bytes, off, len } => bytes.get(*off..off + len),
+        Frag::NetIov { .. } => None,
+    }
+}
+
+impl Kernel {
+    /// Kernel: `__sys_socket()` → `inet6_create()` / `inet_create()`: AF_INET and AF_INET6
+    /// stream sockets only.
+    pub fn sys_socket(&mut self, netns: NetNsId, family: i32, ty: i32) -> KResult<SockId> {
+        if family != AF_INET && family != AF_INET6 {
+            return Err(KernelError::new(EAFNOSUPPORT));
+        }
+        if ty & 0xf != SOCK_STREAM {
+            return Err(KernelError::new(ESOCKTNOSUPPORT));
+        }
+        Ok(self.socks.alloc(netns, family))
+    }
+
+    fn check_family(&self, sk: SockId, addr: &SocketAddr) -> KResult<i32> {
+        let s = self.sock(sk).ok_or(KernelError::new(uapi::errno::EBADF))?;
+        match (s.family, addr) {
+            (AF_INET, SocketAddr::V6(_)) | (AF_INET6, SocketAddr::V4(_)) => {
+                Err(KernelError::new(EAFNOSUPPORT))
+            }
+            (f, _) => Ok(f),
+        }
+    }
+
+    /// Kernel: `inet6_bind()` / `inet_bind()` → `inet_csk_get_port()`.
+    pub fn inet_bind(&mut self, sk: SockId, addr: SocketAddr) -> KResult<()> {
+        self.check_family(sk, &addr)?;
+        let s = self.sock_mut(sk)?;
+        if s.local.is_some() || !matches!(s.state, SkState::Open) {
+            return Err(KernelError::new(EINVAL));
+        }
+        let ip = canon_ip(addr.ip());
+        let port = self.inet_csk_get_port(sk, SocketAddr::new(ip, addr.port()))?;
+        self.sock_mut(sk)?.local = Some(SocketAddr::new(ip, port));
+        Ok(())
+    }
+
+    /// Kernel: `inet_listen()`: autobind if needed, re-check the port for listening.
+    pub fn inet_listen(&mut self, sk: SockId, backlog: i32) -> KResult<()> {
+        let backlog = backlog.clamp(0, 4096) as u32;
+        let s = self.sock_mut(sk)?;
+        match &mut s.state {
+            SkState::Listen { backlog: b, .. } => {
+                *b = backlog;
+                return Ok(());
+            }
+            SkState::Conn(_) => return Err(KernelError::new(EINVAL)),
+            SkState::Open => {}
+        }
+        if s.local.is_none() {
+            let any = if s.family == AF_INET6 {
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            };
+            let port = self.inet_csk_get_port(sk, SocketAddr::new(any, 0))?;
+            self.sock_mut(sk)?.local = Some(SocketAddr::new(any, port));
+        }
+        if self.inet_listen_conflict(sk) {
+            return Err(KernelError::new(uapi::errno::EADDRINUSE));
+        }
+        self.sock_mut(sk)?.state = SkState::Listen {
+            backlog,
+            accept_q: Default::default(),
+        };
+        Ok(())
+    }
+
+    /// Kernel: `tcp_v6_connect()` / `tcp_v4_connect()`: route (SO_BINDTODEVICE is the
+    /// oif), source address and port, SYN out.
+    pub fn tcp_connect_start(&mut self, sk: SockId, addr: SocketAddr) -> KResult<()> {
+        self.check_family(sk, &addr)?;
+        let now = self.clock();
+        let s = self.sock_mut(sk)?;
+        match &s.state {
+            SkState::Listen { .. } => return Err(KernelError::new(EISCONN)),
+            SkState::Conn(c) if c.state() == tcp::State::SynSent => {
+                return Err(KernelError::new(EALREADY));
+            }
+            SkState::Conn(_) => return Err(KernelError::new(EISCONN)),
+            SkState::Open => {}
+        }
+        let (netns, oif, bound, nodelay) = (s.netns, s.bound_dev_if, s.local, s.nodelay);
+        let remote = SocketAddr::new(canon_ip(addr.ip()), addr.port());
+        let route = self.tcp_route(netns, remote.ip(), oif)?;
+        let local_ip = match bound {
+            Some(b) if !b.ip().is_unspecified() => b.ip(),
+            _ => route.saddr,
+        };
+        let port = match bound {
+            Some(b) if b.port() != 0 => b.port(),
+            _ => self.inet_hash_connect(sk, local_ip, remote)?,
+        };
+        let local = SocketAddr::new(local_ip, port);
+        let secret = self.socks.isn_secret;
+        let isn = tcp::initial_sequence_number(secret, local, remote, now);
+        let config = self.tcp_config(remote, route.mtu, nodelay);
+        let conn = tcp::Connection::connect(now, config, local, remote, isn);
+        let s = self.sock_mut(sk)?;
+        s.state = SkState::Conn(Box::new(conn));
+        s.local = Some(local);
+        s.remote = Some(remote);
+        s.was_syn_sent = true;
+        self.socks.ehash.insert((netns, local, remote), sk);
+        self.sk_dst_set(sk, route.dev);
+        self.tcp_push(sk);
+        Ok(())
+    }
+
+    /// `None` while the handshake is in progress; then the connect result.
+    pub fn tcp_connect_poll(&mut self, sk: SockId) -> Option<KResult<()>> {
+        let s = self.sock_mut(sk).ok()?;
+        let SkState::Conn(c) = &s.state else {
+            return Some(Err(KernelError::new(ENOTCONN)));
+        };
+        match c.state() {
+            tcp::State::SynSent | tcp::State::SynReceived => None,
+            tcp::State::Closed => {
+                let e = std::mem::take(&mut s.sk_err);
+                Some(Err(KernelError::new(if e == 0 {
+                    uapi::errno::ECONNREFUSED
+                } else {
+                    e
+                })))
+            }
+            _ => {
+                s.was_syn_sent = false;
+                Some(Ok(()))
+            }
+        }
+    }
+
+    /// Kernel: `inet_csk_accept()`: `None` while the accept queue is empty.
+    pub fn inet_accept_poll(&mut self, sk: SockId) -> Option<KResult<SockId>> {
+        let s = self.sock_mut(sk).ok()?;
+        match &mut s.state {
+            SkState::Listen { accept_q, .. } => accept_q.pop_front().map(Ok),
+            _ => Some(Err(KernelError::new(EINVAL))),
+        }
+    }
+
+    /// Kernel: `inet6_getname()`: the local (`peer == false`) or remote address; IPv4
+    /// flows on AF_INET6 sockets read back as v4-mapped.
+    pub fn inet_getname(&self, sk: SockId, peer: bool) -> KResult<SocketAddr> {
+        let s = self.sock(sk).ok_or(KernelError::new(uapi::errno::EBADF))?;
+        let a = if peer {
+            if !matches!(s.state, SkState::Conn(_)) {
+                return Err(KernelError::new(ENOTCONN));
+            }
+            s.remote.ok_or(KernelError::new(ENOTCONN))?
+        } else {
+            s.local.unwrap_or_else(|| {
+                if s.family == AF_INET6 {
+                    SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0)
+                } else {
+                    SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)
+                }
+            })
+        };
+        Ok(match (s.family, a) {
+            (AF_INET6, SocketAddr::V4(v4)) => {
+                SocketAddr::V6(SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0))
+            }
+            _ => a,
+        })
+    }
+
+    /// Kernel: `inet_shutdown()` → `tcp_shutdown()`.
+    pub fn inet_shutdown(&mut self, sk: SockId, how: i32) -> KResult<()> {
+        if !(SHUT_RD..=SHUT_RDWR).contains(&how) {
+            return Err(KernelError::new(EINVAL));
+        }
+        let s = self.sock_mut(sk)?;
+        let SkState::Conn(c) = &mut s.state else {
+            return Err(KernelError::new(ENOTCONN));
+        };
+        if how == SHUT_WR || how == SHUT_RDWR {
+            c.shutdown_write();
+        }
+        if how == SHUT_RD || how == SHUT_RDWR {
+            s.shut_rd = true;
+        }
+        self.tcp_push(sk);
+        Ok(())
+    }
+
+    /// Kernel: `tcp_close()` for the last fd: a listener stops (children not yet accepted
+    /// are reset), a connection closes (RST when unread data is queued, else FIN), and the
+    /// socket becomes an orphan destroyed once CLOSED. Devmem tokens return to their pools.
+    pub fn tcp_close(&mut self, sk: SockId) {
+        let Some(s) = self.socks.map.get_mut(&sk) else {
+            return;
+        };
+        s.orphan = true;
+        let frags = std::mem::take(&mut s.user_frags);
+        let unread = !s.rx_stash.is_empty();
+        s.rx_stash.clear();
+        match &mut s.state {
+            SkState::Open => {
+                self.sk_destruct(sk);
+            }
+            SkState::Listen { accept_q, .. } => {
+                let mut kids: Vec<SockId> = accept_q.drain(..).collect();
+                kids.extend(
+                    self.socks
+                        .map
+                        .values()
+                        .filter(|c| c.parent == Some(sk))
+                        .map(|c| c.id),
+                );
+                for kid in kids {
+                    if let Some(k) = self.socks.map.get_mut(&kid) {
+                        k.orphan = true;
+                        k.parent = None;
+                        if let Some(c) = k.conn_mut() {
+                            c.abort();
+                        }
+                    }
+                    self.tcp_push(kid);
+                }
+                self.sk_destruct(sk);
+            }
+            SkState::Conn(c) => {
+                if unread {
+                    c.abort();
+                } else {
+                    c.close();
+                }
+                self.tcp_push(sk);
+            }
+        }
+        for (_, niov) in frags {
+            self.devmem_token_put(niov);
+        }
+    }
+
+    /// Kernel: the route check behind `net_devmem_get_binding()`: the cached dst, else a
+    /// rebuilt one (`inet6_sk_rebuild_header()`).
+    fn sk_dst_for_devmem(&self, sk: SockId) -> SkDst {
+        let Some(s) = self.sock(sk) else {
+            return SkDst::None;
+        };
+        if let Some(d) = s.dst {
+            return SkDst::Dev(d.dev);
+        }
+        match s.remote {
+            Some(r) => match self.tcp_route(s.netns, r.ip(), s.bound_dev_if) {
+                Ok(rt) => SkDst::Dev(rt.dev),
+                Err(_) => SkDst::RebuildFailed,
+            },
+            None => SkDst::RebuildFailed,
+        }
+    }
+
+    /// Kernel: `tcp_sendmsg_locked()` (kernel-spec §8.1), resumable: `None` means "blocked
+    /// on send-buffer space, call again with the same `prog` after a wakeup".
+    pub fn tcp_sendmsg(
+        &mut self,
+        sk: SockId,
+        iov: &[UserIov<'_>],
+        control: &[u8],
+        flags: u32,
+        prog: &mut SendProgress,
+    ) -> Option<KResult<usize>> {
+        if !prog.started {
+            prog.started = true;
+            if let Err(e) = self.tcp_sendmsg_prepare(sk, iov, control, flags, prog) {
+                return Some(Err(e));
+            }
+        }
+        let s = self.socks.map.get_mut(&sk)?;
+        let err = s.sk_err;
+        let Some(c) = s.conn_mut() else {
+            return Some(Err(KernelError::new(EPIPE)));
+        };
+        while let Some(front) = prog.pending.pop_front() {
+            let len = front.len();
+            match c.send(front.clone()) {
+                Ok(n) => {
+                    prog.queued += n;
+                    if n < len {
+                        prog.pending.push_front(front.slice(n..len));
+                        break;
+                    }
+                }
+                Err(tcp::SendError::WouldBlock) => {
+                    prog.pending.push_front(front);
+                    break;
+                }
+                Err(tcp::SendError::WriteClosed) => {
+                    prog.pending.clear();
+                    let e = if err != 0 { err } else { EPIPE };
+                    prog.err_after.get_or_insert(KernelError::new(e));
+                }
+            }
+        }
+        let written = c.send_stream_written();
+        let acked = c.send_stream_acked();
+        let blocked = !prog.pending.is_empty();
+        if blocked && flags & MSG_DONTWAIT == 0 {
+            self.tcp_push(sk);
+            return None;
+        }
+        // Done (or non-blocking): the uarg for this call, completed at once if the stream
+        // already acknowledged its bytes.
+        if prog.zc
+            && prog.queued > 0
+            && let Some(s) = self.socks.map.get_mut(&sk)
+        {
+            s.zc.alloc(written);
+            let done = s.zc.complete_upto(acked);
+            for id in done {
+                crate::net::core::msg_zerocopy::msg_zerocopy_notify(&mut s.err_queue, id, 1);
+            }
+        }
+        self.tcp_push(sk);
+        if prog.queued > 0 {
+            return Some(Ok(prog.queued));
+        }
+        if blocked {
+            return Some(Err(KernelError::new(EAGAIN)));
+        }
+        Some(match prog.err_after.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        })
+    }
+
+    /// The checks of `tcp_sendmsg_locked()` in the kernel's order, then the skbs.
+    fn tcp_sendmsg_prepare(
+        &mut self,
+        sk: SockId,
+        iov: &[UserIov<'_>],
+        control: &[u8],
+        flags: u32,
+        prog: &mut SendProgress,
+    ) -> KResult<()> {
+        let s = self.sock(sk).ok_or(KernelError::new(uapi::errno::EBADF))?;
+        let size: usize = iov.iter().map(UserIov::len).sum();
+        //= kernel-spec §8.1 step 1
+        //# `sock_cmsg_send()` is run and its error is remembered (`sockc_err`) but NOT
+        //# returned yet
+        let (sockc_err, dmabuf_id) = match sock_cmsg_send(control) {
+            Ok(id) => (None, id),
+            Err(e) => (Some(e), None),
+        };
+        let sock_zerocopy = s.zerocopy;
+        let mut binding: Option<Rc<DevmemBinding>> = None;
+        //= kernel-spec §8.1 step 2
+        //# If `MSG_ZEROCOPY` and size > 0 ... if SOCK_ZEROCOPY is set: msg_zerocopy_realloc
+        //# ... NULL → `-ENOBUFS`; ... then if `!sockc_err && dmabuf_id`:
+        //# `net_devmem_get_binding(sk, id)` – error → returned
+        if flags & MSG_ZEROCOPY != 0 && size > 0 && sock_zerocopy {
+            let outstanding = s.zc.pending.len() + s.err_queue.len() + 1;
+            if outstanding * ZEROCOPY_SKB_TRUESIZE > SYSCTL_OPTMEM_MAX {
+                return Err(KernelError::new(ENOBUFS));
+            }
+            prog.zc = true;
+            if sockc_err.is_none()
+                && let Some(id) = dmabuf_id
+            {
+                let dst = self.sk_dst_for_devmem(sk);
+                binding = Some(self.net_devmem_get_binding(id, dst)?);
+            }
+        }
+        //= kernel-spec §8.1 step 3
+        //# If `!sockc_err && dmabuf_id` but not (MSG_ZEROCOPY and SOCK_ZEROCOPY) → `-EINVAL`
+        if sockc_err.is_none()
+            && dmabuf_id.is_some()
+            && !(flags & MSG_ZEROCOPY != 0 && sock_zerocopy)
+        {
+            return Err(KernelError::new(EINVAL));
+        }
+        //= kernel-spec §8.1 step 4: wait for the connection; then `sockc_err`
+        let s = self.sock(sk).ok_or(KernelError::new(uapi::errno::EBADF))?;
+        let connected = s.conn().is_some_and(|c| {
+            matches!(
+                c.state(),
+                tcp::State::Established
+                    | tcp::State::CloseWait
+                    | tcp::State::SynSent
+                    | tcp::State::SynReceived
+            )
+        });
+        if !connected {
+            let e = if s.sk_err != 0 { s.sk_err } else { EPIPE };
+            return Err(KernelError::new(e));
+        }
+        if let Some(e) = sockc_err {
+            return Err(e);
+        }
+        //= kernel-spec §8.1 step 5: the copy loop
+        match binding {
+            Some(b) => {
+                let goal = s.gso_max_payload();
+                let fill = zerocopy_fill_skb_from_devmem(&b, iov, goal)?;
+                prog.err_after = fill.err;
+                prog.pending = fill.skbs.into_iter().flatten().collect();
+            }
+            None => {
+                for v in iov {
+                    match v {
+                        UserIov::Buf([]) => {}
+                        UserIov::Buf(b) => {
+                            let bytes: Rc<[u8]> = Rc::from(*b);
+                            let len = bytes.len();
+                            prog.pending.push_back(SkbData {
+                                frag: Frag::Page { bytes, off: 0, len },
+                                linear: false,
+                                unreadable: false,
+                                skb_seq: 0,
+                            });
+                        }
+                        // A raw address the emulated process owns no memory behind.
+                        UserIov::Addr { len: 0, .. } => {}
+                        UserIov::Addr { .. } => {
+                            prog.err_after = Some(KernelError::new(EFAULT));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kernel: `tcp_recvmsg()` → `tcp_recvmsg_locked()` / `tcp_recvmsg_dmabuf()`, or the
+    /// error queue with MSG_ERRQUEUE. `None` means "block and retry".
+    pub fn tcp_recvmsg(
+        &mut self,
+        sk: SockId,
+        len: usize,
+        controllen: usize,
+        flags: u32,
+    ) -> Option<KResult<RecvOut>> {
+        if flags & MSG_ERRQUEUE != 0 {
+            return Some(self.sock_recv_errqueue(sk, controllen));
+        }
+        let s = self.socks.map.get_mut(&sk)?;
+        if !matches!(s.state, SkState::Conn(_)) {
+            return Some(Err(KernelError::new(ENOTCONN)));
+        }
+        let mut out = RecvOut::default();
+        let mut last_unreadable: Option<bool> = None;
+        let mut new_tokens: Vec<(u32, crate::net::core::netmem::NetIov)> = Vec::new();
+        let mut err: Option<KernelError> = None;
+        while out.len < len && !s.shut_rd {
+            let chunk = match s.rx_stash.pop_front() {
+                Some(c) => c,
+                None => match s.conn_mut().and_then(|c| c.recv(len - out.len)) {
+                    Some(c) => c,
+                    None => break,
+                },
+            };
+            let chunk = if chunk.len() > len - out.len {
+                let n = len - out.len;
+                s.rx_stash.push_front(chunk.slice(n..chunk.len()));
+                chunk.slice(0..n)
+            } else {
+                chunk
+            };
+            //= kernel-spec §8.2: a single recvmsg never mixes readable and unreadable skbs
+            if last_unreadable.is_some_and(|u| u != chunk.unreadable) {
+                s.rx_stash.push_front(chunk);
+                break;
+            }
+            if !chunk.unreadable {
+                match frag_bytes(&chunk.frag) {
+                    Some(b) => out.data.extend_from_slice(b),
+                    None => {
+                        s.rx_stash.push_front(chunk);
+                        err = Some(KernelError::new(EFAULT));
+                        break;
+                    }
+                }
+                out.len += chunk.len();
+                last_unreadable = Some(false);
+                continue;
+            }
+            if flags & MSG_SOCK_DEVMEM == 0 {
+                //# Unreadable skb without `MSG_SOCK_DEVMEM` → `-EFAULT` (if nothing copied yet)
+                s.rx_stash.push_front(chunk);
+                err = Some(KernelError::new(EFAULT));
+                break;
+            }
+            last_unreadable = Some(true);
+            let n = chunk.len();
+            if chunk.linear {
+                //# linear (header) bytes ... one SO_DEVMEM_LINEAR cmsg {frag_size = copied}
+                let d = DmabufCmsg {
+                    frag_size: n as u32,
+                    ..DmabufCmsg::default()
+                };
+                if !put_cmsg_notrunc(
+                    &mut out.control,
+                    controllen,
+                    SOL_SOCKET,
+                    SCM_DEVMEM_LINEAR,
+                    &d.to_bytes(),
+                ) {
+                    s.rx_stash.push_front(chunk);
+                    err = Some(KernelError::new(ETOOSMALL));
+                    break;
+                }
+                if let Some(b) = frag_bytes(&chunk.frag) {
+                    out.data.extend_from_slice(b);
+                }
+                out.len += n;
+                continue;
+            }
+            let Frag::NetIov { niov, off, .. } = &chunk.frag else {
+                //# each frag must be a devmem net_iov (else `-ENODEV`)
+                s.rx_stash.push_front(chunk);
+                err = Some(KernelError::new(ENODEV));
+                break;
+            };
+            if !niov.is_devmem() {
+                s.rx_stash.push_front(chunk);
+                err = Some(KernelError::new(ENODEV));
+                break;
+            }
+            let token = next_free_token(&s.user_frags, &new_tokens);
+            let d = DmabufCmsg {
+                frag_offset: niov.virtual_offset() + *off as u64,
+                frag_size: n as u32,
+                frag_token: token,
+                dmabuf_id: niov.binding_id(),
+                flags: 0,
+            };
+            if !put_cmsg_notrunc(
+                &mut out.control,
+                controllen,
+                SOL_SOCKET,
+                SCM_DEVMEM_DMABUF,
+                &d.to_bytes(),
+            ) {
+                s.rx_stash.push_front(chunk);
+                err = Some(KernelError::new(ETOOSMALL));
+                break;
+            }
+            new_tokens.push((token, niov.clone()));
+            out.len += n;
+        }
+        // Tokens pin their net_iov: a niov already pinned by another token takes one more
+        // page-pool reference (kernel: `atomic_long_inc(&niov->pp_ref_count)` per token).
+        for (t, niov) in new_tokens {
+            if s.user_frags.values().any(|o| o.same(&niov))
+                && let Some(b) = niov.binding()
+            {
+                b.pp_ref_inc(&niov);
+            }
+            s.user_frags.insert(t, niov);
+        }
+        let finished = s.shut_rd
+            || s.conn()
+                .is_some_and(|c| c.recv_finished() || c.state() == tcp::State::Closed);
+        let sk_err = s.sk_err;
+        if out.len > 0 {
+            self.tcp_push(sk);
+            return Some(Ok(out));
+        }
+        if let Some(e) = err {
+            return Some(Err(e));
+        }
+        if sk_err != 0 {
+            if let Ok(s) = self.sock_mut(sk) {
+                s.sk_err = 0;
+            }
+            return Some(Err(KernelError::new(sk_err)));
+        }
+        if finished || len == 0 {
+            return Some(Ok(out));
+        }
+        if flags & MSG_DONTWAIT != 0 {
+            return Some(Err(KernelError::new(EAGAIN)));
+        }
+        None
+    }
+
+    /// Kernel: `ipv6_recv_error()` / `ip_recv_error()`: one extended error with its
+    /// offender address (zeroed for zerocopy notifications), at SOL_IPV6/IPV6_RECVERR on
+    /// AF_INET6 sockets and SOL_IP/IP_RECVERR on AF_INET ones; EAGAIN when empty. The
+    /// cmsg is truncated with MSG_CTRUNC when the control buffer is short (`put_cmsg()`).
+    fn sock_recv_errqueue(&mut self, sk: SockId, controllen: usize) -> KResult<RecvOut> {
+        let s = self.sock_mut(sk)?;
+        let Some(ee) = s.err_queue.pop_front() else {
+            return Err(KernelError::new(EAGAIN));
+        };
+        // `sk->sk_err` is regenerated from the next queued error.
+        s.sk_err = s.err_queue.front().map_or(0, |e| e.ee_errno as i32);
+        let (level, ty, offender) = if s.family == AF_INET6 {
+            (SOL_IPV6, IPV6_RECVERR, 28)
+        } else {
+            (SOL_IP, IP_RECVERR, 16)
+        };
+        let mut data = ee_bytes(&ee).to_vec();
+        data.resize(SockExtendedErr::SIZE + offender, 0);
+        let mut out = RecvOut {
+            flags: MSG_ERRQUEUE,
+            ..RecvOut::default()
+        };
+        let full = cmsg_len(data.len());
+        if controllen < CmsgHdr::SIZE {
+            out.flags |= uapi::socket::MSG_CTRUNC;
+        } else {
+            let cmlen = full.min(controllen);
+            if cmlen < full {
+                out.flags |= uapi::socket::MSG_CTRUNC;
+            }
+            let h = CmsgHdr {
+                cmsg_len: cmlen as u64,
+                cmsg_level: level,
+                cmsg_type: ty,
+            };
+            out.control.extend_from_slice(&h.to_bytes());
+            out.control
+                .extend_from_slice(&data[..cmlen - CmsgHdr::SIZE]);
+        }
+        self.sk_wake(sk);
+        Ok(out)
+    }
+}
+
+fn ee_bytes(ee: &SockExtendedErr) -> [u8; SockExtendedErr::SIZE] {
+    ee.to_bytes()
+}
+
+/// Kernel: `xa_alloc()` on `sk_user_frags` (ALLOC1, `xa_limit_31b`): the lowest free id.
+fn next_free_token(
+    used: &std::collections::BTreeMap<u32, crate::net::core::netmem::NetIov>,
+    fresh: &[(u32, crate::net::core::netmem::NetIov)],
+) -> u32 {
+    let mut id = 1u32;
+    loop {
+        if !used.contains_key(&id) && !fresh.iter().any(|(t, _)| *t == id) {
+            return id;
+        }
+        id += 1;
+    }
+}

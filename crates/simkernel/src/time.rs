@@ -1,0 +1,206 @@
+//! Virtual time, the kernel's timer/event queue and its seeded RNG.
+//!
+//! The kernel has no clock of its own: the executor ([`crate::sim`]) owns the loop and moves
+//! [`Kernel::clock`] forward to [`Kernel::next_deadline`] when no task can run. Everything that
+//! happens "later" in the kernel (a frame arriving at the far end of a wire, a TCP
+//! retransmission timer, a neighbour timer, a sleeping task's wakeup) is a [`KernelEvent`] in
+//! one heap ordered by `(at, seq)`, so equal deadlines run in scheduling order and a run is
+//! reproducible from its seed (DESIGN invariant 5).
+//!
+//! Kernel: the roles of `jiffies`/hrtimers, softirq `NET_RX` processing and
+//! `get_random_bytes()`, collapsed into one deterministic queue.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::task::Waker;
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
+
+use crate::kernel::Kernel;
+use crate::net::core::sock::SockId;
+
+pub use tcp::time::{Duration, Instant};
+
+/// Something the kernel does at a given instant.
+pub enum KernelEvent {
+    /// A TCP socket's connection timer (retransmission, delayed ACK, TIME-WAIT, ...).
+    /// Stale events (the socket re-armed or went away) are ignored when they fire.
+    TcpTimer {
+        /// The socket.
+        sk: SockId,
+    },
+    /// Wake a task sleeping until this instant (`nanosleep`, a `poll` timeout).
+    Wake(Waker),
+    /// A deferred kernel action (packet delivery on a link with latency, softirq work).
+    /// Kernel: the work a softirq or a timer callback does, as a closure.
+    Run(Box<dyn FnOnce(&mut Kernel)>),
+}
+
+impl fmt::Debug for KernelEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelEvent::TcpTimer { sk } => write!(f, "TcpTimer({sk:?})"),
+            KernelEvent::Wake(_) => f.write_str("Wake"),
+            KernelEvent::Run(_) => f.write_str("Run"),
+        }
+    }
+}
+
+struct Entry {
+    at: Instant,
+    seq: u64,
+    ev: KernelEvent,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+/// The clock, the event heap and the RNG.
+pub struct TimeState {
+    pub(crate) clock: Instant,
+    heap: BinaryHeap<Reverse<Entry>>,
+    seq: u64,
+    pub(crate) rng: ChaCha8Rng,
+}
+
+impl fmt::Debug for TimeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimeState")
+            .field("clock", &self.clock)
+            .field("pending", &self.heap.len())
+            .finish()
+    }
+}
+
+impl Default for TimeState {
+    fn default() -> Self {
+        TimeState {
+            clock: Instant::ZERO,
+            heap: BinaryHeap::new(),
+            seq: 0,
+            rng: ChaCha8Rng::seed_from_u64(0),
+        }
+    }
+}
+
+impl Kernel {
+    /// The virtual clock.
+    pub fn clock(&self) -> Instant {
+        self.time.clock
+    }
+
+    /// Reseed the kernel RNG (wire faults, ISNs, ephemeral ports).
+    pub fn seed(&mut self, seed: u64) {
+        self.time.rng = ChaCha8Rng::seed_from_u64(seed);
+        self.socks.isn_secret = rand::RngCore::next_u64(&mut self.time.rng);
+    }
+
+    /// The seeded RNG. Pass it explicitly; never use a thread RNG in the kernel.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.time.rng
+    }
+
+    /// Run `ev` at `at` (immediately-due events run on the next [`Kernel::advance`]).
+    pub fn schedule(&mut self, at: Instant, ev: KernelEvent) {
+        let seq = self.time.seq;
+        self.time.seq += 1;
+        self.time.heap.push(Reverse(Entry { at, seq, ev }));
+    }
+
+    /// The earliest pending event, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.time.heap.peek().map(|Reverse(e)| e.at)
+    }
+
+    /// Number of pending events.
+    pub fn pending_events(&self) -> usize {
+        self.time.heap.len()
+    }
+
+    /// Move the clock to `now` (never backwards) and run every event due by then, including
+    /// the ones those events schedule for no later than `now`. Returns how many ran.
+    pub fn advance(&mut self, now: Instant) -> usize {
+        if now > self.time.clock {
+            self.time.clock = now;
+            self.now = now.as_micros() / 1_000_000;
+        }
+        let mut ran = 0;
+        while let Some(Reverse(top)) = self.time.heap.peek() {
+            if top.at > self.time.clock {
+                break;
+            }
+            let Some(Reverse(e)) = self.time.heap.pop() else {
+                break;
+            };
+            self.run_event(e.ev);
+            ran += 1;
+        }
+        ran
+    }
+
+    fn run_event(&mut self, ev: KernelEvent) {
+        match ev {
+            KernelEvent::TcpTimer { sk } => self.tcp_timer_fire(sk),
+            KernelEvent::Wake(w) => w.wake(),
+            KernelEvent::Run(f) => f(self),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::KernelConfig;
+    use rand::RngCore;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[test]
+    fn events_run_in_deadline_then_fifo_order() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let log = Rc::new(RefCell::new(Vec::new()));
+        for (at, tag) in [(5u64, "b"), (3, "a"), (5, "c")] {
+            let l = log.clone();
+            k.schedule(
+                Instant::from_micros(at),
+                KernelEvent::Run(Box::new(move |_| l.borrow_mut().push(tag))),
+            );
+        }
+        assert_eq!(k.next_deadline(), Some(Instant::from_micros(3)));
+        assert_eq!(k.advance(Instant::from_micros(4)), 1);
+        assert_eq!(k.clock(), Instant::from_micros(4));
+        assert_eq!(k.advance(Instant::from_micros(5)), 2);
+        assert_eq!(*log.borrow(), vec!["a", "b", "c"]);
+        assert_eq!(k.next_deadline(), None);
+        // The clock never goes back.
+        k.advance(Instant::from_micros(1));
+        assert_eq!(k.clock(), Instant::from_micros(5));
+    }
+
+    #[test]
+    fn rng_is_seeded() {
+        let mut a = Kernel::new(KernelConfig::default());
+        let mut b = Kernel::new(KernelConfig::default());
+        a.seed(7);
+        b.seed(7);
+        assert_eq!(a.rng().next_u64(), b.rng().next_u64());
+        b.seed(8);
+        assert_ne!(a.rng().next_u64(), b.rng().next_u64());
+    }
+}

@@ -1,0 +1,157 @@
+//! TCP sockets on the emulated stack, driven by the executor.
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+
+use simkernel::net::core::sock::AF_INET6;
+use simkernel::sim::PollFd;
+use simkernel::{Cred, Kernel, KernelConfig, SimError, World};
+use uapi::errno::{EADDRINUSE, ECONNREFUSED, ENODEV};
+use uapi::socket::{
+    POLLIN, POLLOUT, SO_BINDTODEVICE, SO_ERROR, SO_REUSEADDR, SO_REUSEPORT, SOCK_STREAM, SOL_SOCKET,
+};
+
+fn world() -> World {
+    let mut k = Kernel::new(KernelConfig::default());
+    k.seed(1);
+    World::new(k)
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn echo_over_loopback_with_poll() {
+    let mut w = world();
+    let ns = w.kernel.borrow().init_net();
+    let server = w.process(ns, Cred::default());
+    let client = w.process(ns, Cred::default());
+    let lfd = server.socket(AF_INET6, SOCK_STREAM).unwrap();
+    server
+        .setsockopt_int(lfd, SOL_SOCKET, SO_REUSEADDR, 1)
+        .unwrap();
+    server.bind(lfd, addr("[::1]:5000")).unwrap();
+    server.listen(lfd, 8).unwrap();
+    let s2 = server.clone();
+    w.spawn(&server, async move {
+        let (fd, peer) = s2.accept(lfd).await.unwrap();
+        assert_eq!(peer.ip(), addr("[::1]:1").ip());
+        let mut got = Vec::new();
+        loop {
+            let b = s2.recv(fd, 100_000, 0).await.unwrap();
+            if b.is_empty() {
+                break;
+            }
+            got.extend_from_slice(&b);
+        }
+        assert_eq!(got.len(), 300_000);
+        let n = s2.send(fd, &got, 0).await.unwrap();
+        assert_eq!(n, got.len());
+        s2.close(fd).unwrap();
+    });
+    let c = client.clone();
+    let echoed = w
+        .run_until(&client, async move {
+            let fd = c.socket(AF_INET6, SOCK_STREAM).unwrap();
+            c.connect(fd, addr("[::1]:5000")).await.unwrap();
+            let local = c.getsockname(fd).unwrap();
+            assert!(local.port() >= 32768);
+            assert_eq!(c.getpeername(fd).unwrap(), addr("[::1]:5000"));
+            let mut p = [PollFd {
+                fd,
+                events: POLLOUT | POLLIN,
+                revents: 0,
+            }];
+            assert_eq!(c.poll(&mut p, None).await.unwrap(), 1);
+            assert_eq!(p[0].revents, POLLOUT);
+            let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+            assert_eq!(c.send(fd, &data, 0).await.unwrap(), data.len());
+            c.shutdown(fd, uapi::socket::SHUT_WR).unwrap();
+            let mut back = Vec::new();
+            loop {
+                let b = c.recv(fd, 65536, 0).await.unwrap();
+                if b.is_empty() {
+                    break;
+                }
+                back.extend_from_slice(&b);
+            }
+            assert_eq!(back, data);
+            c.close(fd).unwrap();
+            back.len()
+        })
+        .unwrap();
+    assert_eq!(echoed, 300_000);
+    w.drive_bounded(10_000).unwrap();
+    // Let TIME-WAIT expire: every socket but the listener is gone.
+    w.run_for(simkernel::time::Duration::from_secs(61)).unwrap();
+    assert_eq!(w.kernel.borrow().sock_count(), 1);
+}
+
+#[test]
+fn connect_refused_and_bind_rules() {
+    let mut w = world();
+    let ns = w.kernel.borrow().init_net();
+    let p = w.process(ns, Cred::default());
+    let a = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    let b = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    p.bind(a, addr("[::]:7000")).unwrap();
+    assert_eq!(p.bind(b, addr("[::1]:7000")).unwrap_err().errno, EADDRINUSE);
+    // Both with SO_REUSEADDR and not listening: allowed; listening on both is not.
+    let c = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    let d = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    for fd in [c, d] {
+        p.setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1).unwrap();
+    }
+    p.bind(c, addr("[::1]:7001")).unwrap();
+    p.bind(d, addr("[::1]:7001")).unwrap();
+    p.listen(c, 1).unwrap();
+    assert_eq!(p.listen(d, 1).unwrap_err().errno, EADDRINUSE);
+    // SO_REUSEPORT on both: two listeners.
+    let e = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    let f = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    for fd in [e, f] {
+        p.setsockopt_int(fd, SOL_SOCKET, SO_REUSEPORT, 1).unwrap();
+        p.bind(fd, addr("[::1]:7002")).unwrap();
+        p.listen(fd, 1).unwrap();
+    }
+    // SO_BINDTODEVICE to an unknown name.
+    assert_eq!(
+        p.setsockopt(e, SOL_SOCKET, SO_BINDTODEVICE, b"nope0\0")
+            .unwrap_err()
+            .errno,
+        ENODEV
+    );
+    p.setsockopt(e, SOL_SOCKET, SO_BINDTODEVICE, b"lo\0")
+        .unwrap();
+    assert_eq!(p.getsockopt(e, SOL_SOCKET, SO_BINDTODEVICE).unwrap(), b"lo");
+    // Nobody listens on 7003: RST → ECONNREFUSED, SO_ERROR then reads 0.
+    let g = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    let p2 = p.clone();
+    let r = w
+        .run_until(&p, async move { p2.connect(g, addr("[::1]:7003")).await })
+        .unwrap();
+    assert_eq!(r.unwrap_err().errno, ECONNREFUSED);
+    assert_eq!(
+        p.getsockopt(g, SOL_SOCKET, SO_ERROR).unwrap(),
+        0i32.to_ne_bytes()
+    );
+}
+
+#[test]
+fn deadlock_is_reported() {
+    let mut w = world();
+    let ns = w.kernel.borrow().init_net();
+    let p = w.process(ns, Cred::default());
+    let l = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    p.bind(l, addr("[::1]:7100")).unwrap();
+    p.listen(l, 1).unwrap();
+    let p2 = p.clone();
+    let e = w
+        .run_until(&p, async move { p2.accept(l).await.map(|_| ()) })
+        .unwrap_err();
+    assert!(
+        matches!(e, SimError::Deadlock { ref blocked } if blocked.len() == 1),
+        "{e:?}"
+    );
+}
