@@ -45,6 +45,7 @@ fn in_flight_net_iov_keeps_binding_and_mapping_alive() {
     let skb = Skb {
         head: b"HDR:".to_vec(),
         frags: vec![Frag::NetIov { niov, off, len: 14 }],
+        ..Skb::default()
     };
     e.k.unbind_socket_bindings(c.sock);
     let iommu = e.k.device(e.nic).dma_dev().unwrap().iommu().clone();
@@ -74,6 +75,7 @@ fn wrong_nic_faults_without_validation_and_drops_with_it() {
             off: 0,
             len: 100,
         }],
+        ..Skb::default()
     };
     let mmu = e.k.device(other).dma_dev().unwrap().iommu().clone();
     // Validation on: dropped before the driver, counted, no DMA attempted.
@@ -115,6 +117,7 @@ fn end_to_end_tx_through_netkit() {
             off: 0,
             len: 7,
         }],
+        ..Skb::default()
     };
     // Guest: NO_DMA accepts; netkit_xmit hands it to the host-side primary.
     assert_eq!(e.k.dev_queue_xmit(e.guest, skb), XmitResult::Ok);
@@ -149,6 +152,7 @@ fn pre_series_netkit_drops_devmem_skbs() {
             off: 0,
             len: 10,
         }],
+        ..Skb::default()
     };
     assert_eq!(
         e.k.dev_queue_xmit(e.guest, skb),
