@@ -94,6 +94,7 @@ fn frame(b: &std::rc::Rc<simkernel::DevmemBinding>, payload: usize) -> Result<Sk
             off: 0,
             len: payload,
         }],
+        ..Skb::default()
     })
 }
 
