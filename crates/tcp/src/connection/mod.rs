@@ -406,6 +406,16 @@ impl<P: Payload> Connection<P> {
         self.timers.get(timer)
     }
 
+    /// SND.NXT as a wire sequence number (for harnesses that inject segments).
+    pub fn snd_nxt_seq(&self) -> SeqNumber {
+        self.snd_seq(self.snd_nxt)
+    }
+
+    /// RCV.NXT as a wire sequence number (for harnesses that inject segments).
+    pub fn rcv_nxt_seq(&self) -> SeqNumber {
+        self.rcv_seq(self.rcv_nxt)
+    }
+
     /// True when Nagle's algorithm is off.
     pub fn nodelay(&self) -> bool {
         self.nodelay

@@ -121,3 +121,100 @@ pub fn zerocopy_fill_skb_from_devmem(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PAGE_SIZE;
+    use crate::dma::DmaDirection;
+    use crate::kernel::{Kernel, KernelConfig, NlSockId};
+    use crate::net::core::dev::DmaDev;
+    use crate::process::Cred;
+
+    fn tx_binding(pages: usize) -> (Kernel, Rc<DevmemBinding>) {
+        let mut k = Kernel::new(KernelConfig::default());
+        let pid = k.process_spawn(k.init_net(), Cred::default());
+        let buf = k.dmabuf_create(pages * PAGE_SIZE, 0).unwrap();
+        let fd = k.process_install_dmabuf(pid, buf).unwrap();
+        let lo = k.dev_get_by_name(k.init_net(), "lo").unwrap();
+        let b = k
+            .net_devmem_bind_dmabuf(
+                lo,
+                None,
+                Some(DmaDev::new("0000:01:00.0")),
+                DmaDirection::ToDevice,
+                pid,
+                fd,
+                NlSockId(1),
+            )
+            .unwrap();
+        (k, b)
+    }
+
+    fn spans(f: &DevmemFill) -> Vec<Vec<(u64, usize)>> {
+        f.skbs
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|d| match &d.frag {
+                        Frag::NetIov { niov, off, len } => {
+                            (niov.virtual_offset() + *off as u64, *len)
+                        }
+                        Frag::Page { .. } => panic!("page frag"),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frags_never_cross_a_page() {
+        let (_k, b) = tx_binding(8);
+        let iov = [UserIov::Addr {
+            base: 100,
+            len: 3 * PAGE_SIZE,
+        }];
+        let f = zerocopy_fill_skb_from_devmem(&b, &iov, 65_000).unwrap();
+        assert!(f.err.is_none());
+        assert_eq!(
+            spans(&f),
+            vec![vec![(100, 3996), (4096, 4096), (8192, 4096), (12288, 100)]]
+        );
+        assert_eq!(f.bytes, 3 * PAGE_SIZE);
+    }
+
+    #[test]
+    fn max_skb_frags_then_next_skb_and_efault_trims_the_skb_in_progress() {
+        let (_k, b) = tx_binding(64);
+        let mut iov: Vec<UserIov> = (0..20)
+            .map(|i| UserIov::Addr {
+                base: i * PAGE_SIZE as u64,
+                len: 10,
+            })
+            .collect();
+        let f = zerocopy_fill_skb_from_devmem(&b, &iov, 65_000).unwrap();
+        assert_eq!(f.skbs.iter().map(Vec::len).collect::<Vec<_>>(), vec![17, 3]);
+        assert_eq!(f.bytes, 200);
+        // A fault after 20 frags: the 3-frag skb in progress is trimmed, 17 frags stay.
+        iov.push(UserIov::Addr {
+            base: 64 * PAGE_SIZE as u64,
+            len: 1,
+        });
+        let f = zerocopy_fill_skb_from_devmem(&b, &iov, 65_000).unwrap();
+        assert_eq!(f.err.as_ref().map(|e| e.errno), Some(EFAULT));
+        assert_eq!(f.skbs.len(), 1);
+        assert_eq!(f.bytes, 170);
+        // Size goal: an skb never exceeds it.
+        let iov = [UserIov::Addr {
+            base: 0,
+            len: 10 * PAGE_SIZE,
+        }];
+        let f = zerocopy_fill_skb_from_devmem(&b, &iov, 6000).unwrap();
+        assert!(
+            f.skbs
+                .iter()
+                .all(|s| s.iter().map(|d| d.frag.len()).sum::<usize>() <= 6000)
+        );
+        assert_eq!(f.bytes, 10 * PAGE_SIZE);
+    }
+}

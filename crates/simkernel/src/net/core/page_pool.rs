@@ -127,12 +127,18 @@ impl Kernel {
         let Some(p) = self.page_pools.pools.get_mut(&id) else {
             return;
         };
-        if let Some(b) = niov.binding().cloned()
-            && b.pp_ref_dec(&niov) == 0
-        {
-            b.net_devmem_free_dmabuf(niov);
+        // Only the last reference (skb or devmem token) returns the buffer.
+        let last = match niov.binding().cloned() {
+            Some(b) if b.pp_ref_dec(&niov) == 0 => {
+                b.net_devmem_free_dmabuf(niov);
+                true
+            }
+            Some(_) => false,
+            None => true,
+        };
+        if last {
+            p.inflight = p.inflight.saturating_sub(1);
         }
-        p.inflight = p.inflight.saturating_sub(1);
         if p.inflight == 0 && p.detach_time.is_some() {
             self.page_pools.pools.remove(&id);
         }

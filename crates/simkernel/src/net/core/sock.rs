@@ -451,15 +451,10 @@ impl Kernel {
 
     /// Drop the page-pool reference a devmem token held (kernel: `napi_pp_put_page()`).
     pub(crate) fn devmem_token_put(&mut self, niov: NetIov) {
-        match niov.pp() {
-            Some(pp) => self.page_pool_put_netmem(pp, niov),
-            None => {
-                if let Some(b) = niov.binding().cloned()
-                    && b.pp_ref_dec(&niov) == 0
-                {
-                    b.net_devmem_free_dmabuf(niov);
-                }
-            }
+        // TX niovs (a devmem sender talking to us over an emulated loopback) carry no
+        // page pool: the reference simply drops.
+        if let Some(pp) = niov.pp() {
+            self.page_pool_put_netmem(pp, niov);
         }
     }
 

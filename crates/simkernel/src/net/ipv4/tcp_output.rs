@@ -108,7 +108,8 @@ impl Kernel {
             return;
         };
         let netns = s.netns;
-        let oif = s.bound_dev_if;
+        // The cached route's device (`sk_dst_cache`), else SO_BINDTODEVICE.
+        let oif = s.dst.map(|d| d.dev).or(s.bound_dev_if);
         let max_payload = s.gso_max_payload();
         let SkState::Conn(c) = &mut s.state else {
             return;
@@ -331,4 +332,51 @@ pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<Skb
         seq = seq + len;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+    use tcp::SeqNumber;
+
+    fn page_data(n: usize) -> Vec<SkbData> {
+        let bytes: Rc<[u8]> = Rc::from(vec![7u8; n]);
+        (0..n)
+            .map(|i| SkbData {
+                frag: crate::net::core::skbuff::Frag::Page {
+                    bytes: bytes.clone(),
+                    off: i,
+                    len: 1,
+                },
+                linear: false,
+                unreadable: false,
+                skb_seq: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn more_than_max_skb_frags_become_several_skbs() {
+        let mut seg = Segment::new(1000, 2000, SeqNumber(5000));
+        seg.ack = Some(SeqNumber(9));
+        seg.flags.fin = true;
+        seg.flags.psh = true;
+        seg.payload = page_data(40);
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        let skbs = tcp_build_skbs(ip, ip, 1440, seg);
+        let nfrags: Vec<usize> = skbs.iter().map(Skb::nr_frags).collect();
+        assert_eq!(nfrags, vec![17, 17, 6]);
+        let mut want_seq = 5000u32;
+        for (i, skb) in skbs.iter().enumerate() {
+            let p = TcpPacket::new_checked(&skb.head[..]).unwrap();
+            assert_eq!(p.seq_number().0, want_seq);
+            assert_eq!(p.fin(), i == 2);
+            assert_eq!(p.psh(), i == 2);
+            assert!(p.ack());
+            assert_eq!(skb.ip_summed, IpSummed::Partial);
+            want_seq += skb.frags.iter().map(|f| f.len() as u32).sum::<u32>();
+        }
+        assert_eq!(want_seq, 5040);
+    }
 }

@@ -1,0 +1,618 @@
+//! Devmem TCP on sockets: TX (kernel-spec §8.1) and RX (§8.2) semantics through the
+//! executor, on one namespace (the IPv6 layer below TCP is whatever is on main).
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, SocketAddr};
+
+use simkernel::drivers::nic::NicProfile;
+use simkernel::net::core::datagram::UserIov;
+use simkernel::net::core::netdev_nl_ops::QueueSel;
+use simkernel::net::core::skbuff::IpSummed;
+use simkernel::net::core::sock::{AF_INET6, SockId};
+use simkernel::net::ipv4::tcp::ETOOSMALL;
+use simkernel::net::ipv4::tcp_input::{IpInfo, tcp_v6_rcv};
+use simkernel::sim::PollFd;
+use simkernel::{
+    Caller, Cred, DevId, Frag, Kernel, KernelConfig, NetIov, NlSockId, Proc, Skb, World,
+};
+use uapi::errno::{EFAULT, EHOSTUNREACH, EINVAL, ENODEV};
+use uapi::ethtool::TcpDataSplit;
+use uapi::socket::{
+    CmsgHdr, DmabufCmsg, DmabufToken, IPV6_RECVERR, MSG_ERRQUEUE, MSG_SOCK_DEVMEM, MSG_ZEROCOPY,
+    POLLERR, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SO_BINDTODEVICE, SO_DEVMEM_DONTNEED,
+    SO_EE_ORIGIN_ZEROCOPY, SO_ZEROCOPY, SOCK_STREAM, SOL_IPV6, SOL_SOCKET, SockExtendedErr,
+    cmsg_len, cmsg_space,
+};
+use wire::tcp::{TcpChecksum, TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
+
+const PAGE: usize = simkernel::PAGE_SIZE;
+
+struct Env {
+    w: World,
+    nic: DevId,
+    server: Proc,
+    client: Proc,
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn env() -> Env {
+    let mut k = Kernel::new(KernelConfig::default());
+    k.seed(3);
+    let init = k.init_net();
+    let nic = k.nic_add(init, "eth0", NicProfile::bnxt(), 4).unwrap();
+    k.link_set_up(nic, true).unwrap();
+    let w = World::new(k);
+    let server = w.process(
+        init,
+        Cred {
+            cap_net_admin: true,
+        },
+    );
+    let client = w.process(
+        init,
+        Cred {
+            cap_net_admin: true,
+        },
+    );
+    Env {
+        w,
+        nic,
+        server,
+        client,
+    }
+}
+
+fn caller(p: &Proc, sock: u64) -> Caller {
+    let k = p.kernel().borrow();
+    Caller {
+        pid: p.pid(),
+        netns: k.process(p.pid()).unwrap().netns,
+        cred: Cred {
+            cap_net_admin: true,
+        },
+        sock: NlSockId(sock),
+    }
+}
+
+/// bind-tx of a `size`-byte dma-buf on eth0 from `p`.
+fn bind_tx(e: &Env, p: &Proc, size: usize) -> u32 {
+    let mut k = e.w.kernel.borrow_mut();
+    let b = k.dmabuf_create(size, 0).unwrap();
+    let fd = k.process_install_dmabuf(p.pid(), b).unwrap();
+    drop(k);
+    let c = caller(p, 100 + u64::from(p.pid().0));
+    let mut k = e.w.kernel.borrow_mut();
+    let ifindex = k.device(e.nic).ifindex;
+    k.bind_tx(&c, ifindex, fd).unwrap()
+}
+
+fn devmem_cmsg(id: u32) -> Vec<u8> {
+    let h = CmsgHdr {
+        cmsg_len: cmsg_len(4) as u64,
+        cmsg_level: SOL_SOCKET,
+        cmsg_type: SCM_DEVMEM_DMABUF,
+    };
+    let mut v = h.to_bytes().to_vec();
+    v.extend_from_slice(&id.to_ne_bytes());
+    v.resize(cmsg_space(4), 0);
+    v
+}
+
+/// A listener on [::1]:port and a client fd connected to it (the accepted fd returned).
+fn connect_pair(e: &mut Env, port: u16, client_opts: impl Fn(&Proc, i32)) -> (i32, i32) {
+    let (s, c) = (e.server.clone(), e.client.clone());
+    let l = s.socket(AF_INET6, SOCK_STREAM).unwrap();
+    s.bind(l, addr(&format!("[::1]:{port}"))).unwrap();
+    s.listen(l, 4).unwrap();
+    let cfd = c.socket(AF_INET6, SOCK_STREAM).unwrap();
+    client_opts(&c, cfd);
+    let c2 = c.clone();
+    e.w.spawn(&c, async move {
+        c2.connect(cfd, addr(&format!("[::1]:{port}")))
+            .await
+            .unwrap();
+    });
+    let s2 = s.clone();
+    let afd =
+        e.w.run_until(&s, async move { s2.accept(l).await.unwrap().0 })
+            .unwrap();
+    e.w.drive_bounded(1000).unwrap();
+    (cfd, afd)
+}
+
+fn zerocopy_bound(p: &Proc, fd: i32) {
+    p.setsockopt_int(fd, SOL_SOCKET, SO_ZEROCOPY, 1).unwrap();
+    p.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, b"eth0\0")
+        .unwrap();
+}
+
+fn sendmsg(
+    e: &mut Env,
+    fd: i32,
+    iov: Vec<(u64, usize)>,
+    control: Vec<u8>,
+    flags: u32,
+) -> Result<usize, i32> {
+    let c = e.client.clone();
+    e.w.run_until(&e.client, async move {
+        let v: Vec<UserIov> = iov
+            .iter()
+            .map(|&(base, len)| UserIov::Addr { base, len })
+            .collect();
+        c.sendmsg(fd, &v, &control, flags)
+            .await
+            .map_err(|e| e.errno)
+    })
+    .unwrap()
+}
+
+#[test]
+fn devmem_tx_errnos_in_kernel_order() {
+    let mut e = env();
+    let id = bind_tx(&e, &e.client.clone(), 64 * PAGE);
+    let (cfd, _afd) = connect_pair(&mut e, 9000, zerocopy_bound);
+    let z = MSG_ZEROCOPY;
+    // cmsg_len != CMSG_LEN(4) → EINVAL.
+    let mut bad = devmem_cmsg(id);
+    bad[..8].copy_from_slice(&(cmsg_len(8) as u64).to_ne_bytes());
+    bad.resize(cmsg_space(8), 0);
+    assert_eq!(sendmsg(&mut e, cfd, vec![(0, 10)], bad, z), Err(EINVAL));
+    // An id without MSG_ZEROCOPY → EINVAL.
+    assert_eq!(
+        sendmsg(&mut e, cfd, vec![(0, 10)], devmem_cmsg(id), 0),
+        Err(EINVAL)
+    );
+    // An unknown id → EINVAL.
+    assert_eq!(
+        sendmsg(&mut e, cfd, vec![(0, 10)], devmem_cmsg(id + 7), z),
+        Err(EINVAL)
+    );
+    // An offset past the dma-buf → EFAULT, nothing queued.
+    assert_eq!(
+        sendmsg(&mut e, cfd, vec![(64 * PAGE as u64, 1)], devmem_cmsg(id), z),
+        Err(EFAULT)
+    );
+    // Partial progress: 17 whole pages fill one skb, the 18th iov faults → 17 pages sent.
+    let mut iov: Vec<(u64, usize)> = (0..17).map(|i| (i * PAGE as u64, 1)).collect();
+    iov.push((1 << 40, 1));
+    assert_eq!(sendmsg(&mut e, cfd, iov, devmem_cmsg(id), z), Ok(17));
+    // Fault inside the first skb: trimmed back, EFAULT.
+    assert_eq!(
+        sendmsg(&mut e, cfd, vec![(0, 5), (1 << 40, 1)], devmem_cmsg(id), z),
+        Err(EFAULT)
+    );
+    // SO_ZEROCOPY off: EINVAL even with MSG_ZEROCOPY.
+    let c = e.client.clone();
+    c.setsockopt_int(cfd, SOL_SOCKET, SO_ZEROCOPY, 0).unwrap();
+    assert_eq!(
+        sendmsg(&mut e, cfd, vec![(0, 10)], devmem_cmsg(id), z),
+        Err(EINVAL)
+    );
+    c.setsockopt_int(cfd, SOL_SOCKET, SO_ZEROCOPY, 1).unwrap();
+    assert_eq!(
+        sendmsg(&mut e, cfd, vec![(0, 10)], devmem_cmsg(id), z),
+        Ok(10)
+    );
+
+    // Route through another device (lo): ENODEV.
+    let (cfd2, _) = connect_pair(&mut e, 9001, |p, fd| {
+        p.setsockopt_int(fd, SOL_SOCKET, SO_ZEROCOPY, 1).unwrap();
+    });
+    assert_eq!(
+        sendmsg(&mut e, cfd2, vec![(0, 10)], devmem_cmsg(id), z),
+        Err(ENODEV)
+    );
+    // Not connected: no dst and nothing to rebuild it from → EHOSTUNREACH.
+    let c = e.client.clone();
+    let fd3 = c.socket(AF_INET6, SOCK_STREAM).unwrap();
+    c.setsockopt_int(fd3, SOL_SOCKET, SO_ZEROCOPY, 1).unwrap();
+    assert_eq!(
+        sendmsg(&mut e, fd3, vec![(0, 10)], devmem_cmsg(id), z),
+        Err(EHOSTUNREACH)
+    );
+
+    // An RX binding's id is not a TX binding → EINVAL.
+    let rx_id = {
+        let mut k = e.w.kernel.borrow_mut();
+        k.ethtool_rings_set(
+            e.nic,
+            simkernel::net::ethtool::RingsSet {
+                tcp_data_split: Some(TcpDataSplit::Enabled),
+                hds_thresh: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let b = k.dmabuf_create(4 * PAGE, 0).unwrap();
+        let fd = k.process_install_dmabuf(e.server.pid(), b).unwrap();
+        drop(k);
+        let a = caller(&e.server, 7);
+        let mut k = e.w.kernel.borrow_mut();
+        let ifindex = k.device(e.nic).ifindex;
+        k.bind_rx(&a, ifindex, fd, &[QueueSel::rx(3)]).unwrap()
+    };
+    assert_eq!(
+        sendmsg(&mut e, cfd, vec![(0, 10)], devmem_cmsg(rx_id), z),
+        Err(EINVAL)
+    );
+}
+
+fn ee_from(control: &[u8]) -> (i32, i32, SockExtendedErr) {
+    let h = CmsgHdr::from_bytes(control).unwrap();
+    let ee = SockExtendedErr::from_bytes(&control[CmsgHdr::SIZE..]).unwrap();
+    (h.cmsg_level, h.cmsg_type, ee)
+}
+
+#[test]
+fn zerocopy_completions_after_ack_coalesced() {
+    let mut e = env();
+    let id = bind_tx(&e, &e.client.clone(), 64 * PAGE);
+    let (cfd, afd) = connect_pair(&mut e, 9100, zerocopy_bound);
+    let c = e.client.clone();
+    let k = e.w.kernel.clone();
+    let (before, after_one) =
+        e.w.run_until(&e.client, async move {
+            let ctl = devmem_cmsg(id);
+            let v = [UserIov::Addr {
+                base: 100,
+                len: 10_000,
+            }];
+            assert_eq!(
+                c.sendmsg(cfd, &v, &ctl, MSG_ZEROCOPY).await.unwrap(),
+                10_000
+            );
+            assert_eq!(
+                c.sendmsg(cfd, &v, &ctl, MSG_ZEROCOPY).await.unwrap(),
+                10_000
+            );
+            // Nothing acknowledged yet: no completion, no POLLERR.
+            let sk: SockId = c.sock_of(cfd).unwrap();
+            let before = k.borrow().sock(sk).unwrap().err_queue.len();
+            let mut p = [PollFd {
+                fd: cfd,
+                events: 0,
+                revents: 0,
+            }];
+            c.poll(&mut p, Some(simkernel::time::Duration::from_millis(500)))
+                .await
+                .unwrap();
+            assert_eq!(p[0].revents & POLLERR, POLLERR);
+            (before, k.borrow().sock(sk).unwrap().err_queue.len())
+        })
+        .unwrap();
+    assert_eq!(before, 0);
+    assert_eq!(
+        after_one, 1,
+        "two acked sends coalesce into one notification"
+    );
+    let c = e.client.clone();
+    let out =
+        e.w.run_until(&e.client, async move {
+            c.recvmsg(cfd, 0, 128, MSG_ERRQUEUE).await.unwrap()
+        })
+        .unwrap();
+    let (level, ty, ee) = ee_from(&out.control);
+    assert_eq!((level, ty), (SOL_IPV6, IPV6_RECVERR));
+    assert_eq!(out.control.len(), cmsg_len(16 + 28));
+    assert_eq!(
+        (ee.ee_errno, ee.ee_origin, ee.ee_info, ee.ee_data),
+        (0, SO_EE_ORIGIN_ZEROCOPY, 0, 1)
+    );
+    assert_eq!(out.flags & MSG_ERRQUEUE, MSG_ERRQUEUE);
+    // Queue empty: POLLERR gone, another read is EAGAIN.
+    let c = e.client.clone();
+    let r =
+        e.w.run_until(&e.client, async move {
+            c.recvmsg(cfd, 0, 128, MSG_ERRQUEUE).await
+        })
+        .unwrap();
+    assert_eq!(r.unwrap_err().errno, uapi::errno::EAGAIN);
+    // The receiver got the devmem payload by reference: without MSG_SOCK_DEVMEM, EFAULT.
+    let s = e.server.clone();
+    let r =
+        e.w.run_until(
+            &e.server,
+            async move { s.recvmsg(afd, 1 << 20, 0, 0).await },
+        )
+        .unwrap();
+    assert_eq!(r.unwrap_err().errno, EFAULT);
+    // With it: frags never cross a page: 100..4096, 4096, 1908 for each send.
+    let s = e.server.clone();
+    let out =
+        e.w.run_until(&e.server, async move {
+            s.recvmsg(afd, 1 << 20, 4096, MSG_SOCK_DEVMEM)
+                .await
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(out.len, 20_000);
+    let cms = parse_dmabuf_cmsgs(&out.control);
+    assert!(
+        cms.iter()
+            .all(|(t, d)| *t == SCM_DEVMEM_DMABUF && d.dmabuf_id == id)
+    );
+    // No frag crosses a page; merged, the ranges are the two sends' [100, 10100).
+    assert!(
+        cms.iter()
+            .all(|(_, d)| d.frag_offset % PAGE as u64 + u64::from(d.frag_size) <= PAGE as u64)
+    );
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for (_, d) in &cms {
+        let (s0, e0) = (d.frag_offset, d.frag_offset + u64::from(d.frag_size));
+        match ranges.last_mut() {
+            Some(r) if r.1 == s0 => r.1 = e0,
+            _ => ranges.push((s0, e0)),
+        }
+    }
+    assert_eq!(ranges, vec![(100, 10_100), (100, 10_100)]);
+    let toks: Vec<u32> = cms.iter().map(|(_, d)| d.frag_token).collect();
+    assert_eq!(toks, (1..=cms.len() as u32).collect::<Vec<_>>());
+}
+
+fn parse_dmabuf_cmsgs(control: &[u8]) -> Vec<(i32, DmabufCmsg)> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off + CmsgHdr::SIZE <= control.len() {
+        let h = CmsgHdr::from_bytes(&control[off..]).unwrap();
+        assert_eq!(h.cmsg_level, SOL_SOCKET);
+        assert_eq!(h.cmsg_len as usize, cmsg_len(DmabufCmsg::SIZE));
+        let d = DmabufCmsg::from_bytes(&control[off + CmsgHdr::SIZE..]).unwrap();
+        out.push((h.cmsg_type, d));
+        off += cmsg_space(DmabufCmsg::SIZE);
+    }
+    out
+}
+
+/// Inject a data segment into the server's connection as the NIC's header-split RX path
+/// would deliver it: `linear` payload bytes in the head, then `frags`.
+fn inject(e: &Env, afd: i32, linear: &[u8], frags: Vec<Frag>, summed: IpSummed) {
+    let sk = e.server.sock_of(afd).unwrap();
+    let mut k = e.w.kernel.borrow_mut();
+    let s = k.sock(sk).unwrap();
+    let c = s.conn().unwrap();
+    let (local, remote) = (c.local(), c.remote());
+    let (seq, ack) = (c.rcv_nxt_seq(), c.snd_nxt_seq());
+    let repr = TcpRepr {
+        src_port: remote.port(),
+        dst_port: local.port(),
+        seq_number: TcpSeqNumber(seq.0),
+        ack_number: Some(TcpSeqNumber(ack.0)),
+        flags: TcpFlags::PSH,
+        window_len: 1000,
+        urgent_pointer: 0,
+        max_seg_size: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: linear,
+    };
+    let mut head = vec![0u8; repr.buffer_len()];
+    let flen: usize = frags.iter().map(Frag::len).sum();
+    let (sip, dip): (IpAddr, IpAddr) = (remote.ip(), local.ip());
+    repr.emit_header(
+        &mut TcpPacket::new_unchecked(&mut head[..]),
+        &sip,
+        &dip,
+        linear.len() + flen,
+        TcpChecksum::Zero,
+    )
+    .unwrap();
+    head[repr.header_len()..].copy_from_slice(linear);
+    let skb = Skb {
+        head,
+        frags,
+        ip_summed: summed,
+        ..Skb::default()
+    };
+    let ns = k.init_net();
+    let lo = k.dev_get_by_name(ns, "lo").unwrap();
+    tcp_v6_rcv(
+        &mut k,
+        ns,
+        lo,
+        IpInfo {
+            saddr: sip,
+            daddr: dip,
+        },
+        skb,
+    );
+    let now = k.clock();
+    k.advance(now);
+}
+
+struct Rx {
+    pp: simkernel::net::core::page_pool::PagePoolId,
+    id: u32,
+}
+
+fn rx_binding(e: &Env, pages: usize) -> Rx {
+    let mut k = e.w.kernel.borrow_mut();
+    k.ethtool_rings_set(
+        e.nic,
+        simkernel::net::ethtool::RingsSet {
+            tcp_data_split: Some(TcpDataSplit::Enabled),
+            hds_thresh: Some(0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let b = k.dmabuf_create(pages * PAGE, 0).unwrap();
+    let fd = k.process_install_dmabuf(e.server.pid(), b).unwrap();
+    drop(k);
+    let a = caller(&e.server, 55);
+    let mut k = e.w.kernel.borrow_mut();
+    let ifindex = k.device(e.nic).ifindex;
+    let id = k.bind_rx(&a, ifindex, fd, &[QueueSel::rx(3)]).unwrap();
+    let pp = k.device(e.nic).rx_queues[3].page_pool.unwrap();
+    Rx { pp, id }
+}
+
+fn alloc(e: &Env, rx: &Rx, n: usize) -> Vec<NetIov> {
+    let mut k = e.w.kernel.borrow_mut();
+    (0..n)
+        .map(|_| k.page_pool_alloc_netmem(rx.pp).unwrap())
+        .collect()
+}
+
+fn inflight(e: &Env, rx: &Rx) -> u64 {
+    e.w.kernel
+        .borrow()
+        .page_pool(rx.pp)
+        .map_or(0, |p| p.inflight)
+}
+
+fn recv(
+    e: &mut Env,
+    afd: i32,
+    len: usize,
+    ctl: usize,
+    flags: u32,
+) -> Result<simkernel::net::ipv4::tcp::RecvOut, i32> {
+    let s = e.server.clone();
+    e.w.run_until(&e.server, async move {
+        s.recvmsg(afd, len, ctl, flags).await.map_err(|e| e.errno)
+    })
+    .unwrap()
+}
+
+fn dontneed(e: &Env, afd: i32, toks: &[(u32, u32)]) -> Result<i32, i32> {
+    let mut v = Vec::new();
+    for &(s, c) in toks {
+        v.extend_from_slice(
+            &DmabufToken {
+                token_start: s,
+                token_count: c,
+            }
+            .to_bytes(),
+        );
+    }
+    e.server
+        .setsockopt(afd, SOL_SOCKET, SO_DEVMEM_DONTNEED, &v)
+        .map_err(|e| e.errno)
+}
+
+#[test]
+fn devmem_rx_cmsgs_tokens_and_limits() {
+    let mut e = env();
+    let rx = rx_binding(&e, 2048);
+    let (_cfd, afd) = connect_pair(&mut e, 9200, |_, _| {});
+    let niovs = alloc(&e, &rx, 2);
+    let voff: Vec<u64> = niovs.iter().map(NetIov::virtual_offset).collect();
+    let frags = vec![
+        Frag::NetIov {
+            niov: niovs[0].clone(),
+            off: 0,
+            len: 4096,
+        },
+        Frag::NetIov {
+            niov: niovs[1].clone(),
+            off: 64,
+            len: 100,
+        },
+    ];
+    drop(niovs);
+    inject(&e, afd, b"hello", frags, IpSummed::Unnecessary);
+    assert_eq!(inflight(&e, &rx), 2);
+    // Without MSG_SOCK_DEVMEM: EFAULT, data stays.
+    assert_eq!(recv(&mut e, afd, 1 << 20, 0, 0).unwrap_err(), EFAULT);
+    // Control buffer too small for the first cmsg: put_cmsg_notrunc → ETOOSMALL.
+    assert_eq!(
+        recv(&mut e, afd, 1 << 20, cmsg_len(24) - 1, MSG_SOCK_DEVMEM).unwrap_err(),
+        ETOOSMALL
+    );
+    let out = recv(&mut e, afd, 1 << 20, 1024, MSG_SOCK_DEVMEM).unwrap();
+    assert_eq!(out.len, 5 + 4096 + 100);
+    assert_eq!(out.data, b"hello");
+    let cms = parse_dmabuf_cmsgs(&out.control);
+    assert_eq!(cms.len(), 3);
+    assert_eq!(cms[0].0, SCM_DEVMEM_LINEAR);
+    assert_eq!(
+        cms[0].1,
+        DmabufCmsg {
+            frag_size: 5,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        cms[1].1,
+        DmabufCmsg {
+            frag_offset: voff[0],
+            frag_size: 4096,
+            frag_token: 1,
+            dmabuf_id: rx.id,
+            flags: 0
+        }
+    );
+    assert_eq!(
+        cms[2].1,
+        DmabufCmsg {
+            frag_offset: voff[1] + 64,
+            frag_size: 100,
+            frag_token: 2,
+            dmabuf_id: rx.id,
+            flags: 0
+        }
+    );
+    // The skb is gone; the tokens hold the buffers.
+    assert_eq!(inflight(&e, &rx), 2);
+    // DONTNEED: bad lengths, a missing token skipped, the count freed.
+    assert_eq!(
+        e.server
+            .setsockopt(afd, SOL_SOCKET, SO_DEVMEM_DONTNEED, &[0; 12])
+            .unwrap_err()
+            .errno,
+        EINVAL
+    );
+    assert_eq!(dontneed(&e, afd, &vec![(50, 1); 129]).unwrap_err(), EINVAL);
+    assert_eq!(dontneed(&e, afd, &[(1, 1), (99, 1)]), Ok(1));
+    assert_eq!(inflight(&e, &rx), 1);
+    assert_eq!(dontneed(&e, afd, &[(1, 2)]), Ok(1));
+    assert_eq!(inflight(&e, &rx), 0);
+
+    // Readable and unreadable skbs never mix in one call.
+    let n = alloc(&e, &rx, 1);
+    inject(
+        &e,
+        afd,
+        b"",
+        vec![Frag::NetIov {
+            niov: n[0].clone(),
+            off: 0,
+            len: 10,
+        }],
+        IpSummed::Unnecessary,
+    );
+    drop(n);
+    inject(&e, afd, b"plain", vec![], IpSummed::Unnecessary);
+    let a = recv(&mut e, afd, 1 << 20, 1024, MSG_SOCK_DEVMEM).unwrap();
+    assert_eq!((a.len, a.data.len()), (10, 0));
+    let b = recv(&mut e, afd, 1 << 20, 1024, MSG_SOCK_DEVMEM).unwrap();
+    assert_eq!(
+        (b.len, b.data.as_slice(), b.control.len()),
+        (5, &b"plain"[..], 0)
+    );
+
+    // MAX_DONTNEED_FRAGS: one token range of 1100 frees only the first 1024.
+    let mut frags = Vec::new();
+    for niov in alloc(&e, &rx, 1100) {
+        frags.push(Frag::NetIov {
+            niov,
+            off: 0,
+            len: 8,
+        });
+    }
+    inject(&e, afd, b"", frags, IpSummed::Unnecessary);
+    let out = recv(&mut e, afd, 1 << 20, 1 << 20, MSG_SOCK_DEVMEM).unwrap();
+    assert_eq!(out.len, 8800);
+    // Token 1 is still held from the 10-byte skb above; the new ones are 2..=1101.
+    assert_eq!(inflight(&e, &rx), 1101);
+    assert_eq!(dontneed(&e, afd, &[(2, 1100)]), Ok(1024));
+    assert_eq!(inflight(&e, &rx), 77);
+    // Closing the socket returns every remaining token.
+    e.server.close(afd).unwrap();
+    assert_eq!(inflight(&e, &rx), 0);
+}
