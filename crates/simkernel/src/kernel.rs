@@ -92,6 +92,7 @@ pub struct Kernel {
     pub(crate) time: crate::time::TimeState,
     /// Sockets.
     pub(crate) socks: crate::net::core::sock::SockTable,
+    pub(crate) netlink: crate::net::netlink::NetlinkTable,
 }
 
 impl Kernel {
@@ -115,6 +116,7 @@ impl Kernel {
             napi_cfg: BTreeMap::new(),
             time: crate::time::TimeState::default(),
             socks: crate::net::core::sock::SockTable::default(),
+            netlink: Default::default(),
         };
         k.netns
             .insert(NetNsId(0), NetNs::new(NetNsId(0), "init_net"));

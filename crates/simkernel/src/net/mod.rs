@@ -4,3 +4,4 @@ pub mod core;
 pub mod ethtool;
 pub mod ipv4;
 pub mod ipv6;
+pub mod netlink;

@@ -484,3 +484,5 @@ impl Kernel {
         Ok(())
     }
 }
+
+pub mod netlink;
