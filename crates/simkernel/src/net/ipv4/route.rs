@@ -1,7 +1,8 @@
 //! IPv4 output routes.
 //!
 //! PLACEHOLDER owned by the plumbing half (kernel: `net/ipv4/route.c`,
-//! `ip_route_output_key()`): every destination routes through `oif` or the loopback.
+//! `ip_route_output_key()`): every destination routes through `oif` or the loopback. Same
+//! signature as the real one.
 
 use std::net::Ipv4Addr;
 
@@ -17,33 +18,35 @@ use crate::net::core::net_namespace::NetNsId;
 pub struct Route4 {
     /// Output device.
     pub dev: DevId,
-    /// Preferred source address.
+    /// Source address.
     pub saddr: Ipv4Addr,
-    /// Next hop.
+    /// Next hop (gateway or destination).
     pub nexthop: Ipv4Addr,
 }
 
-/// Kernel: `ip_route_output()`.
-pub fn ip_route_output(
-    k: &Kernel,
-    netns: NetNsId,
-    daddr: Ipv4Addr,
-    oif: Option<DevId>,
-) -> KResult<Route4> {
-    let dev = match oif {
-        Some(d) => {
-            if k.try_device(d).is_none() {
-                return Err(KernelError::new(ENODEV));
+impl Kernel {
+    /// Kernel: `ip_route_output()`.
+    pub fn ip_route_output(
+        &self,
+        netns: NetNsId,
+        daddr: Ipv4Addr,
+        oif: Option<DevId>,
+    ) -> KResult<Route4> {
+        let dev = match oif {
+            Some(d) => {
+                if self.try_device(d).is_none() {
+                    return Err(KernelError::new(ENODEV));
+                }
+                d
             }
-            d
-        }
-        None => k
-            .dev_get_by_name(netns, "lo")
-            .ok_or(KernelError::new(ENETUNREACH))?,
-    };
-    Ok(Route4 {
-        dev,
-        saddr: daddr,
-        nexthop: daddr,
-    })
+            None => self
+                .dev_get_by_name(netns, "lo")
+                .ok_or(KernelError::new(ENETUNREACH))?,
+        };
+        Ok(Route4 {
+            dev,
+            saddr: daddr,
+            nexthop: daddr,
+        })
+    }
 }
