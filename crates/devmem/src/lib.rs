@@ -13,6 +13,7 @@
 //! - [`netdev`], [`ethtool`]: typed, ynl-like clients of the two genl families.
 //! - [`rtnl`]: rtnetlink links (netkit, veth), addresses and routes.
 //! - [`dmabuf`]: the memory a process binds (udmabuf on real hosts, memfd for the emulator).
+//! - [`os`]: the process-side socket API (TCP, devmem cmsgs, error queue, poll) in both worlds.
 //!
 //! Requests put attributes exactly as the kernel selftests' YNL does (same order, same
 //! nesting, `NLA_F_NESTED` on nests); replies are parsed leniently, as YNL does: unknown
@@ -26,6 +27,7 @@ mod error;
 pub mod ethtool;
 pub mod genl;
 pub mod netdev;
+pub mod os;
 mod reply;
 pub mod rtnl;
 pub mod transport;

@@ -9,6 +9,7 @@
 #![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod inet;
 pub mod netlink;
 pub mod netns;
 pub mod seqpacket;
