@@ -156,3 +156,44 @@ fn deadlock_is_reported() {
         "{e:?}"
     );
 }
+
+#[test]
+fn v4_mapped_and_rst_on_close_with_unread_data() {
+    use simkernel::net::core::sock::AF_INET;
+    use uapi::errno::{EAFNOSUPPORT, ECONNRESET, ENOTCONN};
+    let mut w = world();
+    let ns = w.kernel.borrow().init_net();
+    let p = w.process(ns, Cred::default());
+    let l = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    p.bind(l, addr("[::]:8000")).unwrap();
+    p.listen(l, 2).unwrap();
+    let v4 = p.socket(AF_INET, SOCK_STREAM).unwrap();
+    assert_eq!(p.bind(v4, addr("[::1]:1")).unwrap_err().errno, EAFNOSUPPORT);
+    assert_eq!(
+        p.shutdown(v4, uapi::socket::SHUT_WR).unwrap_err().errno,
+        ENOTCONN
+    );
+    let p2 = p.clone();
+    let (afd, peer, local) = w
+        .run_until(&p, async move {
+            p2.connect(v4, addr("127.0.0.1:8000")).await.unwrap();
+            let (afd, peer) = p2.accept(l).await.unwrap();
+            (afd, peer, p2.getsockname(afd).unwrap())
+        })
+        .unwrap();
+    // The AF_INET6 listener sees the IPv4 peer as v4-mapped.
+    assert_eq!(peer.ip(), addr("[::ffff:127.0.0.1]:1").ip());
+    assert_eq!(local, addr("[::ffff:127.0.0.1]:8000"));
+    assert_eq!(p.getpeername(v4).unwrap(), addr("127.0.0.1:8000"));
+    // Data the server never reads; closing it then sends RST (tcp_close()).
+    let p2 = p.clone();
+    let r = w
+        .run_until(&p, async move {
+            p2.send(v4, b"unread", 0).await.unwrap();
+            p2.sleep(simkernel::event::Duration::from_millis(1)).await;
+            p2.close(afd).unwrap();
+            p2.recv(v4, 100, 0).await
+        })
+        .unwrap();
+    assert_eq!(r.unwrap_err().errno, ECONNRESET);
+}

@@ -150,6 +150,9 @@ pub struct Sock {
     pub zc: ZerocopyState,
     /// Kernel: `sk->sk_user_frags`: devmem RX tokens → the net_iov they pin.
     pub user_frags: BTreeMap<u32, NetIov>,
+    /// Tokens held per net_iov ((binding id, index) → count): every token after the first
+    /// on the same niov took its own page-pool reference.
+    pub(crate) user_frag_pins: BTreeMap<(u32, u32), u32>,
     /// Wait queue.
     pub(crate) wq: Vec<Waker>,
     /// Deadline of the pending [`crate::event::KernelEvent::TcpTimer`], if one is queued.
@@ -191,6 +194,7 @@ impl Sock {
             err_queue: VecDeque::new(),
             zc: ZerocopyState::default(),
             user_frags: BTreeMap::new(),
+            user_frag_pins: BTreeMap::new(),
             wq: Vec::new(),
             timer_at: None,
             parent: None,
@@ -438,6 +442,13 @@ impl Kernel {
                     break;
                 };
                 if let Some(niov) = s.user_frags.remove(&id) {
+                    let key = (niov.binding_id(), niov.index());
+                    if let Some(c) = s.user_frag_pins.get_mut(&key) {
+                        *c -= 1;
+                        if *c == 0 {
+                            s.user_frag_pins.remove(&key);
+                        }
+                    }
                     released.push(niov);
                     freed += 1;
                 }

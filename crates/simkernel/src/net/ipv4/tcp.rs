@@ -310,6 +310,7 @@ impl Kernel {
         };
         s.orphan = true;
         let frags = std::mem::take(&mut s.user_frags);
+        s.user_frag_pins.clear();
         let unread = !s.rx_stash.is_empty();
         s.rx_stash.clear();
         match &mut s.state {
@@ -561,6 +562,9 @@ impl Kernel {
         let mut last_unreadable: Option<bool> = None;
         let mut new_tokens: Vec<(u32, crate::net::core::netmem::NetIov)> = Vec::new();
         let mut err: Option<KernelError> = None;
+        // Kernel: `xa_alloc()` on `sk_user_frags` (ALLOC1, 31-bit): the lowest free ids,
+        // increasing within one call.
+        let mut token_cursor: u32 = 1;
         while out.len < len && !s.shut_rd {
             let chunk = match s.rx_stash.pop_front() {
                 Some(c) => c,
@@ -636,7 +640,11 @@ impl Kernel {
                 err = Some(KernelError::new(ENODEV));
                 break;
             }
-            let token = next_free_token(&s.user_frags, &new_tokens);
+            while s.user_frags.contains_key(&token_cursor) {
+                token_cursor += 1;
+            }
+            let token = token_cursor;
+            token_cursor += 1;
             let d = DmabufCmsg {
                 frag_offset: niov.virtual_offset() + *off as u64,
                 frag_size: n as u32,
@@ -661,11 +669,14 @@ impl Kernel {
         // Tokens pin their net_iov: a niov already pinned by another token takes one more
         // page-pool reference (kernel: `atomic_long_inc(&niov->pp_ref_count)` per token).
         for (t, niov) in new_tokens {
-            if s.user_frags.values().any(|o| o.same(&niov))
+            let key = (niov.binding_id(), niov.index());
+            let pins = s.user_frag_pins.entry(key).or_insert(0);
+            if *pins > 0
                 && let Some(b) = niov.binding()
             {
                 b.pp_ref_inc(&niov);
             }
+            *pins += 1;
             s.user_frags.insert(t, niov);
         }
         let finished = s.shut_rd
@@ -740,18 +751,4 @@ impl Kernel {
 
 fn ee_bytes(ee: &SockExtendedErr) -> [u8; SockExtendedErr::SIZE] {
     ee.to_bytes()
-}
-
-/// Kernel: `xa_alloc()` on `sk_user_frags` (ALLOC1, `xa_limit_31b`): the lowest free id.
-fn next_free_token(
-    used: &std::collections::BTreeMap<u32, crate::net::core::netmem::NetIov>,
-    fresh: &[(u32, crate::net::core::netmem::NetIov)],
-) -> u32 {
-    let mut id = 1u32;
-    loop {
-        if !used.contains_key(&id) && !fresh.iter().any(|(t, _)| *t == id) {
-            return id;
-        }
-        id += 1;
-    }
 }
