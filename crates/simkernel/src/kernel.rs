@@ -89,9 +89,7 @@ pub struct Kernel {
     pub(crate) now: u64,
     pub(crate) napi_cfg: BTreeMap<u32, crate::net::core::netdev_nl_ops::NapiSet>,
     /// Virtual clock, event queue and seeded RNG.
-    pub(crate) events: crate::event::EventQueue,
-    /// Transport entry points for the IP layers.
-    pub hooks: crate::net::inet::L4Hooks,
+    pub(crate) time: crate::time::TimeState,
     /// Sockets.
     pub(crate) socks: crate::net::core::sock::SockTable,
     pub(crate) netlink: crate::net::netlink::NetlinkTable,
@@ -116,8 +114,7 @@ impl Kernel {
             next_dmabuf_id: 1,
             now: 0,
             napi_cfg: BTreeMap::new(),
-            events: crate::event::EventQueue::default(),
-            hooks: crate::net::inet::L4Hooks::sockets(),
+            time: crate::time::TimeState::default(),
             socks: crate::net::core::sock::SockTable::default(),
             netlink: Default::default(),
         };

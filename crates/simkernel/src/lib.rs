@@ -18,11 +18,11 @@
 pub mod dma;
 pub mod drivers;
 pub mod error;
-pub mod event;
 pub mod kernel;
 pub mod net;
 pub mod process;
 pub mod sim;
+pub mod time;
 
 /// Kernel: `PAGE_SIZE` (x86_64).
 pub const PAGE_SIZE: usize = 4096;
@@ -30,7 +30,6 @@ pub const PAGE_SIZE: usize = 4096;
 pub const PAGE_SHIFT: u32 = 12;
 
 pub use error::{KResult, KernelError};
-pub use event::{Duration, Instant, KernelEvent};
 pub use kernel::{Caller, Kernel, KernelConfig, KernelModel, NlSockId};
 pub use net::core::dev::{DevId, NetDevice, NetmemTx, XmitDrop, XmitResult};
 pub use net::core::devmem::DevmemBinding;
@@ -40,3 +39,4 @@ pub use net::core::netmem::{NetIov, Netmem};
 pub use net::core::skbuff::{Frag, Skb};
 pub use process::{Cred, File, ProcessId};
 pub use sim::{Proc, SimError, World};
+pub use time::{Instant, KernelEvent};

@@ -25,13 +25,13 @@ use std::task::{Context, Poll, Wake, Waker};
 use uapi::errno::{EBADF, ENOTSOCK, ESRCH};
 
 use crate::error::{KResult, KernelError};
-use crate::event::{Duration, Instant, KernelEvent};
 use crate::kernel::Kernel;
 use crate::net::core::datagram::UserIov;
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::sock::SockId;
 use crate::net::ipv4::tcp::{RecvOut, SendProgress};
 use crate::process::{Cred, File, ProcessId};
+use crate::time::{Duration, Instant, KernelEvent};
 
 /// Why a run stopped without finishing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,7 +197,7 @@ impl World {
         }
         let mut k = self.kernel.borrow_mut();
         if let Some(at) = k.next_deadline() {
-            let at = at.max(k.now());
+            let at = at.max(k.clock());
             k.advance(at);
             return Ok(true);
         }
@@ -256,7 +256,7 @@ impl World {
 
     /// Advance the virtual clock by `d`, running due events (and the tasks they wake).
     pub fn run_for(&mut self, d: Duration) -> Result<(), SimError> {
-        let end = self.kernel.borrow().now() + d;
+        let end = self.kernel.borrow().clock() + d;
         loop {
             let idle = self
                 .ready
@@ -468,7 +468,7 @@ impl Proc {
     /// fds with events; `fds[i].revents` filled in (POLLERR/POLLHUP always reported).
     pub async fn poll(&self, fds: &mut [PollFd], timeout: Option<Duration>) -> KResult<usize> {
         let socks: Vec<Option<SockId>> = fds.iter().map(|p| self.sock_of(p.fd).ok()).collect();
-        let deadline = timeout.map(|t| self.kernel.borrow().now() + t);
+        let deadline = timeout.map(|t| self.kernel.borrow().clock() + t);
         let mut armed = false;
         std::future::poll_fn(|cx| {
             let mut k = self.kernel.borrow_mut();
@@ -485,7 +485,7 @@ impl Proc {
                     n += 1;
                 }
             }
-            if n > 0 || deadline.is_some_and(|d| k.now() >= d) {
+            if n > 0 || deadline.is_some_and(|d| k.clock() >= d) {
                 return Poll::Ready(Ok(n));
             }
             for s in socks.iter().flatten() {
@@ -504,7 +504,7 @@ impl Proc {
 
     /// Sleep `d` of virtual time.
     pub async fn sleep(&self, d: Duration) {
-        let until = self.kernel.borrow().now() + d;
+        let until = self.kernel.borrow().clock() + d;
         self.sleep_until(until).await
     }
 
@@ -513,7 +513,7 @@ impl Proc {
         let mut armed = false;
         std::future::poll_fn(|cx| {
             let mut k = self.kernel.borrow_mut();
-            if k.now() >= until {
+            if k.clock() >= until {
                 return Poll::Ready(());
             }
             if !armed {

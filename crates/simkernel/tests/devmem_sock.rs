@@ -40,7 +40,7 @@ fn addr(s: &str) -> SocketAddr {
 
 fn env() -> Env {
     let mut k = Kernel::new(KernelConfig::default());
-    k.set_seed(3);
+    k.seed(3);
     let init = k.init_net();
     let nic = k.nic_add(init, "eth0", NicProfile::bnxt(), 4).unwrap();
     k.link_set_up(nic, true).unwrap();
@@ -276,7 +276,7 @@ fn zerocopy_completions_after_ack_coalesced() {
                 events: 0,
                 revents: 0,
             }];
-            c.poll(&mut p, Some(simkernel::event::Duration::from_millis(500)))
+            c.poll(&mut p, Some(simkernel::time::Duration::from_millis(500)))
                 .await
                 .unwrap();
             assert_eq!(p[0].revents & POLLERR, POLLERR);
@@ -417,13 +417,10 @@ fn inject(e: &Env, afd: i32, linear: &[u8], frags: Vec<Frag>, summed: IpSummed) 
         IpInfo {
             saddr: sip,
             daddr: dip,
-            hop_limit: 64,
-            tclass: 0,
-            payload_len: 0,
         },
         skb,
     );
-    let now = k.now();
+    let now = k.clock();
     k.advance(now);
 }
 

@@ -13,7 +13,7 @@ use uapi::socket::{
 
 fn world() -> World {
     let mut k = Kernel::new(KernelConfig::default());
-    k.set_seed(1);
+    k.seed(1);
     World::new(k)
 }
 
@@ -84,8 +84,7 @@ fn echo_over_loopback_with_poll() {
     assert_eq!(echoed, 300_000);
     w.drive_bounded(10_000).unwrap();
     // Let TIME-WAIT expire: every socket but the listener is gone.
-    w.run_for(simkernel::event::Duration::from_secs(61))
-        .unwrap();
+    w.run_for(simkernel::time::Duration::from_secs(61)).unwrap();
     assert_eq!(w.kernel.borrow().sock_count(), 1);
 }
 

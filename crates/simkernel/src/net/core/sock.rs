@@ -22,13 +22,13 @@ use uapi::socket::{
 };
 
 use crate::error::{KResult, KernelError};
-use crate::event::Instant;
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::msg_zerocopy::ZerocopyState;
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::netmem::NetIov;
 use crate::net::core::skbuff::Frag;
+use crate::time::Instant;
 
 /// `AF_INET`.
 pub const AF_INET: i32 = 2;
@@ -155,7 +155,7 @@ pub struct Sock {
     pub(crate) user_frag_pins: BTreeMap<(u32, u32), u32>,
     /// Wait queue.
     pub(crate) wq: Vec<Waker>,
-    /// Deadline of the pending [`crate::event::KernelEvent::TcpTimer`], if one is queued.
+    /// Deadline of the pending [`crate::time::KernelEvent::TcpTimer`], if one is queued.
     pub(crate) timer_at: Option<Instant>,
     /// The listener this passive child belongs to until accepted.
     pub(crate) parent: Option<SockId>,

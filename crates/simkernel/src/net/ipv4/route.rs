@@ -1,8 +1,7 @@
 //! IPv4 output routes.
 //!
 //! PLACEHOLDER owned by the plumbing half (kernel: `net/ipv4/route.c`,
-//! `ip_route_output_key()`): every destination routes through `oif` or the loopback. Same
-//! signature as the real one.
+//! `ip_route_output_key()`): every destination routes through `oif` or the loopback.
 
 use std::net::Ipv4Addr;
 
@@ -18,35 +17,33 @@ use crate::net::core::net_namespace::NetNsId;
 pub struct Route4 {
     /// Output device.
     pub dev: DevId,
-    /// Source address.
+    /// Preferred source address.
     pub saddr: Ipv4Addr,
-    /// Next hop (gateway or destination).
+    /// Next hop.
     pub nexthop: Ipv4Addr,
 }
 
-impl Kernel {
-    /// Kernel: `ip_route_output()`.
-    pub fn ip_route_output(
-        &self,
-        netns: NetNsId,
-        daddr: Ipv4Addr,
-        oif: Option<DevId>,
-    ) -> KResult<Route4> {
-        let dev = match oif {
-            Some(d) => {
-                if self.try_device(d).is_none() {
-                    return Err(KernelError::new(ENODEV));
-                }
-                d
+/// Kernel: `ip_route_output()`.
+pub fn ip_route_output(
+    k: &Kernel,
+    netns: NetNsId,
+    daddr: Ipv4Addr,
+    oif: Option<DevId>,
+) -> KResult<Route4> {
+    let dev = match oif {
+        Some(d) => {
+            if k.try_device(d).is_none() {
+                return Err(KernelError::new(ENODEV));
             }
-            None => self
-                .dev_get_by_name(netns, "lo")
-                .ok_or(KernelError::new(ENETUNREACH))?,
-        };
-        Ok(Route4 {
-            dev,
-            saddr: daddr,
-            nexthop: daddr,
-        })
-    }
+            d
+        }
+        None => k
+            .dev_get_by_name(netns, "lo")
+            .ok_or(KernelError::new(ENETUNREACH))?,
+    };
+    Ok(Route4 {
+        dev,
+        saddr: daddr,
+        nexthop: daddr,
+    })
 }

@@ -187,7 +187,7 @@ impl Kernel {
     /// oif), source address and port, SYN out.
     pub fn tcp_connect_start(&mut self, sk: SockId, addr: SocketAddr) -> KResult<()> {
         self.check_family(sk, &addr)?;
-        let now = self.now();
+        let now = self.clock();
         let s = self.sock_mut(sk)?;
         match &s.state {
             SkState::Listen { .. } => return Err(KernelError::new(EISCONN)),

@@ -20,7 +20,15 @@ use crate::net::core::dev::DevId;
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::skbuff::{Frag, IpSummed, Skb};
 use crate::net::core::sock::{SkState, SkbData, SockId};
-pub use crate::net::inet::IpInfo;
+
+/// What the IP layer tells TCP about a received packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpInfo {
+    /// IP source.
+    pub saddr: IpAddr,
+    /// IP destination.
+    pub daddr: IpAddr,
+}
 
 /// Kernel: `tcp_v6_rcv()`.
 pub fn tcp_v6_rcv(k: &mut Kernel, netns: NetNsId, dev: DevId, ip: IpInfo, skb: Skb) {
@@ -112,7 +120,6 @@ impl Kernel {
         let ip = IpInfo {
             saddr: canon_ip(ip.saddr),
             daddr: canon_ip(ip.daddr),
-            ..ip
         };
         self.socks.rx_skb_seq += 1;
         let skb_seq = self.socks.rx_skb_seq;
@@ -121,7 +128,7 @@ impl Kernel {
         };
         let local = SocketAddr::new(ip.daddr, seg.dst_port);
         let remote = SocketAddr::new(ip.saddr, seg.src_port);
-        let now = self.now();
+        let now = self.clock();
         // 1. Established (and SYN-RECEIVED children, which are full sockets here).
         if let Some(&sk) = self.socks.ehash.get(&(netns, local, remote))
             && self.sk_dev_ok(sk, dev)
@@ -240,7 +247,7 @@ impl Kernel {
         remote: SocketAddr,
         syn: &Segment<SkbData>,
     ) {
-        let now = self.now();
+        let now = self.clock();
         let Some(ls) = self.socks.map.get(&l) else {
             return;
         };

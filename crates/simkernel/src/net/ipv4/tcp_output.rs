@@ -15,14 +15,14 @@ use uapi::errno::{ECONNREFUSED, ECONNRESET, ETIMEDOUT};
 use wire::tcp::{TcpChecksum, TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 
 use crate::error::KResult;
-use crate::event::KernelEvent;
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::msg_zerocopy::msg_zerocopy_notify;
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::skbuff::{IpSummed, MAX_SKB_FRAGS, Skb};
 use crate::net::core::sock::{SkDstCache, SkState, SkbData, SockId};
-use wire::ip::IpProtocol;
+use crate::net::ipv6::ip6_output::IPPROTO_TCP;
+use crate::time::KernelEvent;
 
 /// Largest GSO skb the stack builds (kernel: `GSO_MAX_SIZE` default, 64 KiB).
 pub const GSO_MAX_SIZE: usize = 65_536;
@@ -49,11 +49,11 @@ impl Kernel {
     ) -> KResult<FlowRoute> {
         let (dev, saddr) = match daddr {
             IpAddr::V6(d) => {
-                let r = self.ip6_route_output(netns, d, oif)?;
+                let r = crate::net::ipv6::route::ip6_route_output(self, netns, d, oif)?;
                 (r.dev, IpAddr::V6(r.saddr))
             }
             IpAddr::V4(d) => {
-                let r = self.ip_route_output(netns, d, oif)?;
+                let r = crate::net::ipv4::route::ip_route_output(self, netns, d, oif)?;
                 (r.dev, IpAddr::V4(r.saddr))
             }
         };
@@ -89,12 +89,12 @@ impl Kernel {
     ) -> KResult<()> {
         match (saddr, daddr) {
             (IpAddr::V6(s), IpAddr::V6(d)) => {
-                let r = self.ip6_route_output(netns, d, Some(route.dev))?;
-                self.ip6_xmit(netns, &r, s, d, IpProtocol::Tcp, skb)
+                let r = crate::net::ipv6::route::ip6_route_output(self, netns, d, Some(route.dev))?;
+                crate::net::ipv6::ip6_output::ip6_xmit(self, netns, &r, s, d, IPPROTO_TCP, skb)
             }
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                let r = self.ip_route_output(netns, d, Some(route.dev))?;
-                self.ip_queue_xmit(&r, s, d, IpProtocol::Tcp, skb)
+                let r = crate::net::ipv4::route::ip_route_output(self, netns, d, Some(route.dev))?;
+                crate::net::ipv4::ip_output::ip_queue_xmit(self, netns, &r, s, d, IPPROTO_TCP, skb)
             }
             _ => Ok(()),
         }
@@ -103,7 +103,7 @@ impl Kernel {
     /// After any input to `sk`'s connection: send what it wants to send, act on its
     /// events, re-arm its timer, wake waiters, and reap it when closed and orphaned.
     pub(crate) fn tcp_push(&mut self, sk: SockId) {
-        let now = self.now();
+        let now = self.clock();
         let Some(s) = self.socks.map.get_mut(&sk) else {
             return;
         };
@@ -178,7 +178,7 @@ impl Kernel {
         }
     }
 
-    fn tcp_arm_timer(&mut self, sk: SockId, at: crate::event::Instant) {
+    fn tcp_arm_timer(&mut self, sk: SockId, at: crate::time::Instant) {
         let Some(s) = self.socks.map.get_mut(&sk) else {
             return;
         };
@@ -186,13 +186,12 @@ impl Kernel {
             return;
         }
         s.timer_at = Some(at);
-        self.schedule(at, KernelEvent::TcpTimer { sock: sk.0 });
+        self.schedule(at, KernelEvent::TcpTimer { sk });
     }
 
-    /// A [`KernelEvent::TcpTimer`] fired (kernel: `tcp_write_timer_handler()` and the
-    /// delayed-ACK / keepalive / TIME-WAIT timers, all owned by the connection).
+    /// A [`KernelEvent::TcpTimer`] fired.
     pub(crate) fn tcp_timer_fire(&mut self, sk: SockId) {
-        let now = self.now();
+        let now = self.clock();
         let Some(s) = self.socks.map.get_mut(&sk) else {
             return;
         };
@@ -248,11 +247,6 @@ impl Kernel {
             s.dst = Some(SkDstCache { dev });
         }
     }
-}
-
-/// The [`crate::net::inet::L4Hooks::tcp_timer`] entry point.
-pub fn tcp_write_timer(k: &mut Kernel, sock: u64) {
-    k.tcp_timer_fire(SockId(sock));
 }
 
 impl crate::net::core::sock::Sock {

@@ -1,53 +1,46 @@
 //! IPv6 output.
 //!
 //! PLACEHOLDER owned by the plumbing half (kernel: `net/ipv6/ip6_output.c`,
-//! `ip6_xmit()`): until neighbour resolution and the devices' RX paths land, a TCP skb is
-//! handed to the same namespace's L4 hook as a zero-latency event. Same signature as the
-//! real one.
+//! `ip6_xmit()`): until neighbour resolution and devices' RX paths land, a TCP skb is
+//! delivered to the same namespace's TCP input as a zero-latency softirq event.
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use wire::ip::IpProtocol;
-
 use crate::error::KResult;
-use crate::event::KernelEvent;
 use crate::kernel::Kernel;
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::skbuff::Skb;
-use crate::net::inet::IpInfo;
+use crate::net::ipv4::tcp_input::IpInfo;
 use crate::net::ipv6::route::Route6;
+use crate::time::KernelEvent;
 
-impl Kernel {
-    /// Kernel: `ip6_xmit()`: `skb.head` starts with the transport header.
-    pub fn ip6_xmit(
-        &mut self,
-        netns: NetNsId,
-        route: &Route6,
-        saddr: Ipv6Addr,
-        daddr: Ipv6Addr,
-        proto: IpProtocol,
-        skb: Skb,
-    ) -> KResult<()> {
-        if proto != IpProtocol::Tcp {
-            return Ok(());
-        }
-        let ip = IpInfo {
-            saddr: IpAddr::V6(saddr),
-            daddr: IpAddr::V6(daddr),
-            hop_limit: 64,
-            tclass: 0,
-            payload_len: skb.len(),
-        };
-        let now = self.now();
-        self.schedule(
-            now,
-            KernelEvent::L4Deliver {
-                netns,
-                dev: route.dev,
-                ip,
-                skb,
-            },
-        );
-        Ok(())
+/// `IPPROTO_TCP`.
+pub const IPPROTO_TCP: u8 = 6;
+
+/// Kernel: `ip6_xmit()`: `skb.head` starts with the transport header.
+pub fn ip6_xmit(
+    k: &mut Kernel,
+    netns: NetNsId,
+    route: &Route6,
+    saddr: Ipv6Addr,
+    daddr: Ipv6Addr,
+    proto: u8,
+    skb: Skb,
+) -> KResult<()> {
+    if proto != IPPROTO_TCP {
+        return Ok(());
     }
+    let dev = route.dev;
+    let now = k.clock();
+    k.schedule(
+        now,
+        KernelEvent::Run(Box::new(move |k: &mut Kernel| {
+            let ip = IpInfo {
+                saddr: IpAddr::V6(saddr),
+                daddr: IpAddr::V6(daddr),
+            };
+            crate::net::ipv4::tcp_input::tcp_v6_rcv(k, netns, dev, ip, skb);
+        })),
+    );
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! PLACEHOLDER owned by the plumbing half (kernel: `net/ipv6/route.c`,
 //! `ip6_route_output()`): until the real FIB lands, every destination routes through the
 //! requested `oif`, or else the namespace's loopback, with the destination as source, so
-//! sockets can talk to each other inside one namespace. Same signatures as the real one.
+//! sockets can talk to each other inside one namespace.
 
 use std::net::Ipv6Addr;
 
@@ -14,41 +14,38 @@ use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::net_namespace::NetNsId;
 
-/// What an output lookup yields (kernel: the `rt6_info` dst: device, preferred source,
-/// and `rt6_nexthop()`).
+/// An output route (kernel: the parts of `struct rt6_info` the socket layer uses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route6 {
     /// Output device.
     pub dev: DevId,
-    /// Source address to use.
+    /// Preferred source address.
     pub saddr: Ipv6Addr,
-    /// Neighbour to resolve: the gateway, or the destination itself.
+    /// Next hop (the destination itself when on-link).
     pub nexthop: Ipv6Addr,
 }
 
-impl Kernel {
-    /// Kernel: `ip6_route_output()`.
-    pub fn ip6_route_output(
-        &self,
-        netns: NetNsId,
-        daddr: Ipv6Addr,
-        oif: Option<DevId>,
-    ) -> KResult<Route6> {
-        let dev = match oif {
-            Some(d) => {
-                if self.try_device(d).is_none() {
-                    return Err(KernelError::new(ENODEV));
-                }
-                d
+/// Kernel: `ip6_route_output()`.
+pub fn ip6_route_output(
+    k: &Kernel,
+    netns: NetNsId,
+    daddr: Ipv6Addr,
+    oif: Option<DevId>,
+) -> KResult<Route6> {
+    let dev = match oif {
+        Some(d) => {
+            if k.try_device(d).is_none() {
+                return Err(KernelError::new(ENODEV));
             }
-            None => self
-                .dev_get_by_name(netns, "lo")
-                .ok_or(KernelError::new(ENETUNREACH))?,
-        };
-        Ok(Route6 {
-            dev,
-            saddr: daddr,
-            nexthop: daddr,
-        })
-    }
+            d
+        }
+        None => k
+            .dev_get_by_name(netns, "lo")
+            .ok_or(KernelError::new(ENETUNREACH))?,
+    };
+    Ok(Route6 {
+        dev,
+        saddr: daddr,
+        nexthop: daddr,
+    })
 }

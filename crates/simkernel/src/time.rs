@@ -19,36 +19,33 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 
 use crate::kernel::Kernel;
-use crate::net::core::dev::DevId;
-use crate::net::core::net_namespace::NetNsId;
-use crate::net::core::skbuff::Skb;
-use crate::net::inet::IpInfo;
+use crate::net::core::sock::SockId;
 
 pub use tcp::time::{Duration, Instant};
 
 /// Something the kernel does at a given instant.
-#[derive(Debug, Clone)]
 pub enum KernelEvent {
-    /// A TCP socket timer (retransmit, delayed ACK, TIME_WAIT...); the id is the socket's.
+    /// A TCP socket's connection timer (retransmission, delayed ACK, TIME-WAIT, ...).
     /// Stale events (the socket re-armed or went away) are ignored when they fire.
     TcpTimer {
-        /// Socket id.
-        sock: u64,
+        /// The socket.
+        sk: SockId,
     },
     /// Wake a task sleeping until this instant (`nanosleep`, a `poll` timeout).
     Wake(Waker),
-    /// PLACEHOLDER until the IP input paths land: hand a transport skb to the L4 hook of
-    /// `netns` (what `ip6_input_finish()` / `ip_local_deliver_finish()` do).
-    L4Deliver {
-        /// Namespace.
-        netns: NetNsId,
-        /// Receiving device.
-        dev: DevId,
-        /// IP facts.
-        ip: IpInfo,
-        /// The skb, TCP header first.
-        skb: Skb,
-    },
+    /// A deferred kernel action (packet delivery on a link with latency, softirq work).
+    /// Kernel: the work a softirq or a timer callback does, as a closure.
+    Run(Box<dyn FnOnce(&mut Kernel)>),
+}
+
+impl fmt::Debug for KernelEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelEvent::TcpTimer { sk } => write!(f, "TcpTimer({sk:?})"),
+            KernelEvent::Wake(_) => f.write_str("Wake"),
+            KernelEvent::Run(_) => f.write_str("Run"),
+        }
+    }
 }
 
 struct Entry {
@@ -75,25 +72,25 @@ impl Ord for Entry {
 }
 
 /// The clock, the event heap and the RNG.
-pub struct EventQueue {
+pub struct TimeState {
     pub(crate) clock: Instant,
     heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
     pub(crate) rng: ChaCha8Rng,
 }
 
-impl fmt::Debug for EventQueue {
+impl fmt::Debug for TimeState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventQueue")
+        f.debug_struct("TimeState")
             .field("clock", &self.clock)
             .field("pending", &self.heap.len())
             .finish()
     }
 }
 
-impl Default for EventQueue {
+impl Default for TimeState {
     fn default() -> Self {
-        EventQueue {
+        TimeState {
             clock: Instant::ZERO,
             heap: BinaryHeap::new(),
             seq: 0,
@@ -104,79 +101,64 @@ impl Default for EventQueue {
 
 impl Kernel {
     /// The virtual clock.
-    pub fn now(&self) -> Instant {
-        self.events.clock
+    pub fn clock(&self) -> Instant {
+        self.time.clock
     }
 
-    /// Reseed the kernel RNG (wire faults, ISNs, ephemeral ports). Same seed, same run.
-    pub fn set_seed(&mut self, seed: u64) {
-        self.events.rng = ChaCha8Rng::seed_from_u64(seed);
-        self.socks.isn_secret = rand::RngCore::next_u64(&mut self.events.rng);
+    /// Reseed the kernel RNG (wire faults, ISNs, ephemeral ports).
+    pub fn seed(&mut self, seed: u64) {
+        self.time.rng = ChaCha8Rng::seed_from_u64(seed);
+        self.socks.isn_secret = rand::RngCore::next_u64(&mut self.time.rng);
     }
 
     /// The seeded RNG. Pass it explicitly; never use a thread RNG in the kernel.
     pub fn rng(&mut self) -> &mut ChaCha8Rng {
-        &mut self.events.rng
+        &mut self.time.rng
     }
 
     /// Run `ev` at `at` (immediately-due events run on the next [`Kernel::advance`]).
     pub fn schedule(&mut self, at: Instant, ev: KernelEvent) {
-        let seq = self.events.seq;
-        self.events.seq += 1;
-        self.events.heap.push(Reverse(Entry { at, seq, ev }));
+        let seq = self.time.seq;
+        self.time.seq += 1;
+        self.time.heap.push(Reverse(Entry { at, seq, ev }));
     }
 
     /// The earliest pending event, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.events.heap.peek().map(|Reverse(e)| e.at)
+        self.time.heap.peek().map(|Reverse(e)| e.at)
     }
 
     /// Number of pending events.
     pub fn pending_events(&self) -> usize {
-        self.events.heap.len()
+        self.time.heap.len()
     }
 
     /// Move the clock to `now` (never backwards) and run every event due by then, including
-    /// the ones those events schedule for no later than `now`.
-    pub fn advance(&mut self, now: Instant) {
-        if now > self.events.clock {
-            self.events.clock = now;
+    /// the ones those events schedule for no later than `now`. Returns how many ran.
+    pub fn advance(&mut self, now: Instant) -> usize {
+        if now > self.time.clock {
+            self.time.clock = now;
             self.now = now.as_micros() / 1_000_000;
         }
-        while let Some(Reverse(top)) = self.events.heap.peek() {
-            if top.at > self.events.clock {
+        let mut ran = 0;
+        while let Some(Reverse(top)) = self.time.heap.peek() {
+            if top.at > self.time.clock {
                 break;
             }
-            let Some(Reverse(e)) = self.events.heap.pop() else {
+            let Some(Reverse(e)) = self.time.heap.pop() else {
                 break;
             };
             self.run_event(e.ev);
+            ran += 1;
         }
+        ran
     }
 
     fn run_event(&mut self, ev: KernelEvent) {
         match ev {
-            KernelEvent::TcpTimer { sock } => {
-                if let Some(h) = self.hooks.tcp_timer {
-                    h(self, sock);
-                }
-            }
+            KernelEvent::TcpTimer { sk } => self.tcp_timer_fire(sk),
             KernelEvent::Wake(w) => w.wake(),
-            KernelEvent::L4Deliver {
-                netns,
-                dev,
-                ip,
-                skb,
-            } => {
-                let rcv = if ip.daddr.is_ipv4() {
-                    self.hooks.tcp_v4_rcv
-                } else {
-                    self.hooks.tcp_v6_rcv
-                };
-                if let Some(rcv) = rcv {
-                    rcv(self, netns, dev, ip, skb);
-                }
-            }
+            KernelEvent::Run(f) => f(self),
         }
     }
 }
@@ -187,38 +169,38 @@ mod tests {
     use crate::kernel::KernelConfig;
     use rand::RngCore;
     use std::cell::RefCell;
+    use std::rc::Rc;
 
     #[test]
     fn events_run_in_deadline_then_fifo_order() {
-        thread_local! { static LOG: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) }; }
-        fn h(_k: &mut Kernel, s: u64) {
-            LOG.with(|l| l.borrow_mut().push(s));
-        }
         let mut k = Kernel::new(KernelConfig::default());
-        k.hooks.tcp_timer = Some(h);
-        for (at, sock) in [(5u64, 2), (3, 1), (5, 3)] {
-            k.schedule(Instant::from_micros(at), KernelEvent::TcpTimer { sock });
+        let log = Rc::new(RefCell::new(Vec::new()));
+        for (at, tag) in [(5u64, "b"), (3, "a"), (5, "c")] {
+            let l = log.clone();
+            k.schedule(
+                Instant::from_micros(at),
+                KernelEvent::Run(Box::new(move |_| l.borrow_mut().push(tag))),
+            );
         }
         assert_eq!(k.next_deadline(), Some(Instant::from_micros(3)));
-        k.advance(Instant::from_micros(4));
-        assert_eq!(k.now(), Instant::from_micros(4));
-        LOG.with(|l| assert_eq!(*l.borrow(), vec![1]));
-        k.advance(Instant::from_micros(5));
-        LOG.with(|l| assert_eq!(*l.borrow(), vec![1, 2, 3]));
+        assert_eq!(k.advance(Instant::from_micros(4)), 1);
+        assert_eq!(k.clock(), Instant::from_micros(4));
+        assert_eq!(k.advance(Instant::from_micros(5)), 2);
+        assert_eq!(*log.borrow(), vec!["a", "b", "c"]);
         assert_eq!(k.next_deadline(), None);
         // The clock never goes back.
         k.advance(Instant::from_micros(1));
-        assert_eq!(k.now(), Instant::from_micros(5));
+        assert_eq!(k.clock(), Instant::from_micros(5));
     }
 
     #[test]
     fn rng_is_seeded() {
         let mut a = Kernel::new(KernelConfig::default());
         let mut b = Kernel::new(KernelConfig::default());
-        a.set_seed(7);
-        b.set_seed(7);
+        a.seed(7);
+        b.seed(7);
         assert_eq!(a.rng().next_u64(), b.rng().next_u64());
-        b.set_seed(8);
+        b.seed(8);
         assert_ne!(a.rng().next_u64(), b.rng().next_u64());
     }
 }
