@@ -225,7 +225,8 @@ impl Os {
                         revents: 0,
                     })
                     .collect();
-                let t = timeout.map(|d| simkernel::Duration::from_micros(d.as_micros() as u64));
+                let t =
+                    timeout.map(|d| simkernel::time::Duration::from_micros(d.as_micros() as u64));
                 let n = p.poll(&mut v, t).await.map_err(kerr)?;
                 for (f, r) in fds.iter_mut().zip(&v) {
                     f.revents = r.revents;
@@ -264,7 +265,7 @@ impl Os {
     pub async fn sleep(&self, d: Duration) {
         match self {
             Os::Emulated(p) => {
-                p.sleep(simkernel::Duration::from_micros(d.as_micros() as u64))
+                p.sleep(simkernel::time::Duration::from_micros(d.as_micros() as u64))
                     .await
             }
             Os::Linux => std::thread::sleep(d),

@@ -125,7 +125,7 @@ fn expected() -> Vec<String> {
 #[test]
 fn conformance_emulated() {
     let mut k = Kernel::new(KernelConfig::default());
-    k.set_seed(9);
+    k.seed(9);
     let mut w = World::new(k);
     let ns = w.kernel.borrow().init_net();
     let p = w.process(ns, Cred::default());

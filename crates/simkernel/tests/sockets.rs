@@ -189,7 +189,7 @@ fn v4_mapped_and_rst_on_close_with_unread_data() {
     let r = w
         .run_until(&p, async move {
             p2.send(v4, b"unread", 0).await.unwrap();
-            p2.sleep(simkernel::event::Duration::from_millis(1)).await;
+            p2.sleep(simkernel::time::Duration::from_millis(1)).await;
             p2.close(afd).unwrap();
             p2.recv(v4, 100, 0).await
         })
