@@ -93,6 +93,16 @@ pub struct Kernel {
     /// Sockets.
     pub(crate) socks: crate::net::core::sock::SockTable,
     pub(crate) netlink: crate::net::netlink::NetlinkTable,
+    /// The softnet backlog.
+    pub(crate) softnet: crate::net::core::dev_rx::SoftnetData,
+    /// Wires between NICs.
+    pub(crate) wires: crate::drivers::wire::WireTable,
+    /// Ping helper state.
+    pub(crate) ping: crate::net::ipv6::icmp::PingState,
+    /// Transport entry points the sockets layer registers.
+    pub hooks: crate::net::inet::L4Hooks,
+    /// Kernel: the IPv4 ID generator (one counter: `ip_select_ident()` reduced).
+    pub(crate) ip_ident: u16,
 }
 
 impl Kernel {
@@ -117,12 +127,21 @@ impl Kernel {
             time: crate::time::TimeState::default(),
             socks: crate::net::core::sock::SockTable::default(),
             netlink: Default::default(),
+            softnet: Default::default(),
+            wires: Default::default(),
+            ping: Default::default(),
+            hooks: Default::default(),
+            ip_ident: 1,
         };
         k.netns
             .insert(NetNsId(0), NetNs::new(NetNsId(0), "init_net"));
         // A fresh namespace has no devices, so ifindex 1 is free: cannot fail.
-        if k.loopback_add(NetNsId(0)).is_err() {
-            unreachable!("init_net loopback");
+        match k.loopback_add(NetNsId(0)) {
+            // A booted system has lo up in init_net (with ::1); new namespaces start down.
+            Ok(lo) => {
+                let _ = k.link_set_up(lo, true);
+            }
+            Err(_) => unreachable!("init_net loopback"),
         }
         k
     }
@@ -306,7 +325,11 @@ impl Kernel {
         if up {
             self.netkit_open(dev)?;
         }
+        let was = self.dev(dev).up;
         self.dev_mut(dev).up = up;
+        if up && !was {
+            self.addrconf_dev_up(dev);
+        }
         Ok(())
     }
 

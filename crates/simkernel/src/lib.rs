@@ -21,8 +21,10 @@ pub mod error;
 pub mod kernel;
 pub mod net;
 pub mod process;
+pub mod progs;
 pub mod sim;
 pub mod time;
+pub mod topology;
 
 /// Kernel: `PAGE_SIZE` (x86_64).
 pub const PAGE_SIZE: usize = 4096;
@@ -39,4 +41,4 @@ pub use net::core::netmem::{NetIov, Netmem};
 pub use net::core::skbuff::{Frag, Skb};
 pub use process::{Cred, File, ProcessId};
 pub use sim::{Proc, SimError, World};
-pub use time::{Instant, KernelEvent};
+pub use time::{Duration, Instant, KernelEvent};

@@ -123,8 +123,12 @@ impl Kernel {
         self.time.heap.push(Reverse(Entry { at, seq, ev }));
     }
 
-    /// The earliest pending event, if any.
+    /// The earliest pending event, if any; "now" while received skbs wait for the softirq
+    /// ([`Kernel::net_rx_action`]).
     pub fn next_deadline(&self) -> Option<Instant> {
+        if self.softirq_pending() {
+            return Some(self.time.clock);
+        }
         self.time.heap.peek().map(|Reverse(e)| e.at)
     }
 
@@ -141,6 +145,7 @@ impl Kernel {
             self.now = now.as_micros() / 1_000_000;
         }
         let mut ran = 0;
+        self.net_rx_action();
         while let Some(Reverse(top)) = self.time.heap.peek() {
             if top.at > self.time.clock {
                 break;
@@ -149,6 +154,7 @@ impl Kernel {
                 break;
             };
             self.run_event(e.ev);
+            self.net_rx_action();
             ran += 1;
         }
         ran

@@ -111,7 +111,7 @@ fn end_to_end_tx_through_netkit() {
     let id = e.k.bind_tx(&c, ifindex(&e.k, e.guest), fd).unwrap();
     let b = e.k.net_devmem_get_binding(id, SkDst::Dev(e.guest)).unwrap();
     let skb = Skb {
-        head: b"eth+ip6+tcp ".to_vec(),
+        head: b"eth+ip6+tcp hdr:".to_vec(),
         frags: vec![Frag::NetIov {
             niov: b.net_devmem_get_niov_at(0).unwrap().0,
             off: 0,
@@ -129,8 +129,11 @@ fn end_to_end_tx_through_netkit() {
     assert_eq!(e.k.device(e.host).stats.rx_packets, 1);
     // Host redirects to the NIC (bpf_redirect_neigh): validated again, binding->dev == NIC.
     assert_eq!(e.k.dev_queue_xmit(e.nic, on_host), XmitResult::Ok);
-    assert_eq!(nic_ring(&e, e.nic), vec![b"eth+ip6+tcp payload".to_vec()]);
-    assert_eq!(e.k.device(e.nic).stats.tx_bytes, 19);
+    assert_eq!(
+        nic_ring(&e, e.nic),
+        vec![b"eth+ip6+tcp hdr:payload".to_vec()]
+    );
+    assert_eq!(e.k.device(e.nic).stats.tx_bytes, 23);
     // Peer down: netkit drops.
     e.k.link_set_up(e.host, false).unwrap();
     let r = e.k.dev_queue_xmit(e.guest, Skb::linear(vec![1]));

@@ -4,4 +4,7 @@
 pub mod loopback;
 pub mod netkit;
 pub mod nic;
+pub mod nic_rx;
+pub mod nic_tx;
 pub mod veth;
+pub mod wire;

@@ -6,7 +6,9 @@
 //! series), `netkit_queue_create()`, `netkit_xmit()`, `netkit_uninit()` (unlease).
 //! BPF programs are attached by later parts; without one, the device policy is the verdict.
 
-use uapi::errno::{EINVAL, ENOTCONN, EOPNOTSUPP};
+use std::rc::Rc;
+
+use uapi::errno::{EACCES, EINVAL, ENODEV, ENOTCONN, ENXIO, EOPNOTSUPP};
 use uapi::rtnetlink::{NetkitAction, NetkitMode, NetkitPairing, NetkitScrub};
 
 use crate::error::{KResult, KernelError};
@@ -16,6 +18,8 @@ use crate::net::core::dev::{
 };
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::skbuff::Skb;
+use crate::net::sched::cls_bpf::run_progs;
+use crate::net::sched::{TcAction, TcProgram};
 
 /// Kernel: `NETKIT_NUM_RX_QUEUES_MAX`.
 pub const NETKIT_NUM_RX_QUEUES_MAX: u32 = 1024;
@@ -180,6 +184,11 @@ impl Kernel {
                 KernelModel::Series => NetmemTx::NoDma,
                 KernelModel::PreSeries => NetmemTx::None,
             };
+            if cfg.mode == NetkitMode::L2 {
+                // eth_hw_addr_random(), made deterministic from the device id.
+                let n = id.0;
+                d.mac = [0x02, 0x6e, 0x6b, (n >> 16) as u8, (n >> 8) as u8, n as u8];
+            }
             d.queue_mgmt_ops = Some(QueueMgmtOps {
                 restart: false,
                 create: true,
@@ -269,8 +278,8 @@ impl Kernel {
     }
 }
 
-/// Hand `skb` from `dev` to `peer`'s RX backlog if the peer exists and is up (kernel:
-/// the common part of `netkit_xmit()` / `veth_xmit()`).
+/// Hand `skb` from `dev` to `peer`'s receive path if the peer exists and is up (kernel:
+/// the common part of `netkit_xmit()` / `veth_xmit()`: `__netif_rx()` on the peer).
 pub(crate) fn forward_to_peer(
     k: &mut Kernel,
     dev: DevId,
@@ -285,6 +294,7 @@ pub(crate) fn forward_to_peer(
     };
     if let Err(why) = verdict {
         k.dev_mut(dev).stats.tx_dropped += 1;
+        k.kfree_skb(skb);
         return XmitResult::Dropped(why);
     }
     let Some(peer) = peer else {
@@ -296,25 +306,146 @@ pub(crate) fn forward_to_peer(
     let p = k.dev_mut(peer);
     p.stats.rx_packets += 1;
     p.stats.rx_bytes += len;
-    p.rx_backlog.push_back(skb);
+    k.netif_rx(peer, skb);
     XmitResult::Ok
 }
 
-/// Kernel: `netkit_xmit()` without programs: peer checks, then the device policy.
-pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
-    let (peer, policy) = match &k.dev(dev).kind {
-        DeviceKind::Netkit(nk) => (nk.peer, nk.policy),
-        _ => (None, NetkitAction::Drop),
+/// Kernel: `netkit_xmit()` (kernel-spec §5.4): peer present and up, `ETH_HLEN` pullable,
+/// scrub (`netkit_prep_forward()`: across namespaces with `NETKIT_SCRUB_DEFAULT` also
+/// `mark` and `priority`), then this device's programs (`nk->active`; none → the device
+/// policy). NEXT/PASS → the peer receives it; REDIRECT → `skb_do_redirect()` from the
+/// peer's namespace (egress context, so `bpf_redirect_peer` is refused); DROP or any
+/// other code → freed, `tx_dropped++`.
+pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResult {
+    let (peer, policy, scrub) = match &k.dev(dev).kind {
+        DeviceKind::Netkit(nk) => (nk.peer, nk.policy, nk.scrub),
+        _ => (None, NetkitAction::Drop, NetkitScrub::Default),
     };
-    if peer.is_some() && policy != NetkitAction::Pass {
-        // NETKIT_DROP / default: kfree_skb, tx_dropped++, NET_XMIT_DROP.
-        let peer_ok = peer
-            .and_then(|p| k.devices.get(&p))
-            .is_some_and(|p| p.up && p.present);
-        if peer_ok {
+    let peer_dev = match peer.and_then(|p| k.devices.get(&p)) {
+        None => Err(XmitDrop::NoPeer),
+        Some(p) if !p.up || !p.present => Err(XmitDrop::PeerDown),
+        Some(p) => Ok(p),
+    };
+    let peer_dev = match peer_dev {
+        Ok(p) if skb.head.len() >= 14 => p,
+        Ok(_) => {
             k.dev_mut(dev).stats.tx_dropped += 1;
+            k.kfree_skb(skb);
             return XmitResult::Dropped(XmitDrop::Policy);
         }
+        Err(why) => {
+            k.dev_mut(dev).stats.tx_dropped += 1;
+            k.kfree_skb(skb);
+            return XmitResult::Dropped(why);
+        }
+    };
+    let (peer, peer_ns, peer_ifindex) = (peer_dev.id, peer_dev.netns, peer_dev.ifindex);
+    let xnet = k.dev(dev).netns != peer_ns;
+    skb.scrub(xnet);
+    if xnet && scrub == NetkitScrub::Default {
+        skb.priority = 0;
+        skb.mark = 0;
     }
-    forward_to_peer(k, dev, peer, skb)
+    skb.dev = Some(peer);
+    let progs = k.dev(dev).netkit_progs.clone();
+    let (act, redirect) = if progs.is_empty() {
+        match policy {
+            NetkitAction::Pass => (TcAction::Ok, None),
+            _ => (TcAction::Shot, None),
+        }
+    } else {
+        // eth_type_trans() has set skb->protocol before the programs run.
+        skb.protocol = u16::from_be_bytes([skb.head[12], skb.head[13]]);
+        run_progs(progs.iter(), &mut skb, peer_ifindex, false)
+    };
+    let len = skb.len() as u64;
+    match act {
+        TcAction::Unspec | TcAction::Ok => forward_to_peer(k, dev, Some(peer), skb),
+        TcAction::Redirect => {
+            let d = k.dev_mut(dev);
+            d.stats.tx_packets += 1;
+            d.stats.tx_bytes += len;
+            match redirect {
+                Some(r) => {
+                    let _ = k.skb_do_redirect(peer, skb, r);
+                }
+                None => k.kfree_skb(skb),
+            }
+            XmitResult::Ok
+        }
+        _ => {
+            k.dev_mut(dev).stats.tx_dropped += 1;
+            k.kfree_skb(skb);
+            XmitResult::Dropped(XmitDrop::Policy)
+        }
+    }
+}
+
+/// `bpf_attach_type` values for netkit programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetkitAttach {
+    /// `BPF_NETKIT_PRIMARY`: runs when the primary transmits.
+    Primary,
+    /// `BPF_NETKIT_PEER`: runs when the peer transmits.
+    Peer,
+}
+
+impl Kernel {
+    /// Kernel: `netkit_dev_fetch()`: where a program attached through `ifindex` (in
+    /// `netns`) with `which` runs. ENODEV (no device / no peer), ENXIO (not netkit),
+    /// EACCES (not the primary), EOPNOTSUPP (single mode).
+    pub fn netkit_dev_fetch(
+        &self,
+        netns: NetNsId,
+        ifindex: u32,
+        which: NetkitAttach,
+    ) -> KResult<DevId> {
+        let dev = self
+            .dev_get_by_index(netns, ifindex)
+            .ok_or(KernelError::new(ENODEV))?;
+        let DeviceKind::Netkit(nk) = &self.dev(dev).kind else {
+            return Err(KernelError::new(ENXIO));
+        };
+        if !nk.primary {
+            return Err(KernelError::new(EACCES));
+        }
+        if nk.pairing == NetkitPairing::Single {
+            return Err(KernelError::new(EOPNOTSUPP));
+        }
+        match which {
+            NetkitAttach::Primary => Ok(dev),
+            NetkitAttach::Peer => nk.peer.ok_or(KernelError::new(ENODEV)),
+        }
+    }
+
+    /// Kernel: `netkit_prog_attach()` (append; `bpf_mprog` order).
+    pub fn netkit_prog_attach(
+        &mut self,
+        netns: NetNsId,
+        ifindex: u32,
+        which: NetkitAttach,
+        prog: Rc<dyn TcProgram>,
+    ) -> KResult<()> {
+        let dev = self.netkit_dev_fetch(netns, ifindex, which)?;
+        self.dev_mut(dev).netkit_progs.push(prog);
+        Ok(())
+    }
+
+    /// Kernel: `netkit_prog_detach()` by program name (ENOENT if not attached).
+    pub fn netkit_prog_detach(
+        &mut self,
+        netns: NetNsId,
+        ifindex: u32,
+        which: NetkitAttach,
+        name: &str,
+    ) -> KResult<()> {
+        let dev = self.netkit_dev_fetch(netns, ifindex, which)?;
+        let progs = &mut self.dev_mut(dev).netkit_progs;
+        let pos = progs
+            .iter()
+            .position(|p| p.name() == name)
+            .ok_or(KernelError::new(uapi::errno::ENOENT))?;
+        progs.remove(pos);
+        Ok(())
+    }
 }

@@ -20,7 +20,7 @@ use crate::net::core::dev::{
     DevId, DeviceKind, DmaDev, NetDevice, NetmemTx, ParentDev, QueueMgmtOps, XmitDrop, XmitResult,
 };
 use crate::net::core::net_namespace::NetNsId;
-use crate::net::core::skbuff::{Frag, Skb};
+use crate::net::core::skbuff::Skb;
 use crate::net::ethtool::{Channels, EthtoolState, Rings};
 
 /// gve queue formats (`enum gve_queue_format`), which decide netmem TX.
@@ -167,8 +167,12 @@ impl NicProfile {
 pub struct NicState {
     /// The capabilities.
     pub profile: NicProfile,
-    /// Frames the DMA engine gathered, in transmit order (part 2 connects this to a wire).
+    /// Frames the DMA engine gathered, in transmit order, when no wire is plugged in.
     pub tx_ring: VecDeque<Vec<u8>>,
+    /// The cable and our end of it.
+    pub wire: Option<(crate::drivers::wire::WireId, u8)>,
+    /// RX-side driver counters.
+    pub rx_stats: crate::drivers::nic_rx::NicRxStats,
 }
 
 impl Kernel {
@@ -201,6 +205,8 @@ impl Kernel {
             DeviceKind::Nic(NicState {
                 profile: profile.clone(),
                 tx_ring: VecDeque::new(),
+                wire: None,
+                rx_stats: Default::default(),
             }),
             (max, cur),
             (max, cur),
@@ -271,45 +277,39 @@ impl Kernel {
 }
 
 /// The NIC's `ndo_start_xmit`: the DMA engine gathers the frame — the linear head from
-/// host memory, each net_iov frag by IOVA through the NIC's own IOMMU — and puts it on
-/// the TX ring.
+/// host memory, each net_iov frag by IOVA through the NIC's own IOMMU — segments GSO skbs
+/// into MSS-sized frames (TSO) with the checksum computed over the gathered bytes
+/// (checksum offload), and puts them on the wire (or the TX ring when unplugged). Any
+/// IOMMU fault drops the whole skb before a byte leaves.
 pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
-    let d = k.dev_mut(dev);
-    let iommu = d.dma_dev().map(|m| m.iommu().clone());
-    let mut frame = skb.head.clone();
-    for f in &skb.frags {
-        match f {
-            Frag::Page { bytes, off, len } => match bytes.get(*off..off + len) {
-                Some(b) => frame.extend_from_slice(b),
-                None => panic!("page frag out of bounds"),
-            },
-            Frag::NetIov { niov, off, len } => {
-                let start = frame.len();
-                frame.resize(start + len, 0);
-                let iova = niov.dma_addr() + *off as u64;
-                let res = match &iommu {
-                    Some(mmu) => mmu.dma_read(iova, &mut frame[start..]),
-                    None => Err(crate::dma::IommuFault {
-                        iova,
-                        len: *len,
-                        write: false,
-                    }),
-                };
-                if let Err(fault) = res {
-                    d.stats.tx_errors += 1;
-                    return XmitResult::Dropped(XmitDrop::IommuFault(fault));
-                }
-            }
+    let iommu = k.dev(dev).dma_dev().map(|m| m.iommu().clone());
+    let frames = match crate::drivers::nic_tx::tso_segment(&skb, iommu.as_ref()) {
+        Ok(f) => f,
+        Err(fault) => {
+            k.dev_mut(dev).stats.tx_errors += 1;
+            return XmitResult::Dropped(XmitDrop::IommuFault(fault));
         }
-    }
-    d.stats.tx_packets += 1;
-    d.stats.tx_bytes += frame.len() as u64;
-    if let Some(q) = d.tx_queue_stats.first_mut() {
-        q.packets += 1;
-        q.bytes += frame.len() as u64;
-    }
-    if let DeviceKind::Nic(n) = &mut d.kind {
-        n.tx_ring.push_back(frame);
+    };
+    for frame in frames {
+        k.capture_wire(dev, &frame);
+        let d = k.dev_mut(dev);
+        d.stats.tx_packets += 1;
+        d.stats.tx_bytes += frame.len() as u64;
+        if let Some(q) = d.tx_queue_stats.first_mut() {
+            q.packets += 1;
+            q.bytes += frame.len() as u64;
+        }
+        let wire = match &mut d.kind {
+            DeviceKind::Nic(n) if n.wire.is_none() => {
+                n.tx_ring.push_back(frame);
+                continue;
+            }
+            DeviceKind::Nic(n) => n.wire,
+            _ => None,
+        };
+        if let Some((w, end)) = wire {
+            k.wire_xmit(w, end, frame);
+        }
     }
     XmitResult::Ok
 }

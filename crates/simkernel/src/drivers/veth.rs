@@ -27,15 +27,19 @@ impl Kernel {
     ) -> KResult<(DevId, DevId)> {
         let a = self.alloc_dev_id();
         let b = self.alloc_dev_id();
-        let mk = |id, ns, n: &str, peer| {
-            NetDevice::new(
+        let mk = |id: DevId, ns, n: &str, peer| {
+            let mut d = NetDevice::new(
                 id,
                 ns,
                 n.to_string(),
                 DeviceKind::Veth(VethState { peer: Some(peer) }),
                 (1, 1),
                 (1, 1),
-            )
+            );
+            // eth_hw_addr_random(), made deterministic from the device id.
+            let x = id.0;
+            d.mac = [0x02, 0x76, 0x65, (x >> 16) as u8, (x >> 8) as u8, x as u8];
+            d
         };
         self.register_netdevice(mk(b, peer_netns, peer_name, a), None)?;
         if let Err(e) = self.register_netdevice(mk(a, netns, name, b), None) {

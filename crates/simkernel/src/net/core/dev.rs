@@ -186,8 +186,21 @@ pub struct NetDevice {
     pub stats: DevStats,
     /// Attached XDP program (native mode).
     pub xdp_prog: Option<XdpProg>,
-    /// Frames received and not yet processed by the stack (the RX backlog part 2 drains).
+    /// Frames received and not yet processed by the stack (kernel: this device's share of
+    /// the softnet backlog; [`Kernel::net_rx_action`] drains it in arrival order).
     pub rx_backlog: VecDeque<Skb>,
+    /// Kernel: `dev->ip6_ptr` (IPv6 addresses).
+    pub ip6: crate::net::ipv6::addrconf::Inet6Dev,
+    /// Kernel: `dev->ip_ptr` (IPv4 addresses).
+    pub ip4: crate::net::ipv4::devinet::InDevice,
+    /// This device's rows of `nd_tbl` / `arp_tbl`.
+    pub neigh: crate::net::core::neighbour::NeighTable,
+    /// The clsact qdisc, if added.
+    pub tc: Option<crate::net::sched::Clsact>,
+    /// netkit: programs attached for this device's xmit (`nk->active`), in order.
+    pub netkit_progs: Vec<std::rc::Rc<dyn crate::net::sched::TcProgram>>,
+    /// An open packet capture.
+    pub capture: Option<crate::net::core::capture::Capture>,
 }
 
 impl NetDevice {
@@ -223,6 +236,12 @@ impl NetDevice {
             stats: DevStats::default(),
             xdp_prog: None,
             rx_backlog: VecDeque::new(),
+            ip6: Default::default(),
+            ip4: Default::default(),
+            neigh: Default::default(),
+            tc: None,
+            netkit_progs: Vec::new(),
+            capture: None,
         }
     }
 
@@ -262,6 +281,11 @@ impl NetDevice {
             DeviceKind::Nic(n) => Some(&n.tx_ring),
             _ => None,
         }
+    }
+
+    /// IOMMU faults of this device's DMA engine (0 for devices without one).
+    pub fn iommu_faults(&self) -> u64 {
+        self.dma_dev().map_or(0, |d| d.iommu().faults())
     }
 
     /// `IFF_*` flags as rtnetlink reports them.
@@ -356,7 +380,15 @@ impl Kernel {
     /// The one way into a driver's `ndo_start_xmit`. With the debug switch
     /// `tx_validation = false` validation is skipped, so what it prevents (IOMMU faults)
     /// becomes visible.
-    pub fn dev_queue_xmit(&mut self, dev: DevId, skb: Skb) -> XmitResult {
+    pub fn dev_queue_xmit(&mut self, dev: DevId, mut skb: Skb) -> XmitResult {
+        if !self.devices.contains_key(&dev) {
+            return XmitResult::Dropped(XmitDrop::DeviceDown);
+        }
+        skb.dev = Some(dev);
+        // sch_handle_egress(): tc egress runs before validation (kernel-spec §2.4).
+        let Some(skb) = self.sch_handle_egress(dev, skb) else {
+            return XmitResult::Ok;
+        };
         let Some(d) = self.devices.get_mut(&dev) else {
             return XmitResult::Dropped(XmitDrop::DeviceDown);
         };
@@ -369,6 +401,8 @@ impl Kernel {
             d.stats.tx_dropped += 1;
             return XmitResult::Dropped(XmitDrop::Unreadable);
         }
+        // xmit_one() → dev_queue_xmit_nit(): taps see what the driver gets.
+        self.capture_tx(dev, &skb);
         self.ndo_start_xmit(dev, skb)
     }
 

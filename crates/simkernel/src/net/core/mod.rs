@@ -1,9 +1,13 @@
 //! Kernel: `net/core/`.
 
+pub mod capture;
 pub mod datagram;
 pub mod dev;
+pub mod dev_rx;
 pub mod devmem;
+pub mod filter;
 pub mod msg_zerocopy;
+pub mod neighbour;
 pub mod net_namespace;
 pub mod netdev_genl;
 pub mod netdev_nl_ops;

@@ -31,6 +31,14 @@ pub struct NetNs {
     ifindex_next: u32,
     /// Kernel: `net->netns_ids`: the ids this namespace uses for its peers.
     pub nsids: BTreeMap<NetNsId, i32>,
+    /// Kernel: `net->ipv6.fib6_main_tbl`.
+    pub fib6: crate::net::ipv6::route::Fib6,
+    /// Kernel: `net->ipv4.fib_main`.
+    pub fib4: crate::net::ipv4::route::Fib4,
+    /// Sysctls.
+    pub sysctl: crate::net::inet::NetSysctl,
+    /// IP counters.
+    pub ipstats: crate::net::inet::IpStats,
 }
 
 impl NetNs {
@@ -42,6 +50,13 @@ impl NetNs {
             dev_by_index: BTreeMap::new(),
             ifindex_next: 1,
             nsids: BTreeMap::new(),
+            fib6: Default::default(),
+            fib4: Default::default(),
+            sysctl: crate::net::inet::NetSysctl {
+                accept_ra: 1,
+                ..Default::default()
+            },
+            ipstats: Default::default(),
         }
     }
 

@@ -69,21 +69,77 @@ pub enum IpSummed {
     Partial,
 }
 
+/// Kernel: `skb_shinfo(skb)->gso_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GsoType {
+    /// Not a GSO skb.
+    #[default]
+    None,
+    /// `SKB_GSO_TCPV4`.
+    TcpV4,
+    /// `SKB_GSO_TCPV6`.
+    TcpV6,
+}
+
+/// Kernel: `skb->pkt_type` (`PACKET_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PktType {
+    /// `PACKET_HOST`.
+    #[default]
+    Host,
+    /// `PACKET_BROADCAST`.
+    Broadcast,
+    /// `PACKET_MULTICAST`.
+    Multicast,
+    /// `PACKET_OTHERHOST`: not for us (IP drops it).
+    OtherHost,
+    /// `PACKET_OUTGOING`.
+    Outgoing,
+}
+
 /// Kernel: `struct sk_buff` (the parts the core uses).
+///
+/// `head` holds the readable bytes from the current layer's header on: a frame on a
+/// device (transmit or receive) starts with its Ethernet header; what IP hands to TCP
+/// starts with the TCP header; what TCP hands to IP starts with the TCP header too. The
+/// `*_header` fields are offsets into `head` as the kernel keeps them relative to
+/// `skb->head` (valid only for the layers already parsed or built).
 #[derive(Debug, Clone, Default)]
 pub struct Skb {
     /// The linear part: always readable (headers live here).
     pub head: Vec<u8>,
     /// Kernel: `skb_shinfo(skb)->frags`.
     pub frags: Vec<Frag>,
+    /// Kernel: `skb->dev`: the device the skb is on (RX: arrived on; TX: leaving by).
+    pub dev: Option<crate::net::core::dev::DevId>,
+    /// Kernel: `skb->protocol` (EtherType, host order).
+    pub protocol: u16,
+    /// Kernel: `skb->mac_header`.
+    pub mac_header: usize,
+    /// Kernel: `skb->network_header`.
+    pub network_header: usize,
+    /// Kernel: `skb->transport_header`.
+    pub transport_header: usize,
     /// Kernel: `skb->ip_summed`.
     pub ip_summed: IpSummed,
-    /// Kernel: `skb->csum_start` (offset in `head`).
+    /// Kernel: `skb->csum_start` (offset in `head` where checksumming starts).
     pub csum_start: u16,
-    /// Kernel: `skb->csum_offset`.
+    /// Kernel: `skb->csum_offset` (where the result goes, from `csum_start`).
     pub csum_offset: u16,
-    /// Kernel: `skb_shinfo(skb)->gso_size` (0: not GSO).
+    /// Kernel: `skb_shinfo(skb)->gso_size` (MSS; 0 = not GSO).
     pub gso_size: u16,
+    /// Kernel: `skb_shinfo(skb)->gso_type`.
+    pub gso_type: GsoType,
+    /// Kernel: `skb->mark`.
+    pub mark: u32,
+    /// Kernel: `skb->priority`.
+    pub priority: u32,
+    /// Kernel: `skb->tstamp` (virtual µs, 0 = none).
+    pub tstamp: u64,
+    /// Kernel: `skb->pkt_type`.
+    pub pkt_type: PktType,
+    /// Kernel: `skb_at_tc_ingress()`; set while the tc ingress hook runs.
+    pub tc_at_ingress: bool,
 }
 
 /// Kernel: `MAX_SKB_FRAGS` (17 with 4 KiB pages and the default config).
@@ -113,9 +169,39 @@ impl Skb {
         self.head.len() + self.frags.iter().map(Frag::len).sum::<usize>()
     }
 
+    /// Kernel: `skb_headlen()`.
+    pub fn headlen(&self) -> usize {
+        self.head.len()
+    }
+
+    /// Kernel: `skb_scrub_packet(skb, xnet)`: forget per-netns state when crossing
+    /// devices; `xnet` (crossing namespaces) also clears `mark` and `tstamp`.
+    pub fn scrub(&mut self, xnet: bool) {
+        self.tc_at_ingress = false;
+        self.pkt_type = PktType::Host;
+        if xnet {
+            self.mark = 0;
+            self.tstamp = 0;
+        }
+    }
+
     /// Whether the skb carries no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl crate::kernel::Kernel {
+    /// Kernel: `kfree_skb()`: drop the skb; RX net_iov frags go back to the page pool
+    /// they came from (`skb_pp_recycle()` → `page_pool_put_netmem()`).
+    pub fn kfree_skb(&mut self, skb: Skb) {
+        for f in skb.frags {
+            if let Frag::NetIov { niov, .. } = f
+                && let Some(pp) = niov.pp()
+            {
+                self.page_pool_put_netmem(pp, niov);
+            }
+        }
     }
 }
 

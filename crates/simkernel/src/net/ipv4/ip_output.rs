@@ -1,19 +1,123 @@
-//! IPv4 output.
+//! IPv4 output and forwarding.
 //!
-//! PLACEHOLDER owned by the plumbing half (kernel: `ip_queue_xmit()`): delivers TCP skbs to
-//! the same namespace's TCP input as a zero-latency event.
+//! Kernel: `net/ipv4/ip_output.c` (`ip_queue_xmit()` → `ip_finish_output2()` →
+//! `neigh_output()`), `net/ipv4/ip_forward.c` (`ip_forward()`: forwarding sysctl, TTL).
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr};
+
 use crate::error::KResult;
 use crate::kernel::Kernel;
+use crate::net::core::dev::DevId;
 use crate::net::core::net_namespace::NetNsId;
-use crate::net::core::skbuff::Skb;
+use crate::net::core::skbuff::{GsoType, IpSummed, Skb};
 use crate::net::ipv4::route::Route4;
-use crate::net::ipv4::tcp_input::IpInfo;
-use crate::time::KernelEvent;
 
-/// Kernel: `ip_queue_xmit()`: `skb.head` starts with the transport header.
+/// `ETH_P_IP`.
+pub const ETH_P_IP: u16 = 0x0800;
+/// IPv4 header length (no options).
+pub const IPV4_HLEN: usize = 20;
+
+/// Build a 20-byte IPv4 header with its checksum.
+pub fn ipv4_header(
+    saddr: Ipv4Addr,
+    daddr: Ipv4Addr,
+    proto: IpProtocol,
+    payload_len: usize,
+    ttl: u8,
+    ident: u16,
+) -> [u8; IPV4_HLEN] {
+    let mut h = [0u8; IPV4_HLEN];
+    Ipv4Repr {
+        src_addr: saddr,
+        dst_addr: daddr,
+        next_header: proto,
+        payload_len: payload_len.min(usize::from(u16::MAX) - IPV4_HLEN),
+        hop_limit: ttl,
+        ident,
+        dont_frag: true,
+        dscp_ecn: 0,
+    }
+    .emit(
+        &mut Ipv4Packet::new_unchecked(&mut h[..]),
+        &ChecksumCaps::default(),
+    );
+    h
+}
+
+/// Recompute the IPv4 header checksum in place (after a TTL or length change).
+pub(crate) fn ipv4_fill_checksum(h: &mut [u8]) {
+    if h.len() >= IPV4_HLEN {
+        Ipv4Packet::new_unchecked(&mut h[..IPV4_HLEN]).fill_checksum();
+    }
+}
+
+impl Kernel {
+    /// Kernel: `ip_queue_xmit()`: push the IPv4 header and send along `route`.
+    pub fn ip_queue_xmit(
+        &mut self,
+        route: &Route4,
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+        proto: IpProtocol,
+        mut skb: Skb,
+    ) -> KResult<()> {
+        let ident = self.ip_ident;
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        let h = ipv4_header(saddr, daddr, proto, skb.len(), 64, ident);
+        let mut head = Vec::with_capacity(IPV4_HLEN + skb.head.len() + 14);
+        head.extend_from_slice(&h);
+        head.extend_from_slice(&skb.head);
+        skb.head = head;
+        skb.network_header = 0;
+        skb.transport_header = IPV4_HLEN;
+        if skb.ip_summed == IpSummed::Partial {
+            skb.csum_start += IPV4_HLEN as u16;
+        }
+        if skb.gso_size > 0 && skb.gso_type == GsoType::None {
+            skb.gso_type = GsoType::TcpV4;
+        }
+        skb.protocol = ETH_P_IP;
+        self.neigh_output(route.dev, IpAddr::V4(route.nexthop), skb)
+    }
+
+    /// Kernel: `ip_forward()`: `skb` starts at its IPv4 header.
+    pub(crate) fn ip_forward(
+        &mut self,
+        netns: NetNsId,
+        dev: DevId,
+        mut skb: Skb,
+        daddr: Ipv4Addr,
+        ttl: u8,
+    ) {
+        let _ = dev;
+        let fwd = self
+            .netns
+            .get(&netns)
+            .is_some_and(|n| n.sysctl.ipv4_forwarding);
+        if !fwd || ttl <= 1 {
+            if ttl <= 1 {
+                self.ip_stats_mut(netns).forward_hoplimit_exceeded += 1;
+            }
+            self.kfree_skb(skb);
+            return;
+        }
+        let Some(e) = self.fib4_lookup(netns, daddr, None) else {
+            self.ip_stats_mut(netns).forward_no_route += 1;
+            self.kfree_skb(skb);
+            return;
+        };
+        skb.head[8] = ttl - 1;
+        ipv4_fill_checksum(&mut skb.head);
+        skb.scrub(false);
+        self.ip_stats_mut(netns).forwarded += 1;
+        let _ = self.neigh_output(e.dev, IpAddr::V4(e.gateway.unwrap_or(daddr)), skb);
+    }
+}
+
+/// Kernel: `ip_queue_xmit()` as the socket layer calls it (`proto` is the IP protocol
+/// number; `netns` is implied by the route's device).
 pub fn ip_queue_xmit(
     k: &mut Kernel,
     netns: NetNsId,
@@ -23,20 +127,6 @@ pub fn ip_queue_xmit(
     proto: u8,
     skb: Skb,
 ) -> KResult<()> {
-    if proto != crate::net::ipv6::ip6_output::IPPROTO_TCP {
-        return Ok(());
-    }
-    let dev = route.dev;
-    let now = k.clock();
-    k.schedule(
-        now,
-        KernelEvent::Run(Box::new(move |k: &mut Kernel| {
-            let ip = IpInfo {
-                saddr: IpAddr::V4(saddr),
-                daddr: IpAddr::V4(daddr),
-            };
-            crate::net::ipv4::tcp_input::tcp_v4_rcv(k, netns, dev, ip, skb);
-        })),
-    );
-    Ok(())
+    let _ = netns;
+    k.ip_queue_xmit(route, saddr, daddr, IpProtocol::from(proto), skb)
 }

@@ -1,6 +1,11 @@
-//! Kernel: `net/ipv4/` (TCP lives here for both families, as in Linux).
+//! Kernel: `net/ipv4/`: addresses, routes, ARP, input, output and forwarding, ICMP echo,
+//! and TCP for both families (as in Linux).
 
+pub mod arp;
+pub mod devinet;
+pub mod icmp;
 pub mod inet_connection_sock;
+pub mod ip_input;
 pub mod ip_output;
 pub mod route;
 pub mod tcp;

@@ -327,6 +327,7 @@ pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<Skb
             csum_start: 0,
             csum_offset: 16,
             gso_size: if len > mss { mss as u16 } else { 0 },
+            ..Skb::default()
         };
         out.push(skb);
         seq = seq + len;

@@ -1,23 +1,152 @@
-//! IPv6 output.
+//! IPv6 output and forwarding.
 //!
-//! PLACEHOLDER owned by the plumbing half (kernel: `net/ipv6/ip6_output.c`,
-//! `ip6_xmit()`): until neighbour resolution and devices' RX paths land, a TCP skb is
-//! delivered to the same namespace's TCP input as a zero-latency softirq event.
+//! Kernel: `net/ipv6/ip6_output.c`: `ip6_xmit()` (push the IPv6 header in front of the
+//! transport header), `ip6_finish_output2()` (→ `neigh_output()` → `dev_queue_xmit()`,
+//! validated on every device), and `ip6_forward()` (forwarding sysctl, hop limit, the
+//! FIB, then the same output path). Forwarded skbs keep their frags: an unreadable skb
+//! is checked by `validate_xmit_unreadable_skb()` on the egress device like any other.
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use wire::IpProtocol;
+use wire::ipv6::{HEADER_LEN, Ipv6Packet};
+
 use crate::error::KResult;
 use crate::kernel::Kernel;
+use crate::net::core::dev::DevId;
 use crate::net::core::net_namespace::NetNsId;
-use crate::net::core::skbuff::Skb;
-use crate::net::ipv4::tcp_input::IpInfo;
+use crate::net::core::skbuff::{GsoType, IpSummed, Skb};
 use crate::net::ipv6::route::Route6;
-use crate::time::KernelEvent;
 
 /// `IPPROTO_TCP`.
 pub const IPPROTO_TCP: u8 = 6;
 
-/// Kernel: `ip6_xmit()`: `skb.head` starts with the transport header.
+/// `ETH_P_IPV6`.
+pub const ETH_P_IPV6: u16 = 0x86dd;
+/// Kernel: `net.ipv6.conf.all.hop_limit` default.
+pub const IPV6_DEFAULT_HOPLIMIT: u8 = 64;
+
+/// Kernel: `ip6_flow_hdr()` plus lengths: the 40-byte header for `payload_len` bytes.
+pub fn ipv6_header(
+    saddr: Ipv6Addr,
+    daddr: Ipv6Addr,
+    proto: IpProtocol,
+    payload_len: usize,
+    hop_limit: u8,
+) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    let mut p = Ipv6Packet::new_unchecked(&mut h[..]);
+    p.set_version(6);
+    p.set_traffic_class(0);
+    p.set_flow_label(0);
+    // Jumbograms do not exist here: GSO skbs stay below 64 KiB.
+    p.set_payload_len(payload_len.min(usize::from(u16::MAX)) as u16);
+    p.set_next_header(proto);
+    p.set_hop_limit(hop_limit);
+    p.set_src_addr(saddr);
+    p.set_dst_addr(daddr);
+    h
+}
+
+/// Read the fixed IPv6 header at the start of `b`, without requiring the payload to be
+/// linear (HDS and devmem skbs carry it in frags).
+pub(crate) fn ipv6_hdr(b: &[u8]) -> Option<wire::Ipv6Repr> {
+    let h = b.get(..HEADER_LEN)?;
+    let p = Ipv6Packet::new_unchecked(h);
+    if p.version() != 6 {
+        return None;
+    }
+    Some(wire::Ipv6Repr {
+        src_addr: p.src_addr(),
+        dst_addr: p.dst_addr(),
+        next_header: p.next_header(),
+        payload_len: usize::from(p.payload_len()),
+        hop_limit: p.hop_limit(),
+        traffic_class: p.traffic_class(),
+        flow_label: p.flow_label(),
+    })
+}
+
+impl Kernel {
+    /// Kernel: `ip6_xmit()`: `skb` holds the transport header (and possibly payload) in
+    /// its head and payload in frags; push the IPv6 header and send it along `route`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ip6_xmit(
+        &mut self,
+        netns: NetNsId,
+        route: &Route6,
+        saddr: Ipv6Addr,
+        daddr: Ipv6Addr,
+        proto: IpProtocol,
+        mut skb: Skb,
+    ) -> KResult<()> {
+        let _ = netns;
+        let len = skb.len();
+        let h = ipv6_header(saddr, daddr, proto, len, IPV6_DEFAULT_HOPLIMIT);
+        let mut head = Vec::with_capacity(HEADER_LEN + skb.head.len() + 14);
+        head.extend_from_slice(&h);
+        head.extend_from_slice(&skb.head);
+        skb.head = head;
+        skb.network_header = 0;
+        skb.transport_header = HEADER_LEN;
+        if skb.ip_summed == IpSummed::Partial {
+            skb.csum_start += HEADER_LEN as u16;
+        }
+        if skb.gso_size > 0 && skb.gso_type == GsoType::None {
+            skb.gso_type = GsoType::TcpV6;
+        }
+        skb.protocol = ETH_P_IPV6;
+        self.ip6_finish_output2(route.dev, route.nexthop, skb)
+    }
+
+    /// Kernel: `ip6_finish_output2()`: to the neighbour layer.
+    pub(crate) fn ip6_finish_output2(
+        &mut self,
+        dev: DevId,
+        nexthop: Ipv6Addr,
+        skb: Skb,
+    ) -> KResult<()> {
+        self.neigh_output(dev, IpAddr::V6(nexthop), skb)
+    }
+
+    /// Kernel: `ip6_forward()`: `skb` starts at its IPv6 header and arrived on `dev`.
+    /// Dropped unless forwarding is on; hop limit ≤ 1 → dropped (time exceeded); link-local
+    /// destinations are never forwarded.
+    pub(crate) fn ip6_forward(
+        &mut self,
+        netns: NetNsId,
+        dev: DevId,
+        mut skb: Skb,
+        hdr: &wire::Ipv6Repr,
+    ) {
+        let _ = dev;
+        let fwd = self
+            .netns
+            .get(&netns)
+            .is_some_and(|n| n.sysctl.ipv6_forwarding);
+        if !fwd || wire::ipv6::is_link_local(&hdr.dst_addr) || hdr.dst_addr.is_multicast() {
+            self.kfree_skb(skb);
+            return;
+        }
+        if hdr.hop_limit <= 1 {
+            self.ip_stats_mut(netns).forward_hoplimit_exceeded += 1;
+            self.kfree_skb(skb);
+            return;
+        }
+        let Some(e) = self.fib6_lookup(netns, &hdr.dst_addr, None) else {
+            self.ip_stats_mut(netns).forward_no_route += 1;
+            self.kfree_skb(skb);
+            return;
+        };
+        skb.head[7] = hdr.hop_limit - 1;
+        skb.scrub(false);
+        self.ip_stats_mut(netns).forwarded += 1;
+        let nexthop = e.gateway.unwrap_or(hdr.dst_addr);
+        let _ = self.ip6_finish_output2(e.dev, nexthop, skb);
+    }
+}
+
+/// Kernel: `ip6_xmit()` as the socket layer calls it (`proto` is the IP protocol number).
 pub fn ip6_xmit(
     k: &mut Kernel,
     netns: NetNsId,
@@ -27,20 +156,5 @@ pub fn ip6_xmit(
     proto: u8,
     skb: Skb,
 ) -> KResult<()> {
-    if proto != IPPROTO_TCP {
-        return Ok(());
-    }
-    let dev = route.dev;
-    let now = k.clock();
-    k.schedule(
-        now,
-        KernelEvent::Run(Box::new(move |k: &mut Kernel| {
-            let ip = IpInfo {
-                saddr: IpAddr::V6(saddr),
-                daddr: IpAddr::V6(daddr),
-            };
-            crate::net::ipv4::tcp_input::tcp_v6_rcv(k, netns, dev, ip, skb);
-        })),
-    );
-    Ok(())
+    k.ip6_xmit(netns, route, saddr, daddr, IpProtocol::from(proto), skb)
 }

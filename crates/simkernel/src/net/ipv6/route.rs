@@ -1,51 +1,232 @@
-//! IPv6 output routes.
+//! The IPv6 FIB of a namespace and output route lookups.
 //!
-//! PLACEHOLDER owned by the plumbing half (kernel: `net/ipv6/route.c`,
-//! `ip6_route_output()`): until the real FIB lands, every destination routes through the
-//! requested `oif`, or else the namespace's loopback, with the destination as source, so
-//! sockets can talk to each other inside one namespace.
+//! Kernel: `net/ipv6/route.c` (`ip6_route_add()`, `ip6_route_output()`,
+//! `ip6_pol_route()`), `net/ipv6/ip6_fib.c` (longest-prefix match). One main table per
+//! namespace; local addresses resolve first (the local table) to a route through `lo`.
+//! Entries whose device is down or gone are skipped (`RTNH_F_DEAD`/`LINKDOWN` in spirit).
+//! No route: `ENETUNREACH`, as `ip6_null_entry` gives.
 
 use std::net::Ipv6Addr;
 
-use uapi::errno::{ENETUNREACH, ENODEV};
+use uapi::errno::{EEXIST, EINVAL, ENETUNREACH, ENODEV, ESRCH};
 
 use crate::error::{KResult, KernelError};
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::net_namespace::NetNsId;
+use crate::net::ipv6::addrconf::ipv6_prefix;
 
-/// An output route (kernel: the parts of `struct rt6_info` the socket layer uses).
+/// Kernel: `rtm_protocol` values we distinguish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteProto {
+    /// `RTPROT_KERNEL`: installed by addrconf for an address prefix.
+    Kernel,
+    /// `RTPROT_BOOT`: `ip route add`.
+    Boot,
+}
+
+/// One route (kernel: `struct fib6_info` with one nexthop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fib6Entry {
+    /// Destination prefix (network address).
+    pub dst: Ipv6Addr,
+    /// Prefix length.
+    pub plen: u8,
+    /// Output device.
+    pub dev: DevId,
+    /// Gateway (`via`), if any.
+    pub gateway: Option<Ipv6Addr>,
+    /// Metric (lower wins): 256 for prefix routes, 1024 for `ip route add` default.
+    pub metric: u32,
+    /// Who installed it.
+    pub proto: RouteProto,
+}
+
+/// The main table.
+#[derive(Debug, Default, Clone)]
+pub struct Fib6 {
+    /// Entries, in insertion order.
+    pub entries: Vec<Fib6Entry>,
+}
+
+/// What an output lookup yields (kernel: the `rt6_info` dst: device, preferred source,
+/// and `rt6_nexthop()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route6 {
     /// Output device.
     pub dev: DevId,
-    /// Preferred source address.
+    /// Source address to use.
     pub saddr: Ipv6Addr,
-    /// Next hop (the destination itself when on-link).
+    /// Neighbour to resolve: the gateway, or the destination itself.
     pub nexthop: Ipv6Addr,
 }
 
-/// Kernel: `ip6_route_output()`.
+/// Kernel: `IP6_RT_PRIO_USER`.
+pub const IP6_RT_PRIO_USER: u32 = 1024;
+
+impl Kernel {
+    pub(crate) fn fib6_insert(&mut self, netns: NetNsId, e: Fib6Entry) {
+        if let Some(ns) = self.netns.get_mut(&netns)
+            && !ns.fib6.entries.contains(&e)
+        {
+            ns.fib6.entries.push(e);
+        }
+    }
+
+    /// `ip -6 route add DST/PLEN [via GW] [dev DEV] [metric M]` (kernel: `ip6_route_add()`).
+    /// A gateway without a device is resolved through the connected route that covers
+    /// it; a link-local gateway needs the device (EINVAL); a duplicate is EEXIST.
+    pub fn ip6_route_add(
+        &mut self,
+        netns: NetNsId,
+        dst: Ipv6Addr,
+        plen: u8,
+        gateway: Option<Ipv6Addr>,
+        dev: Option<DevId>,
+        metric: Option<u32>,
+    ) -> KResult<()> {
+        if plen > 128 {
+            return Err(KernelError::new(EINVAL));
+        }
+        if let Some(d) = dev
+            && self.try_device(d).is_none_or(|d| d.netns != netns)
+        {
+            return Err(KernelError::new(ENODEV));
+        }
+        let dev = match (dev, gateway) {
+            (Some(d), _) => d,
+            (None, Some(gw)) if wire::ipv6::is_link_local(&gw) => {
+                return Err(KernelError::msg(EINVAL, "Nexthop has invalid gateway"));
+            }
+            (None, Some(gw)) => self
+                .fib6_lookup(netns, &gw, None)
+                .filter(|e| e.gateway.is_none())
+                .map(|e| e.dev)
+                .ok_or(KernelError::msg(EINVAL, "Nexthop has invalid gateway"))?,
+            (None, None) => return Err(KernelError::new(ENODEV)),
+        };
+        let e = Fib6Entry {
+            dst: ipv6_prefix(&dst, plen),
+            plen,
+            dev,
+            gateway,
+            metric: metric.unwrap_or(IP6_RT_PRIO_USER),
+            proto: RouteProto::Boot,
+        };
+        let ns = self.netns.get_mut(&netns).ok_or(KernelError::new(ENODEV))?;
+        if ns
+            .fib6
+            .entries
+            .iter()
+            .any(|o| o.dst == e.dst && o.plen == e.plen && o.metric == e.metric)
+        {
+            return Err(KernelError::new(EEXIST));
+        }
+        ns.fib6.entries.push(e);
+        Ok(())
+    }
+
+    /// `ip -6 route del DST/PLEN` (first match; ESRCH if none).
+    pub fn ip6_route_del(&mut self, netns: NetNsId, dst: Ipv6Addr, plen: u8) -> KResult<()> {
+        let ns = self.netns.get_mut(&netns).ok_or(KernelError::new(ENODEV))?;
+        let dst = ipv6_prefix(&dst, plen);
+        let pos = ns
+            .fib6
+            .entries
+            .iter()
+            .position(|e| e.dst == dst && e.plen == plen)
+            .ok_or(KernelError::new(ESRCH))?;
+        ns.fib6.entries.remove(pos);
+        Ok(())
+    }
+
+    /// Longest-prefix match among live entries (device present in `netns` and up),
+    /// restricted to `oif` when given; ties go to the lower metric, then the older entry.
+    pub fn fib6_lookup(
+        &self,
+        netns: NetNsId,
+        daddr: &Ipv6Addr,
+        oif: Option<DevId>,
+    ) -> Option<Fib6Entry> {
+        let ns = self.netns.get(&netns)?;
+        let mut best: Option<Fib6Entry> = None;
+        for e in &ns.fib6.entries {
+            if oif.is_some_and(|o| o != e.dev) {
+                continue;
+            }
+            if !self
+                .try_device(e.dev)
+                .is_some_and(|d| d.up && d.netns == netns)
+            {
+                continue;
+            }
+            if ipv6_prefix(daddr, e.plen) != e.dst {
+                continue;
+            }
+            if best.is_none_or(|b| e.plen > b.plen || (e.plen == b.plen && e.metric < b.metric)) {
+                best = Some(*e);
+            }
+        }
+        best
+    }
+
+    /// The namespace's loopback device (ifindex 1).
+    pub fn netns_loopback(&self, netns: NetNsId) -> Option<DevId> {
+        self.dev_get_by_index(netns, 1)
+    }
+
+    /// Kernel: `ip6_route_output()`: where a locally generated packet to `daddr` leaves.
+    /// Local addresses go through lo; multicast and link-local destinations need `oif`
+    /// (multicast without one is ENETUNREACH); otherwise the FIB decides.
+    pub fn ip6_route_output(
+        &self,
+        netns: NetNsId,
+        daddr: Ipv6Addr,
+        oif: Option<DevId>,
+    ) -> KResult<Route6> {
+        let unreach = KernelError::new(ENETUNREACH);
+        if let Some(owner) = self.ipv6_chk_addr(netns, &daddr, None)
+            && (oif.is_none()
+                || oif == Some(owner)
+                || daddr.is_loopback()
+                || !wire::ipv6::is_link_local(&daddr))
+        {
+            let lo = self.netns_loopback(netns).ok_or(unreach.clone())?;
+            return Ok(Route6 {
+                dev: lo,
+                saddr: daddr,
+                nexthop: daddr,
+            });
+        }
+        if daddr.is_multicast() {
+            let dev = oif.ok_or(unreach.clone())?;
+            let saddr = self
+                .ipv6_dev_get_saddr(netns, dev, &daddr)
+                .unwrap_or(Ipv6Addr::UNSPECIFIED);
+            return Ok(Route6 {
+                dev,
+                saddr,
+                nexthop: daddr,
+            });
+        }
+        let e = self.fib6_lookup(netns, &daddr, oif).ok_or(unreach)?;
+        let saddr = self
+            .ipv6_dev_get_saddr(netns, e.dev, &daddr)
+            .ok_or(KernelError::new(uapi::errno::EADDRNOTAVAIL))?;
+        Ok(Route6 {
+            dev: e.dev,
+            saddr,
+            nexthop: e.gateway.unwrap_or(daddr),
+        })
+    }
+}
+
+/// Kernel: `ip6_route_output()` as the socket layer calls it.
 pub fn ip6_route_output(
     k: &Kernel,
     netns: NetNsId,
     daddr: Ipv6Addr,
     oif: Option<DevId>,
 ) -> KResult<Route6> {
-    let dev = match oif {
-        Some(d) => {
-            if k.try_device(d).is_none() {
-                return Err(KernelError::new(ENODEV));
-            }
-            d
-        }
-        None => k
-            .dev_get_by_name(netns, "lo")
-            .ok_or(KernelError::new(ENETUNREACH))?,
-    };
-    Ok(Route6 {
-        dev,
-        saddr: daddr,
-        nexthop: daddr,
-    })
+    k.ip6_route_output(netns, daddr, oif)
 }

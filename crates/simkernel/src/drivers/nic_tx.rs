@@ -1,0 +1,199 @@
+//! The NIC's transmit DMA: gather through the IOMMU, TSO, checksum offload.
+//!
+//! Kernel: what a driver's `ndo_start_xmit` programs into descriptors and the hardware
+//! then does (e.g. `bnxt_start_xmit()` with `TX_BD_FLAGS_LSO`): one header template,
+//! payload split at `gso_size`, per segment the IP length/ID and TCP sequence number
+//! rewritten, FIN/PSH kept on the last segment and CWR on the first, the TCP checksum
+//! computed over the pseudo-header, the header and exactly the bytes the DMA engine read.
+//! The engine reads page frags from host memory and net_iov frags by IOVA through the
+//! NIC's IOMMU; a miss is an [`IommuFault`].
+
+use crate::dma::{Iommu, IommuFault};
+use crate::net::core::skbuff::{Frag, IpSummed, Skb};
+use wire::IpProtocol;
+use wire::checksum::{self, Accumulator};
+
+/// Where the headers of a TCP/IP frame end.
+#[derive(Debug, Clone, Copy)]
+struct Hdrs {
+    v6: bool,
+    l3: usize,
+    l4: usize,
+    end: usize,
+}
+
+fn parse_hdrs(h: &[u8]) -> Option<Hdrs> {
+    let et = u16::from_be_bytes([*h.get(12)?, *h.get(13)?]);
+    let (v6, l4) = match et {
+        0x86dd => (true, 14 + 40),
+        0x0800 => (false, 14 + usize::from(h.get(14)? & 0x0f) * 4),
+        _ => return None,
+    };
+    let proto = if v6 { *h.get(14 + 6)? } else { *h.get(14 + 9)? };
+    if proto != 6 {
+        return None;
+    }
+    let doff = usize::from(h.get(l4 + 12)? >> 4) * 4;
+    if doff < 20 || h.len() < l4 + doff {
+        return None;
+    }
+    Some(Hdrs {
+        v6,
+        l3: 14,
+        l4,
+        end: l4 + doff,
+    })
+}
+
+/// Gather `len` payload bytes starting `off` bytes after `hdr_len` into `out`.
+fn gather(
+    skb: &Skb,
+    hdr_len: usize,
+    mut off: usize,
+    mut len: usize,
+    iommu: Option<&Iommu>,
+    out: &mut Vec<u8>,
+) -> Result<(), IommuFault> {
+    let lin = skb.head.get(hdr_len..).unwrap_or(&[]);
+    if off < lin.len() {
+        let n = len.min(lin.len() - off);
+        out.extend_from_slice(&lin[off..off + n]);
+        len -= n;
+        off = 0;
+    } else {
+        off -= lin.len();
+    }
+    for f in &skb.frags {
+        if len == 0 {
+            break;
+        }
+        let flen = f.len();
+        if off >= flen {
+            off -= flen;
+            continue;
+        }
+        let n = len.min(flen - off);
+        match f {
+            Frag::Page { bytes, off: po, .. } => match bytes.get(po + off..po + off + n) {
+                Some(b) => out.extend_from_slice(b),
+                None => panic!("page frag out of bounds"),
+            },
+            Frag::NetIov { niov, off: no, .. } => {
+                let start = out.len();
+                out.resize(start + n, 0);
+                let iova = niov.dma_addr() + (no + off) as u64;
+                match iommu {
+                    Some(mmu) => mmu.dma_read(iova, &mut out[start..])?,
+                    None => {
+                        return Err(IommuFault {
+                            iova,
+                            len: n,
+                            write: false,
+                        });
+                    }
+                }
+            }
+        }
+        len -= n;
+        off = 0;
+    }
+    Ok(())
+}
+
+/// Fill the TCP checksum of `frame` (headers per `h`).
+fn tcp_csum(frame: &mut [u8], h: &Hdrs) {
+    let tcp_len = frame.len() - h.l4;
+    frame[h.l4 + 16] = 0;
+    frame[h.l4 + 17] = 0;
+    let ph = if h.v6 {
+        let mut s = [0u8; 16];
+        let mut d = [0u8; 16];
+        s.copy_from_slice(&frame[h.l3 + 8..h.l3 + 24]);
+        d.copy_from_slice(&frame[h.l3 + 24..h.l3 + 40]);
+        checksum::pseudo_header_v6(&s.into(), &d.into(), IpProtocol::Tcp, tcp_len as u32)
+    } else {
+        let s = [
+            frame[h.l3 + 12],
+            frame[h.l3 + 13],
+            frame[h.l3 + 14],
+            frame[h.l3 + 15],
+        ];
+        let d = [
+            frame[h.l3 + 16],
+            frame[h.l3 + 17],
+            frame[h.l3 + 18],
+            frame[h.l3 + 19],
+        ];
+        checksum::pseudo_header_v4(&s.into(), &d.into(), IpProtocol::Tcp, tcp_len as u32)
+    };
+    let mut acc = Accumulator::new();
+    acc.add_sum(ph);
+    acc.add(&frame[h.l4..]);
+    let c = acc.checksum();
+    frame[h.l4 + 16..h.l4 + 18].copy_from_slice(&c.to_be_bytes());
+}
+
+/// The frames the NIC puts on the wire for `skb` (the MAC pads short ones, see
+/// [`Kernel::wire_xmit`](crate::Kernel)).
+pub(crate) fn tso_segment(skb: &Skb, iommu: Option<&Iommu>) -> Result<Vec<Vec<u8>>, IommuFault> {
+    let total = skb.len();
+    let hdrs = parse_hdrs(&skb.head);
+    let Some(h) = hdrs else {
+        // Not TCP: one frame, gathered as is.
+        let mut f = Vec::with_capacity(total.max(60));
+        gather(skb, 0, 0, total, iommu, &mut f)?;
+        return Ok(vec![f]);
+    };
+    let payload = total - h.end;
+    let mss = usize::from(skb.gso_size);
+    let seg = if mss > 0 && payload > mss {
+        mss
+    } else {
+        payload.max(1)
+    };
+    let nseg = payload.div_ceil(seg).max(1);
+    let seq0 = u32::from_be_bytes([
+        skb.head[h.l4 + 4],
+        skb.head[h.l4 + 5],
+        skb.head[h.l4 + 6],
+        skb.head[h.l4 + 7],
+    ]);
+    let flags0 = skb.head[h.l4 + 13];
+    let id0 = u16::from_be_bytes([skb.head[h.l3 + 4], skb.head[h.l3 + 5]]);
+    let offload = skb.ip_summed == IpSummed::Partial || nseg > 1;
+    let mut out = Vec::with_capacity(nseg);
+    for i in 0..nseg {
+        let off = i * seg;
+        let n = seg.min(payload - off.min(payload));
+        let mut f = Vec::with_capacity(h.end + n);
+        f.extend_from_slice(&skb.head[..h.end]);
+        gather(skb, h.end, off, n, iommu, &mut f)?;
+        if nseg > 1 {
+            let l3_len = f.len() - h.l3;
+            if h.v6 {
+                f[h.l3 + 4..h.l3 + 6].copy_from_slice(&((l3_len - 40) as u16).to_be_bytes());
+            } else {
+                f[h.l3 + 2..h.l3 + 4].copy_from_slice(&(l3_len as u16).to_be_bytes());
+                f[h.l3 + 4..h.l3 + 6].copy_from_slice(&id0.wrapping_add(i as u16).to_be_bytes());
+            }
+            let seq = seq0.wrapping_add(off as u32);
+            f[h.l4 + 4..h.l4 + 8].copy_from_slice(&seq.to_be_bytes());
+            let mut fl = flags0;
+            if i + 1 < nseg {
+                fl &= !(0x01 | 0x08); // FIN, PSH only on the last segment
+            }
+            if i > 0 {
+                fl &= !0x80; // CWR only on the first
+            }
+            f[h.l4 + 13] = fl;
+            if !h.v6 {
+                crate::net::ipv4::ip_output::ipv4_fill_checksum(&mut f[h.l3..]);
+            }
+        }
+        if offload {
+            tcp_csum(&mut f, &h);
+        }
+        out.push(f);
+    }
+    Ok(out)
+}

@@ -1,0 +1,303 @@
+//! An emulated point-to-point Ethernet link between two NICs.
+//!
+//! Not a kernel object: the cable. Each direction serialises frames at the configured
+//! bandwidth (a frame starts when the previous one has left) and delivers them `latency`
+//! later as a [`KernelEvent::Run`] event. Faults follow turmoil's shape: an ordered
+//! chain of [`Rule`]s sees every frame, the first non-[`Verdict::Pass`] wins; rules draw
+//! from the kernel's seeded RNG, so a seed replays the same losses, reorderings,
+//! duplicates and bit flips.
+
+use std::fmt;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use uapi::errno::{EBUSY, EINVAL, ENODEV};
+
+use crate::error::{KResult, KernelError};
+use crate::kernel::Kernel;
+use crate::net::core::dev::{DevId, DeviceKind};
+use crate::time::{Duration, Instant, KernelEvent};
+
+/// Identifies a wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WireId(pub u32);
+
+/// What a rule decides for one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No opinion: the next rule decides (default: deliver on time).
+    Pass,
+    /// Lose the frame.
+    Drop,
+    /// Deliver it this much later than normal (later frames may overtake it).
+    Delay(Duration),
+    /// Deliver it twice.
+    Duplicate,
+    /// Flip one random bit after the Ethernet header.
+    Corrupt,
+}
+
+/// A fault rule (turmoil's `Rule`).
+pub trait Rule: fmt::Debug {
+    /// Decide for `frame`, drawing randomness from `rng` only.
+    fn on_frame(&mut self, frame: &[u8], rng: &mut ChaCha8Rng) -> Verdict;
+}
+
+/// Lose a fraction `p` of frames.
+#[derive(Debug, Clone, Copy)]
+pub struct Loss(pub f64);
+impl Rule for Loss {
+    fn on_frame(&mut self, _: &[u8], rng: &mut ChaCha8Rng) -> Verdict {
+        if rng.random_bool(self.0.clamp(0.0, 1.0)) {
+            Verdict::Drop
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// Hold back a fraction `p` of frames by `delay`, so later ones overtake them.
+#[derive(Debug, Clone, Copy)]
+pub struct Reorder {
+    /// Probability.
+    pub p: f64,
+    /// Extra delay.
+    pub delay: Duration,
+}
+impl Rule for Reorder {
+    fn on_frame(&mut self, _: &[u8], rng: &mut ChaCha8Rng) -> Verdict {
+        if rng.random_bool(self.p.clamp(0.0, 1.0)) {
+            Verdict::Delay(self.delay)
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// Duplicate a fraction `p` of frames.
+#[derive(Debug, Clone, Copy)]
+pub struct Duplicate(pub f64);
+impl Rule for Duplicate {
+    fn on_frame(&mut self, _: &[u8], rng: &mut ChaCha8Rng) -> Verdict {
+        if rng.random_bool(self.0.clamp(0.0, 1.0)) {
+            Verdict::Duplicate
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// Corrupt a fraction `p` of frames.
+#[derive(Debug, Clone, Copy)]
+pub struct Corrupt(pub f64);
+impl Rule for Corrupt {
+    fn on_frame(&mut self, _: &[u8], rng: &mut ChaCha8Rng) -> Verdict {
+        if rng.random_bool(self.0.clamp(0.0, 1.0)) {
+            Verdict::Corrupt
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// Link parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireConfig {
+    /// One-way propagation delay.
+    pub latency: Duration,
+    /// Bits per second each way; 0 = unlimited.
+    pub bandwidth_bps: u64,
+}
+
+impl Default for WireConfig {
+    /// 10 µs, 100 Gbit/s.
+    fn default() -> Self {
+        WireConfig {
+            latency: Duration::from_micros(10),
+            bandwidth_bps: 100_000_000_000,
+        }
+    }
+}
+
+/// Per-wire counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WireStats {
+    /// Frames put on the wire.
+    pub sent: u64,
+    /// Frames delivered to a NIC (duplicates count twice).
+    pub delivered: u64,
+    /// Frames lost by a rule.
+    pub dropped: u64,
+    /// Frames held back by a rule.
+    pub delayed: u64,
+    /// Extra copies.
+    pub duplicated: u64,
+    /// Bit flips.
+    pub corrupted: u64,
+    /// Bytes put on the wire.
+    pub bytes: u64,
+}
+
+/// A cable between two NICs.
+#[derive(Debug)]
+pub struct Wire {
+    /// The NICs at end 0 and end 1.
+    pub ends: [DevId; 2],
+    /// Parameters.
+    pub config: WireConfig,
+    rules: Vec<Box<dyn Rule>>,
+    busy_until: [Instant; 2],
+    /// Counters.
+    pub stats: WireStats,
+}
+
+/// All wires of the kernel.
+#[derive(Debug, Default)]
+pub struct WireTable {
+    pub(crate) wires: std::collections::BTreeMap<WireId, Wire>,
+    next: u32,
+}
+
+impl Kernel {
+    /// Plug a cable between NICs `a` and `b` (EINVAL for non-NICs, EBUSY if wired).
+    pub fn wire_connect(&mut self, a: DevId, b: DevId, config: WireConfig) -> KResult<WireId> {
+        for d in [a, b] {
+            let dev = self.try_device(d).ok_or(KernelError::new(ENODEV))?;
+            match &dev.kind {
+                DeviceKind::Nic(n) if n.wire.is_none() => {}
+                DeviceKind::Nic(_) => return Err(KernelError::new(EBUSY)),
+                _ => return Err(KernelError::new(EINVAL)),
+            }
+        }
+        if a == b {
+            return Err(KernelError::new(EINVAL));
+        }
+        let id = WireId(self.wires.next);
+        self.wires.next += 1;
+        self.wires.wires.insert(
+            id,
+            Wire {
+                ends: [a, b],
+                config,
+                rules: Vec::new(),
+                busy_until: [Instant::ZERO; 2],
+                stats: WireStats::default(),
+            },
+        );
+        for (end, d) in [(0u8, a), (1u8, b)] {
+            if let DeviceKind::Nic(n) = &mut self.dev_mut(d).kind {
+                n.wire = Some((id, end));
+            }
+        }
+        Ok(id)
+    }
+
+    /// Append a fault rule to `wire`'s chain (both directions).
+    pub fn wire_add_rule(&mut self, wire: WireId, rule: Box<dyn Rule>) -> KResult<()> {
+        let w = self
+            .wires
+            .wires
+            .get_mut(&wire)
+            .ok_or(KernelError::new(ENODEV))?;
+        w.rules.push(rule);
+        Ok(())
+    }
+
+    /// Remove every fault rule.
+    pub fn wire_clear_rules(&mut self, wire: WireId) {
+        if let Some(w) = self.wires.wires.get_mut(&wire) {
+            w.rules.clear();
+        }
+    }
+
+    /// The wire's counters.
+    pub fn wire_stats(&self, wire: WireId) -> Option<WireStats> {
+        self.wires.wires.get(&wire).map(|w| w.stats)
+    }
+
+    /// A NIC at end `from` of `wire` puts `frame` on it.
+    pub(crate) fn wire_xmit(&mut self, wire: WireId, from: u8, mut frame: Vec<u8>) {
+        // The MAC pads runt frames to the Ethernet minimum.
+        if frame.len() < wire::ethernet::MIN_FRAME_LEN {
+            frame.resize(wire::ethernet::MIN_FRAME_LEN, 0);
+        }
+        let now = self.clock();
+        let Some(w) = self.wires.wires.get_mut(&wire) else {
+            return;
+        };
+        let mut rules = std::mem::take(&mut w.rules);
+        let rng = &mut self.time.rng;
+        let verdict = rules
+            .iter_mut()
+            .map(|r| r.on_frame(&frame, rng))
+            .find(|v| *v != Verdict::Pass)
+            .unwrap_or(Verdict::Pass);
+        let flip = if verdict == Verdict::Corrupt && frame.len() > 14 {
+            Some((rng.random_range(14..frame.len()), rng.random_range(0..8u8)))
+        } else {
+            None
+        };
+        let Some(w) = self.wires.wires.get_mut(&wire) else {
+            return;
+        };
+        w.rules = rules;
+        let i = usize::from(from & 1);
+        let start = now.max(w.busy_until[i]);
+        let bits = (frame.len() as u64 + 24) * 8; // preamble, FCS, inter-frame gap
+        let ser = match w.config.bandwidth_bps {
+            0 => Duration::ZERO,
+            bps => Duration::from_nanos(bits.saturating_mul(1_000_000_000) / bps),
+        };
+        let done = start + ser;
+        w.busy_until[i] = done;
+        w.stats.sent += 1;
+        w.stats.bytes += frame.len() as u64;
+        let mut at = done + w.config.latency;
+        let to = 1 - (from & 1);
+        match verdict {
+            Verdict::Drop => {
+                w.stats.dropped += 1;
+                return;
+            }
+            Verdict::Delay(d) => {
+                w.stats.delayed += 1;
+                at += d;
+            }
+            Verdict::Duplicate => {
+                w.stats.duplicated += 1;
+                let copy = frame.clone();
+                self.schedule(
+                    at,
+                    KernelEvent::Run(Box::new(move |k: &mut Kernel| {
+                        k.wire_deliver(wire, to, copy)
+                    })),
+                );
+            }
+            Verdict::Corrupt => {
+                w.stats.corrupted += 1;
+                if let Some((byte, bit)) = flip {
+                    frame[byte] ^= 1 << bit;
+                }
+            }
+            Verdict::Pass => {}
+        }
+        self.schedule(
+            at,
+            KernelEvent::Run(Box::new(move |k: &mut Kernel| {
+                k.wire_deliver(wire, to, frame)
+            })),
+        );
+    }
+
+    /// The delivery event: the frame reaches the NIC at end `to`.
+    pub(crate) fn wire_deliver(&mut self, wire: WireId, to: u8, frame: Vec<u8>) {
+        let Some(w) = self.wires.wires.get_mut(&wire) else {
+            return;
+        };
+        w.stats.delivered += 1;
+        let dev = w.ends[usize::from(to & 1)];
+        if self.devices.contains_key(&dev) {
+            self.nic_receive(dev, frame);
+        }
+    }
+}

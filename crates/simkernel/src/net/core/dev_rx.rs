@@ -1,0 +1,208 @@
+//! The receive half of `net/core/dev.c`.
+//!
+//! Kernel: `netif_rx()` / `enqueue_to_backlog()` (each device keeps its queued skbs in
+//! `rx_backlog`; one FIFO of device ids keeps the global arrival order, as one CPU's
+//! softnet backlog would), `net_rx_action()` → `process_backlog()` (the softirq: run by
+//! [`Kernel::advance`] before any timer and whenever the backlog is not empty —
+//! [`Kernel::next_deadline`] reports "now" then), and `__netif_receive_skb_core()`: capture
+//! taps, tc ingress (clsact, which may redirect and, for `bpf_redirect_peer`, restart on
+//! another device: `another_round`), then the protocol handlers (`ipv6_rcv`, `ip_rcv`,
+//! `arp_rcv`). The skb arrives with its Ethernet header at the start of `head`.
+
+use std::collections::VecDeque;
+
+use crate::kernel::Kernel;
+use crate::net::core::dev::DevId;
+use crate::net::core::skbuff::{PktType, Skb};
+use crate::net::sched::TcDir;
+
+/// Kernel: `netdev_max_backlog` default.
+pub const NETDEV_MAX_BACKLOG: usize = 1000;
+
+/// Kernel: `struct softnet_data` (one CPU).
+#[derive(Debug, Default)]
+pub struct SoftnetData {
+    pub(crate) order: VecDeque<DevId>,
+    pub(crate) in_softirq: bool,
+    /// Kernel: `softnet_data.dropped` (backlog full).
+    pub dropped: u64,
+    /// Skbs a tc program shot.
+    pub tc_dropped: u64,
+    /// Skbs freed by `skb_do_redirect()` (unknown target, failed peer/neigh checks).
+    pub redirect_dropped: u64,
+}
+
+impl Kernel {
+    /// Softnet counters: (backlog drops, tc drops, redirect drops).
+    pub fn softnet_stats(&self) -> (u64, u64, u64) {
+        (
+            self.softnet.dropped,
+            self.softnet.tc_dropped,
+            self.softnet.redirect_dropped,
+        )
+    }
+}
+
+/// How many times one skb may be redirected at ingress before it is dropped (loop guard,
+/// kernel: `XMIT_RECURSION_LIMIT` in spirit).
+const MAX_ANOTHER_ROUND: u32 = 8;
+
+impl Kernel {
+    /// Kernel: `netif_rx()`: queue `skb` as received on `dev`; the softirq
+    /// ([`Kernel::net_rx_action`]) processes it.
+    pub fn netif_rx(&mut self, dev: DevId, mut skb: Skb) {
+        let Some(d) = self.devices.get_mut(&dev) else {
+            self.kfree_skb(skb);
+            return;
+        };
+        if d.rx_backlog.len() >= NETDEV_MAX_BACKLOG {
+            self.softnet.dropped += 1;
+            if let Some(d) = self.devices.get_mut(&dev) {
+                d.stats.rx_dropped += 1;
+            }
+            self.kfree_skb(skb);
+            return;
+        }
+        skb.dev = Some(dev);
+        d.rx_backlog.push_back(skb);
+        self.softnet.order.push_back(dev);
+    }
+
+    /// Run the softirq and due events until `done` holds or nothing is left before
+    /// `deadline` (the clock then stands at `deadline`); returns whether `done` held.
+    /// A helper for tests and the ping utility; the executor drives the same loop.
+    pub fn run_until(
+        &mut self,
+        deadline: crate::time::Instant,
+        mut done: impl FnMut(&Kernel) -> bool,
+    ) -> bool {
+        loop {
+            self.net_rx_action();
+            if done(self) {
+                return true;
+            }
+            match self.next_deadline() {
+                Some(t) if t <= deadline => {
+                    self.advance(t.max(self.clock()));
+                }
+                _ => {
+                    self.advance(deadline);
+                    return done(self);
+                }
+            }
+        }
+    }
+
+    /// Whether received skbs wait for the softirq.
+    pub fn softirq_pending(&self) -> bool {
+        !self.softnet.order.is_empty()
+    }
+
+    /// Kernel: `net_rx_action()` → `process_backlog()`: drain the backlog.
+    pub fn net_rx_action(&mut self) {
+        if self.softnet.in_softirq {
+            return;
+        }
+        self.softnet.in_softirq = true;
+        while let Some(dev) = self.softnet.order.pop_front() {
+            // A harness may have taken the skb out of the device's backlog itself.
+            let Some(skb) = self
+                .devices
+                .get_mut(&dev)
+                .and_then(|d| d.rx_backlog.pop_front())
+            else {
+                continue;
+            };
+            self.netif_receive_skb(dev, skb);
+        }
+        self.softnet.in_softirq = false;
+    }
+
+    /// Kernel: `__netif_receive_skb_core()`.
+    pub fn netif_receive_skb(&mut self, mut dev: DevId, mut skb: Skb) {
+        let mut rounds = 0;
+        loop {
+            let Some(d) = self.devices.get(&dev) else {
+                self.kfree_skb(skb);
+                return;
+            };
+            if !d.up {
+                self.kfree_skb(skb);
+                return;
+            }
+            skb.dev = Some(dev);
+            // eth_type_trans() (by the driver, once): classify by destination MAC. A
+            // peer redirect keeps the scrubbed PACKET_HOST.
+            let Some(eth) = skb.head.get(..14) else {
+                self.dev_mut(dev).stats.rx_dropped += 1;
+                self.kfree_skb(skb);
+                return;
+            };
+            let dst: [u8; 6] = [eth[0], eth[1], eth[2], eth[3], eth[4], eth[5]];
+            skb.protocol = u16::from_be_bytes([eth[12], eth[13]]);
+            skb.pkt_type = if rounds > 0 {
+                skb.pkt_type
+            } else if dst == [0xff; 6] {
+                PktType::Broadcast
+            } else if dst[0] & 1 == 1 {
+                PktType::Multicast
+            } else if dst == d.mac || self.dev_noarp(dev) {
+                PktType::Host
+            } else {
+                PktType::OtherHost
+            };
+            skb.mac_header = 0;
+            self.capture_rx(dev, &skb);
+            match self.sch_handle_ingress(dev, skb) {
+                IngressResult::Consumed => return,
+                IngressResult::Continue(s) => skb = s,
+                IngressResult::AnotherRound(to, s) => {
+                    rounds += 1;
+                    if rounds > MAX_ANOTHER_ROUND {
+                        self.kfree_skb(s);
+                        return;
+                    }
+                    dev = to;
+                    skb = s;
+                    continue;
+                }
+            }
+            break;
+        }
+        // Protocol demux: the handlers see the network header first.
+        let proto = skb.protocol;
+        skb.head.drain(..14);
+        skb.network_header = 0;
+        match proto {
+            0x86dd => self.ipv6_rcv(dev, skb),
+            0x0800 => self.ip_rcv(dev, skb),
+            0x0806 => self.arp_rcv(dev, skb),
+            _ => self.kfree_skb(skb),
+        }
+    }
+
+    /// Kernel: `sch_handle_ingress()`: run the clsact ingress filters.
+    fn sch_handle_ingress(&mut self, dev: DevId, mut skb: Skb) -> IngressResult {
+        if self
+            .dev(dev)
+            .tc
+            .as_ref()
+            .is_none_or(|t| t.ingress.is_empty())
+        {
+            return IngressResult::Continue(skb);
+        }
+        skb.tc_at_ingress = true;
+        self.tcf_classify(dev, TcDir::Ingress, skb)
+    }
+}
+
+/// What the ingress hook did with an skb.
+#[derive(Debug)]
+pub(crate) enum IngressResult {
+    /// Dropped or redirected elsewhere.
+    Consumed,
+    /// Go on to the protocol handlers.
+    Continue(Skb),
+    /// `bpf_redirect_peer`: process again as received on this device.
+    AnotherRound(DevId, Skb),
+}

@@ -1,0 +1,164 @@
+//! BPF redirect helpers' second half: acting on a `TC_ACT_REDIRECT` / `NETKIT_REDIRECT`.
+//!
+//! Kernel: `net/core/filter.c` `skb_do_redirect()` (kernel-spec §2.4):
+//! * `bpf_redirect` (egress): `dev_queue_xmit()` on the target, so the target validates;
+//! * `bpf_redirect(BPF_F_INGRESS)`: `__bpf_rx_skb()` → received on the target, no TX
+//!   validation;
+//! * `bpf_redirect_peer`: only from tc ingress (`skb_at_tc_ingress()`); the target's peer
+//!   must be up and in another namespace; the skb is scrubbed and ingress processing
+//!   restarts on the peer (`-EAGAIN` → `another_round`);
+//! * `bpf_redirect_neigh`: FIB and neighbour lookup in the target's namespace, then
+//!   `dev_queue_xmit()` (validated).
+//!
+//! The target ifindex is looked up in the namespace of the device the skb is on; a miss
+//! or a failed check frees the skb (counted in `SoftnetData::redirect_dropped`).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::kernel::Kernel;
+use crate::net::core::dev::{DevId, DeviceKind};
+use crate::net::core::dev_rx::IngressResult;
+use crate::net::core::skbuff::Skb;
+use crate::net::sched::Redirect;
+
+impl Kernel {
+    /// Kernel: `ndo_get_peer_dev()` (netkit and veth).
+    pub fn dev_get_peer(&self, dev: DevId) -> Option<DevId> {
+        match &self.try_device(dev)?.kind {
+            DeviceKind::Netkit(nk) => nk.peer,
+            DeviceKind::Veth(v) => v.peer,
+            _ => None,
+        }
+    }
+
+    /// Kernel: `netif_carrier_ok()`: virtual pairs have carrier while the peer is up.
+    pub fn netif_carrier_ok(&self, dev: DevId) -> bool {
+        match &self.try_device(dev).map(|d| &d.kind) {
+            Some(DeviceKind::Netkit(_)) | Some(DeviceKind::Veth(_)) => self
+                .dev_get_peer(dev)
+                .and_then(|p| self.try_device(p))
+                .is_some_and(|p| p.up),
+            Some(DeviceKind::Nic(n)) => n.wire.is_some(),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    fn redirect_drop(&mut self, skb: Skb) -> IngressResult {
+        self.softnet.redirect_dropped += 1;
+        self.kfree_skb(skb);
+        IngressResult::Consumed
+    }
+
+    /// Kernel: `skb_do_redirect()`: `skb` is on `from` with its Ethernet header first.
+    pub(crate) fn skb_do_redirect(
+        &mut self,
+        from: DevId,
+        mut skb: Skb,
+        r: Redirect,
+    ) -> IngressResult {
+        let netns = self.dev(from).netns;
+        let ifindex = match r {
+            Redirect::Egress(i) | Redirect::Ingress(i) | Redirect::Peer(i) | Redirect::Neigh(i) => {
+                i
+            }
+        };
+        let Some(target) = self.dev_get_by_index(netns, ifindex) else {
+            return self.redirect_drop(skb);
+        };
+        let at_ingress = skb.tc_at_ingress;
+        skb.tc_at_ingress = false;
+        match r {
+            Redirect::Peer(_) => {
+                if !at_ingress {
+                    return self.redirect_drop(skb);
+                }
+                let Some(peer) = self.dev_get_peer(target) else {
+                    return self.redirect_drop(skb);
+                };
+                let p = self.dev(peer);
+                if !p.up || p.netns == netns {
+                    return self.redirect_drop(skb);
+                }
+                skb.scrub(true);
+                let len = skb.len() as u64;
+                let p = self.dev_mut(peer);
+                p.stats.rx_packets += 1;
+                p.stats.rx_bytes += len;
+                IngressResult::AnotherRound(peer, skb)
+            }
+            Redirect::Egress(_) => {
+                skb.scrub(false);
+                let _ = self.dev_queue_xmit(target, skb);
+                IngressResult::Consumed
+            }
+            Redirect::Ingress(_) => {
+                if !self.dev(target).up {
+                    self.dev_mut(target).stats.rx_dropped += 1;
+                    return self.redirect_drop(skb);
+                }
+                skb.scrub(false);
+                self.netif_rx(target, skb);
+                IngressResult::Consumed
+            }
+            Redirect::Neigh(_) => self.bpf_out_neigh(target, skb),
+        }
+    }
+
+    /// Kernel: `__bpf_redirect_neigh()` → `bpf_out_neigh_v6()` / `bpf_out_neigh_v4()`.
+    fn bpf_out_neigh(&mut self, target: DevId, mut skb: Skb) -> IngressResult {
+        let netns = self.dev(target).netns;
+        let Some(ethertype) = skb
+            .head
+            .get(12..14)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        else {
+            return self.redirect_drop(skb);
+        };
+        let daddr: IpAddr = match ethertype {
+            0x86dd => match skb.head.get(14 + 24..14 + 40) {
+                Some(b) => {
+                    let mut o = [0u8; 16];
+                    o.copy_from_slice(b);
+                    IpAddr::V6(Ipv6Addr::from(o))
+                }
+                None => return self.redirect_drop(skb),
+            },
+            0x0800 => match skb.head.get(14 + 16..14 + 20) {
+                Some(b) => IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3])),
+                None => return self.redirect_drop(skb),
+            },
+            _ => return self.redirect_drop(skb),
+        };
+        let nexthop = match daddr {
+            IpAddr::V6(d) => {
+                let e = self
+                    .fib6_lookup(netns, &d, Some(target))
+                    .or_else(|| self.fib6_lookup(netns, &d, None));
+                match e {
+                    Some(e) => IpAddr::V6(e.gateway.filter(|_| e.dev == target).unwrap_or(d)),
+                    None => return self.redirect_drop(skb),
+                }
+            }
+            IpAddr::V4(d) => {
+                let e = self
+                    .fib4_lookup(netns, d, Some(target))
+                    .or_else(|| self.fib4_lookup(netns, d, None));
+                match e {
+                    Some(e) => IpAddr::V4(e.gateway.filter(|_| e.dev == target).unwrap_or(d)),
+                    None => return self.redirect_drop(skb),
+                }
+            }
+        };
+        skb.head.drain(..14);
+        skb.protocol = ethertype;
+        skb.network_header = 0;
+        skb.transport_header = skb.transport_header.saturating_sub(14);
+        if skb.csum_start >= 14 {
+            skb.csum_start -= 14;
+        }
+        skb.scrub(false);
+        let _ = self.neigh_output(target, nexthop, skb);
+        IngressResult::Consumed
+    }
+}

@@ -1,0 +1,139 @@
+//! L2/L3 plumbing end to end: NDP, ARP, routes, forwarding and ICMP echo through
+//! netkit, veth and a wire (hw/nk_netns.py `test_ping` and friends).
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use simkernel::drivers::nic::NicProfile;
+use simkernel::net::core::neighbour::NudState;
+use simkernel::topology::TopologyConfig;
+use simkernel::{Duration, Kernel, KernelConfig};
+
+fn v6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+const T: Duration = Duration::from_secs(5);
+
+#[test]
+fn nk_netns_ping_both_ways() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let t = k.topology_build(&TopologyConfig::default()).unwrap();
+    // remote → guest: nk_forward redirects into the container (bpf_redirect_peer).
+    let rtt = k.ping(t.remote_ns, IpAddr::V6(t.nk_guest_ipv6), T).unwrap();
+    assert!(rtt > Duration::ZERO, "a wire has latency");
+    // guest → remote: default route via fe80::1, the host forwards.
+    k.ping(t.cont_ns, IpAddr::V6(t.remote_v6), T).unwrap();
+    assert!(k.ip_stats(t.host_ns).forwarded >= 2);
+    // NDP resolved both link-local neighbours over netkit.
+    let ll1 = IpAddr::V6(v6("fe80::1"));
+    let n = k.neigh_lookup(t.nk_guest, ll1).unwrap();
+    assert_eq!(n.state, NudState::Reachable);
+    assert_eq!(n.lladdr, Some(k.device(t.nk_host).mac));
+    // The NIC resolved the remote over the wire.
+    let n = k.neigh_lookup(t.nic, IpAddr::V6(t.remote_v6)).unwrap();
+    assert_eq!(n.lladdr, Some(k.device(t.remote_nic).mac));
+    assert_eq!(k.device(t.nic).iommu_faults(), 0);
+}
+
+#[test]
+fn forwarding_off_breaks_the_container_path() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let t = k.topology_build(&TopologyConfig::default()).unwrap();
+    k.sysctl_ipv6_forwarding(t.host_ns, false);
+    let e = k.ping(t.cont_ns, IpAddr::V6(t.remote_v6), T).unwrap_err();
+    assert_eq!(e.errno, uapi::errno::ETIMEDOUT);
+    assert_eq!(k.ip_stats(t.host_ns).forwarded, 0);
+    k.sysctl_ipv6_forwarding(t.host_ns, true);
+    k.ping(t.cont_ns, IpAddr::V6(t.remote_v6), T).unwrap();
+}
+
+#[test]
+fn primary_rx_redirect_keeps_icmpv6_local() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let cfg = TopologyConfig {
+        primary_rx_redirect: true,
+        rxqueues: 2,
+        ..Default::default()
+    };
+    let t = k.topology_build(&cfg).unwrap();
+    // ICMPv6 from the guest is not redirected: ND and ping keep working (forwarded).
+    k.ping(t.cont_ns, IpAddr::V6(t.remote_v6), T).unwrap();
+    k.ping(t.remote_ns, IpAddr::V6(t.nk_guest_ipv6), T).unwrap();
+    assert!(k.ip_stats(t.host_ns).forwarded >= 2);
+}
+
+#[test]
+fn no_route_and_unresolved_neighbour() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let nic = k.nic_add(init, "eth0", NicProfile::bnxt(), 2).unwrap();
+    k.link_set_up(nic, true).unwrap();
+    k.ipv6_addr_add(nic, v6("2001:db8:1::1"), 64, true).unwrap();
+    // No route at all.
+    let e = k
+        .ping(init, IpAddr::V6(v6("2001:db8:9::1")), T)
+        .unwrap_err();
+    assert_eq!(e.errno, uapi::errno::ENETUNREACH);
+    // On-link but nobody answers (no wire): 3 solicitations, then EHOSTUNREACH.
+    let start = k.clock();
+    let e = k
+        .ping(init, IpAddr::V6(v6("2001:db8:1::99")), T)
+        .unwrap_err();
+    assert_eq!(e.errno, uapi::errno::EHOSTUNREACH);
+    assert_eq!(
+        k.clock().saturating_duration_since(start),
+        Duration::from_secs(3)
+    );
+    let n = k
+        .neigh_lookup(nic, IpAddr::V6(v6("2001:db8:1::99")))
+        .unwrap();
+    assert_eq!(n.state, NudState::Failed);
+    // The NIC put the DAD probe for its link-local, and 3 NS on its (unplugged) ring.
+    let simkernel::net::core::dev::DeviceKind::Nic(n) = &k.device(nic).kind else {
+        panic!("not a NIC")
+    };
+    let ring = &n.tx_ring;
+    let ns_count = ring
+        .iter()
+        .filter(|f| {
+            wire::frame::parse_frame(f)
+                .ok()
+                .and_then(|p| p.ndisc().copied())
+                .is_some_and(|n| matches!(n, wire::NdiscRepr::NeighborSolicit { target_addr, .. } if target_addr == v6("2001:db8:1::99")))
+        })
+        .count();
+    assert_eq!(ns_count, 3);
+}
+
+#[test]
+fn ipv4_arp_ping_over_veth_and_lo() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let ns = k.netns_add("b").unwrap();
+    let (a, b) = k.veth_add(init, "veth0", ns, "veth1").unwrap();
+    for d in [a, b] {
+        k.link_set_up(d, true).unwrap();
+    }
+    let lo_b = k.netns_loopback(ns).unwrap();
+    k.link_set_up(lo_b, true).unwrap();
+    k.ipv4_addr_add(a, Ipv4Addr::new(192, 0, 2, 1), 24).unwrap();
+    k.ipv4_addr_add(b, Ipv4Addr::new(192, 0, 2, 2), 24).unwrap();
+    k.ping(init, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), T)
+        .unwrap();
+    assert_eq!(
+        k.neigh_lookup(a, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)))
+            .unwrap()
+            .lladdr,
+        Some(k.device(b).mac)
+    );
+    // Own address: through lo.
+    k.ping(ns, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), T)
+        .unwrap();
+    assert!(k.device(lo_b).stats.rx_packets >= 2);
+    // IPv6 over the same veth: EUI-64 link-local addresses after DAD.
+    k.advance(k.clock() + Duration::from_secs(2));
+    let ll_b = wire::ipv6::link_local_from_mac(&wire::EthernetAddress(k.device(b).mac));
+    // Link-local without an interface: the first fe80::/64 entry (veth0) routes it.
+    k.ping(init, IpAddr::V6(ll_b), T).unwrap();
+}
