@@ -346,6 +346,15 @@ pub fn sendmsg_iov(fd: i32, iov: &[IoSlice<'_>], control: &[u8], flags: u32) -> 
     unsafe { sendmsg_raw(fd, &raw, control, flags) }
 }
 
+/// `if_nametoindex(3)`: the interface index of `name` in this process's netns, `None`
+/// when there is no such interface (or the name cannot be a C string).
+pub fn if_nametoindex(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (idx != 0).then_some(idx)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -376,5 +385,12 @@ mod tests {
         for fd in [a, c, l] {
             close(fd).unwrap();
         }
+    }
+
+    #[test]
+    fn if_nametoindex_lo_and_missing() {
+        assert!(if_nametoindex("lo").is_some());
+        assert_eq!(if_nametoindex("no-such-dev0"), None);
+        assert_eq!(if_nametoindex("a\0b"), None);
     }
 }

@@ -21,6 +21,7 @@ pub mod args;
 pub mod client;
 pub mod cmsg;
 mod nic;
+pub mod os_platform;
 pub mod platform;
 mod probe;
 pub mod report;

@@ -5,6 +5,7 @@
 //! implemented; anything else is a usage error, as the real tool would report it.
 
 pub mod ethtool;
+pub mod shell;
 
 /// What a finished command left: exit status, stdout, stderr.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,0 +1,245 @@
+//! [`Sys`](crate::platform::Sys) for [`devmem::os::Os`]: ncdevmem runs as an emulated
+//! process (`Os::Emulated(proc)`) or as this process on the real kernel (`Os::Linux`).
+//!
+//! - Sockets map one to one onto `Os`'s calls. The non-blocking ones (`socket`, `bind`,
+//!   `listen`, `setsockopt`, `close`) complete at their first poll in both worlds, so
+//!   they are driven with [`devmem::os::block_on`].
+//! - Generic netlink: a `KernelTransport` on Linux; on the emulator an
+//!   [`EmulatedGenl`] socket opened by the process itself, so requests run in its netns
+//!   with its credentials.
+//! - The dma-buf: a udmabuf export on Linux; on the emulator a memfd which the process
+//!   "exports" by installing it in its emulated fd table under the memfd's own number
+//!   (see [`EmulatedGenl`]), so the fd number ncdevmem writes into bind-rx / bind-tx
+//!   names the same memory in both fd tables.
+//! - Time: the virtual clock on the emulator, the wall clock on Linux.
+
+use std::io;
+use std::net::{SocketAddr, SocketAddrV6};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::rc::Rc;
+use std::time::Duration;
+
+use devmem::dmabuf::Dmabuf;
+use devmem::os::{Iov, Os, PollFd, block_on};
+use devmem::transport::{KernelTransport, NetlinkTransport};
+use simkernel::dma::DmaBuf;
+use simkernel::process::File;
+use simkernel::{NlSockId, Proc};
+use uapi::inet::AF_INET6;
+use uapi::netlink::{NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GENERIC};
+use uapi::socket::SOCK_STREAM;
+
+use crate::platform::{Platform, RecvMsg, Sockets, Transport};
+
+fn kerr(e: simkernel::KernelError) -> io::Error {
+    io::Error::from_raw_os_error(e.errno)
+}
+
+/// dma-buf ids of buffers this module exports (kept apart from the kernel's own
+/// counter, which starts at 1).
+const EXPORT_ID_BASE: u64 = 1 << 40;
+
+/// An emulated `NETLINK_GENERIC` (or `NETLINK_ROUTE`) socket of one emulated process,
+/// with `NETLINK_EXT_ACK` and `NETLINK_CAP_ACK` on, as YNL opens it.
+///
+/// The emulator answers inside `send`, so `recv` never blocks: an empty queue is
+/// `WouldBlock`. Dropping it closes the socket (unbinding what it bound).
+///
+/// Fds passed to `send` are dma-buf memfds: each one is installed in the process's fd
+/// table as a dma-buf under its own number before the request runs, which is the
+/// number ncdevmem wrote into `NETDEV_A_DMABUF_FD`.
+#[derive(Debug)]
+pub struct EmulatedGenl {
+    proc: Proc,
+    sock: NlSockId,
+    portid: u32,
+}
+
+impl EmulatedGenl {
+    /// Opens a netlink socket of `protocol` in `proc`.
+    pub fn open(proc: &Proc, protocol: i32) -> io::Result<Self> {
+        let mut k = proc.kernel().borrow_mut();
+        let sock = k.netlink_socket(proc.pid(), protocol).map_err(kerr)?;
+        k.netlink_setsockopt(sock, NETLINK_EXT_ACK, true)
+            .map_err(kerr)?;
+        k.netlink_setsockopt(sock, NETLINK_CAP_ACK, true)
+            .map_err(kerr)?;
+        let portid = k.netlink_sock(sock).map_or(0, |s| s.portid);
+        Ok(Self {
+            proc: proc.clone(),
+            sock,
+            portid,
+        })
+    }
+
+    /// Installs `fd` (a memfd) as a dma-buf in the process under `fd`'s own number.
+    fn export(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let n = fd.as_raw_fd();
+        let mem = linux::shm::SharedMem::from_fd(fd.try_clone_to_owned()?)?;
+        let size = mem.len();
+        let buf = Rc::new(DmaBuf::new(
+            EXPORT_ID_BASE + n as u64,
+            Rc::new(mem),
+            size,
+            0,
+            "udmabuf",
+        ));
+        let mut k = self.proc.kernel().borrow_mut();
+        let p = k
+            .process_mut(self.proc.pid())
+            .ok_or_else(|| io::Error::from_raw_os_error(uapi::errno::ESRCH))?;
+        p.fds.insert(n, File::DmaBuf(buf));
+        Ok(())
+    }
+}
+
+impl NetlinkTransport for EmulatedGenl {
+    fn send(&mut self, datagram: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+        for fd in fds {
+            self.export(*fd)?;
+        }
+        self.proc
+            .kernel()
+            .borrow_mut()
+            .netlink_send(self.sock, datagram)
+            .map_err(kerr)
+    }
+
+    fn recv(&mut self) -> io::Result<Vec<u8>> {
+        self.proc
+            .kernel()
+            .borrow_mut()
+            .netlink_recv(self.sock)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "no netlink reply queued"))
+    }
+
+    fn portid(&self) -> u32 {
+        self.portid
+    }
+}
+
+impl Drop for EmulatedGenl {
+    fn drop(&mut self) {
+        if let Ok(mut k) = self.proc.kernel().try_borrow_mut() {
+            let _ = k.netlink_close(self.sock);
+        }
+    }
+}
+
+impl Platform for Os {
+    fn genl(&self) -> io::Result<Transport> {
+        Ok(Transport(match self {
+            Os::Emulated(p) => Box::new(EmulatedGenl::open(p, NETLINK_GENERIC)?),
+            Os::Linux => Box::new(KernelTransport::open(NETLINK_GENERIC)?),
+        }))
+    }
+
+    fn if_nametoindex(&self, name: &str) -> u32 {
+        match self {
+            Os::Emulated(p) => {
+                let k = p.kernel().borrow();
+                let Some(ns) = k.process(p.pid()).map(|pr| pr.netns) else {
+                    return 0;
+                };
+                k.dev_get_by_name(ns, name)
+                    .map_or(0, |d| k.device(d).ifindex)
+            }
+            Os::Linux => linux::inet::if_nametoindex(name).unwrap_or(0),
+        }
+    }
+
+    fn alloc_dmabuf(&self, size: usize) -> io::Result<Dmabuf> {
+        match self {
+            Os::Emulated(_) => Dmabuf::memfd(size),
+            Os::Linux => Dmabuf::udmabuf(size),
+        }
+    }
+}
+
+fn v6(a: SocketAddr) -> io::Result<SocketAddrV6> {
+    match a {
+        SocketAddr::V6(a) => Ok(a),
+        SocketAddr::V4(_) => Err(io::Error::from_raw_os_error(uapi::errno::EAFNOSUPPORT)),
+    }
+}
+
+impl Sockets for Os {
+    fn socket_inet6_stream(&self) -> io::Result<i32> {
+        block_on(self.socket(i32::from(AF_INET6), SOCK_STREAM))
+    }
+
+    fn setsockopt(&self, fd: i32, level: i32, name: i32, val: &[u8]) -> io::Result<i32> {
+        block_on(Os::setsockopt(self, fd, level, name, val))
+    }
+
+    fn bind(&self, fd: i32, addr: SocketAddrV6) -> io::Result<()> {
+        block_on(Os::bind(self, fd, addr.into()))
+    }
+
+    fn listen(&self, fd: i32, backlog: i32) -> io::Result<()> {
+        block_on(Os::listen(self, fd, backlog))
+    }
+
+    async fn accept(&self, fd: i32) -> io::Result<(i32, SocketAddrV6)> {
+        let (nfd, peer) = Os::accept(self, fd).await?;
+        Ok((nfd, v6(peer)?))
+    }
+
+    async fn connect(&self, fd: i32, addr: SocketAddrV6) -> io::Result<()> {
+        Os::connect(self, fd, addr.into()).await
+    }
+
+    async fn recvmsg(
+        &self,
+        fd: i32,
+        iov_len: usize,
+        ctrl_len: usize,
+        flags: u32,
+    ) -> io::Result<RecvMsg> {
+        let r = Os::recvmsg(self, fd, iov_len, ctrl_len, flags).await?;
+        Ok(RecvMsg {
+            len: r.len,
+            data: r.data,
+            control: r.control,
+            flags: r.flags,
+        })
+    }
+
+    async fn sendmsg_iov(
+        &self,
+        fd: i32,
+        iov: &[(u64, usize)],
+        control: &[u8],
+        flags: u32,
+    ) -> io::Result<usize> {
+        let v: Vec<Iov<'_>> = iov
+            .iter()
+            .map(|&(base, len)| Iov::Addr { base, len })
+            .collect();
+        Os::sendmsg(self, fd, &v, control, flags).await
+    }
+
+    async fn poll(&self, fd: i32, events: i16, timeout_ms: i32) -> io::Result<i16> {
+        let mut fds = [PollFd {
+            fd,
+            events,
+            revents: 0,
+        }];
+        let t = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        Os::poll(self, &mut fds, t).await?;
+        Ok(fds[0].revents)
+    }
+
+    fn close(&self, fd: i32) -> io::Result<()> {
+        block_on(Os::close(self, fd))
+    }
+
+    fn now_ms(&self) -> u64 {
+        match self {
+            Os::Emulated(p) => p.kernel().borrow().clock().as_millis(),
+            Os::Linux => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        }
+    }
+}
