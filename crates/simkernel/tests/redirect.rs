@@ -1,0 +1,575 @@
+//! Transmit and redirect paths (kernel-spec §2.2, §2.4, §5.4): netkit programs and their
+//! attach rules, tc clsact hooks and the redirect helpers, and the redirect matrix of an
+//! unreadable skb across netkit, veth, lo, the bound NIC and an unbound NIC.
+#![allow(clippy::unwrap_used)]
+
+use std::cell::Cell;
+use std::net::{IpAddr, Ipv6Addr};
+use std::rc::Rc;
+
+use simkernel::drivers::netkit::{NetkitAttach, NetkitConfig};
+use simkernel::drivers::nic::NicProfile;
+use simkernel::net::core::dev::DeviceKind;
+use simkernel::net::sched::{BPF_F_INGRESS, TcAction, TcCtx, TcDir, TcProgram};
+use simkernel::topology::TopologyConfig;
+use simkernel::{
+    Caller, Cred, DevId, Duration, Frag, Kernel, KernelConfig, NetNsId, NlSockId, Skb, XmitDrop,
+    XmitResult,
+};
+use uapi::errno::{EACCES, EEXIST, EINVAL, ENODEV, ENOENT, ENXIO, EOPNOTSUPP};
+use wire::{EthernetAddress, IpProtocol, IpRepr, Ipv6Repr, TcpFlags, TcpRepr, TcpSeqNumber};
+
+const PAGE: usize = simkernel::PAGE_SIZE;
+
+/// A program that returns `act` and, for REDIRECT, asks for `how` to `ifindex`.
+#[derive(Debug)]
+struct Fixed {
+    act: TcAction,
+    how: u8,
+    ifindex: Cell<u32>,
+    runs: Cell<u32>,
+}
+
+impl Fixed {
+    fn new(act: TcAction) -> Rc<Self> {
+        Rc::new(Fixed {
+            act,
+            how: 0,
+            ifindex: Cell::new(0),
+            runs: Cell::new(0),
+        })
+    }
+    /// 0 = bpf_redirect, 1 = BPF_F_INGRESS, 2 = redirect_peer, 3 = redirect_neigh.
+    fn redirect(how: u8, ifindex: u32) -> Rc<Self> {
+        Rc::new(Fixed {
+            act: TcAction::Redirect,
+            how,
+            ifindex: Cell::new(ifindex),
+            runs: Cell::new(0),
+        })
+    }
+}
+
+impl TcProgram for Fixed {
+    fn name(&self) -> &str {
+        "fixed"
+    }
+    fn run(&self, ctx: &mut TcCtx<'_>) -> TcAction {
+        self.runs.set(self.runs.get() + 1);
+        if self.act != TcAction::Redirect {
+            return self.act;
+        }
+        let i = self.ifindex.get();
+        match self.how {
+            0 => ctx.redirect(i, 0),
+            1 => ctx.redirect(i, BPF_F_INGRESS),
+            2 => ctx.redirect_peer(i, 0),
+            _ => ctx.redirect_neigh(i, 0),
+        }
+    }
+}
+
+fn ifx(k: &Kernel, d: DevId) -> u32 {
+    k.device(d).ifindex
+}
+
+fn admin(k: &mut Kernel, ns: NetNsId) -> Caller {
+    let cred = Cred {
+        cap_net_admin: true,
+    };
+    Caller {
+        pid: k.process_spawn(ns, cred),
+        netns: ns,
+        cred,
+        sock: NlSockId(77),
+    }
+}
+
+/// An Ethernet + IPv6 + TCP header for `dst_mac`, `len` payload bytes following in frags.
+fn tcp_head(dst_mac: [u8; 6], payload_len: usize) -> Vec<u8> {
+    let ip = IpRepr::Ipv6(Ipv6Repr {
+        src_addr: "2001:db8:2::2:2".parse().unwrap(),
+        dst_addr: "2001:db8:1::2".parse().unwrap(),
+        next_header: IpProtocol::Tcp,
+        payload_len: 0,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    });
+    let tcp = TcpRepr {
+        src_port: 40000,
+        dst_port: 5201,
+        seq_number: TcpSeqNumber(1),
+        ack_number: Some(TcpSeqNumber(1)),
+        flags: TcpFlags::PSH,
+        window_len: 1000,
+        urgent_pointer: 0,
+        max_seg_size: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: &[],
+    };
+    wire::frame::build_tcp_header_frame(
+        EthernetAddress([2, 0, 0, 0, 0, 0x99]),
+        EthernetAddress(dst_mac),
+        &ip,
+        &tcp,
+        payload_len,
+        wire::TcpChecksum::Zero,
+    )
+    .unwrap()
+}
+
+struct Matrix {
+    k: Kernel,
+    nic_a: DevId,
+    nic_b: DevId,
+    veth: DevId,
+    lo: DevId,
+    nk_host: DevId,
+    nk_guest: DevId,
+    binding: Rc<simkernel::DevmemBinding>,
+    dmabuf: Rc<simkernel::dma::DmaBuf>,
+}
+
+fn matrix(validation: bool) -> Matrix {
+    let mut k = Kernel::new(KernelConfig::default());
+    k.set_tx_validation(validation);
+    let init = k.init_net();
+    let cont = k.netns_add("c").unwrap();
+    let nic_a = k.nic_add(init, "eth0", NicProfile::bnxt(), 2).unwrap();
+    let nic_b = k.nic_add(init, "eth1", NicProfile::mlx5e(), 2).unwrap();
+    let (veth, vpeer) = k.veth_add(init, "veth0", cont, "veth1").unwrap();
+    let mut cfg = NetkitConfig::pair("nk_host", "nk_guest");
+    cfg.peer_netns = Some(cont);
+    cfg.mode = uapi::rtnetlink::NetkitMode::L2;
+    let (nk_host, nk_guest) = k.netkit_add(init, cfg).unwrap();
+    let nk_guest = nk_guest.unwrap();
+    let lo = k.netns_loopback(init).unwrap();
+    for d in [nic_a, nic_b, veth, vpeer, nk_host, nk_guest] {
+        k.link_set_up(d, true).unwrap();
+    }
+    let c = admin(&mut k, init);
+    let dmabuf = k.dmabuf_create(4 * PAGE, 0).unwrap();
+    let pattern: Vec<u8> = (0..4 * PAGE).map(|i| (i % 253) as u8).collect();
+    dmabuf.memory().write_at(0, &pattern).unwrap();
+    let fd = k.process_install_dmabuf(c.pid, dmabuf.clone()).unwrap();
+    let id = k.bind_tx(&c, ifx(&k, nic_a), fd).unwrap();
+    let binding = k.net_devmem_lookup_dmabuf(id).unwrap();
+    // Settle DAD probes etc. so counters start from what the test sends.
+    k.advance(k.clock() + Duration::from_secs(2));
+    for d in [nic_a, nic_b] {
+        if let DeviceKind::Nic(n) = &mut k.device_mut_for_tests(d).kind {
+            n.tx_ring.clear();
+        }
+    }
+    Matrix {
+        k,
+        nic_a,
+        nic_b,
+        veth,
+        lo,
+        nk_host,
+        nk_guest,
+        binding,
+        dmabuf,
+    }
+}
+
+impl Matrix {
+    /// 74 header bytes + 100 payload bytes at dma-buf offset 10 (unreadable).
+    fn skb(&self, dst_mac: [u8; 6]) -> Skb {
+        let (niov, off, _) = self.binding.net_devmem_get_niov_at(10).unwrap();
+        Skb {
+            head: tcp_head(dst_mac, 100),
+            frags: vec![Frag::NetIov {
+                niov,
+                off,
+                len: 100,
+            }],
+            ..Skb::default()
+        }
+    }
+
+    fn ring(&self, d: DevId) -> Vec<Vec<u8>> {
+        self.k
+            .device(d)
+            .tx_ring()
+            .unwrap()
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn dropped(&self, d: DevId) -> u64 {
+        self.k.device(d).stats.tx_dropped
+    }
+}
+
+/// First hop: the skb is transmitted on each device directly (§2.2 for that device).
+#[test]
+fn first_hop_on_every_device() {
+    let mut m = matrix(true);
+    let mac_a = m.k.device(m.nic_a).mac;
+    // Bound NIC: accepted, the DMA engine gathers the payload from the dma-buf.
+    let r = m.k.dev_queue_xmit(m.nic_a, m.skb(mac_a));
+    assert_eq!(r, XmitResult::Ok);
+    let ring = m.ring(m.nic_a);
+    assert_eq!(ring.len(), 1);
+    assert_eq!(
+        &ring[0][74..],
+        &(10..110).map(|i| (i % 253) as u8).collect::<Vec<_>>()[..]
+    );
+    // Unbound NIC, veth, lo (NONE): dropped by validation on that device.
+    for d in [m.nic_b, m.veth, m.lo] {
+        let before = m.dropped(d);
+        let r = m.k.dev_queue_xmit(d, m.skb(mac_a));
+        assert_eq!(
+            r,
+            XmitResult::Dropped(XmitDrop::Unreadable),
+            "{}",
+            m.k.device(d).name
+        );
+        assert_eq!(m.dropped(d), before + 1);
+    }
+    assert!(m.ring(m.nic_b).is_empty());
+    // netkit (NO_DMA): accepted, delivered to the primary.
+    let host_mac = m.k.device(m.nk_host).mac;
+    let rx = m.k.device(m.nk_host).stats.rx_packets;
+    assert_eq!(
+        m.k.dev_queue_xmit(m.nk_guest, m.skb(host_mac)),
+        XmitResult::Ok
+    );
+    assert_eq!(m.k.device(m.nk_host).stats.rx_packets, rx + 1);
+    assert_eq!(
+        m.k.device(m.nic_a).iommu_faults() + m.k.device(m.nic_b).iommu_faults(),
+        0
+    );
+}
+
+/// Second hop: the skb crosses netkit, then nk_host's tc ingress redirects it (egress,
+/// validated on the target) to each device.
+#[test]
+fn redirect_matrix_from_netkit() {
+    // (target, accepted and transmitted?)
+    let cases: Vec<(&str, bool)> = vec![
+        ("eth0", true),
+        ("eth1", false),
+        ("veth0", false),
+        ("lo", false),
+        ("nk_host", true),
+    ];
+    for (name, ok) in cases {
+        let mut m = matrix(true);
+        let init = m.k.init_net();
+        let target = m.k.dev_get_by_name(init, name).unwrap();
+        m.k.tc_qdisc_add_clsact(m.nk_host).unwrap();
+        let prog = Fixed::redirect(0, ifx(&m.k, target));
+        m.k.tc_filter_add(m.nk_host, TcDir::Ingress, prog.clone(), None)
+            .unwrap();
+        let before = m.dropped(target);
+        let guest_rx = m.k.device(m.nk_guest).stats.rx_packets;
+        let host_mac = m.k.device(m.nk_host).mac;
+        assert_eq!(
+            m.k.dev_queue_xmit(m.nk_guest, m.skb(host_mac)),
+            XmitResult::Ok
+        );
+        m.k.net_rx_action();
+        assert_eq!(prog.runs.get(), 1, "{name}");
+        if ok {
+            assert_eq!(m.dropped(target), before, "{name}");
+        } else {
+            assert_eq!(
+                m.dropped(target),
+                before + 1,
+                "{name}: tx_dropped on the target"
+            );
+        }
+        match name {
+            "eth0" => assert_eq!(m.ring(m.nic_a).len(), 1),
+            // nk_host egress → its peer, the guest, receives it back.
+            "nk_host" => assert_eq!(m.k.device(m.nk_guest).stats.rx_packets, guest_rx + 1),
+            _ => {}
+        }
+        assert!(m.ring(m.nic_b).is_empty());
+        assert_eq!(m.k.device(m.nic_b).iommu_faults(), 0);
+    }
+}
+
+/// Validation off: the same redirect to the unbound NIC reaches its DMA engine, which
+/// reads an IOVA its IOMMU never mapped: a fault, counted, and no byte leaves.
+#[test]
+fn validation_off_redirect_to_unbound_nic_faults() {
+    let mut m = matrix(false);
+    m.k.tc_qdisc_add_clsact(m.nk_host).unwrap();
+    let prog = Fixed::redirect(0, ifx(&m.k, m.nic_b));
+    m.k.tc_filter_add(m.nk_host, TcDir::Ingress, prog, None)
+        .unwrap();
+    let host_mac = m.k.device(m.nk_host).mac;
+    m.k.dev_queue_xmit(m.nk_guest, m.skb(host_mac));
+    m.k.net_rx_action();
+    assert_eq!(m.k.device(m.nic_b).iommu_faults(), 1);
+    assert_eq!(m.k.device(m.nic_b).stats.tx_errors, 1);
+    assert!(m.ring(m.nic_b).is_empty());
+    assert_eq!(m.dropped(m.nic_b), 0);
+    // And the bound NIC still works without faults.
+    let mac_a = m.k.device(m.nic_a).mac;
+    assert_eq!(m.k.dev_queue_xmit(m.nic_a, m.skb(mac_a)), XmitResult::Ok);
+    assert_eq!(m.k.device(m.nic_a).iommu_faults(), 0);
+    let _ = &m.dmabuf;
+}
+
+#[test]
+fn netkit_attach_rules() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let (p, peer) = k
+        .netkit_add(init, NetkitConfig::pair("nk0", "nk1"))
+        .unwrap();
+    let peer = peer.unwrap();
+    let (single, _) = k.netkit_add(init, NetkitConfig::single("nks")).unwrap();
+    let nic = k.nic_add(init, "eth0", NicProfile::bnxt(), 2).unwrap();
+    let prog = Fixed::new(TcAction::Ok);
+    let at = |k: &mut Kernel, d: DevId, w| {
+        let i = ifx(k, d);
+        k.netkit_prog_attach(init, i, w, prog.clone())
+            .map_err(|e| e.errno)
+    };
+    assert_eq!(at(&mut k, peer, NetkitAttach::Primary), Err(EACCES));
+    assert_eq!(at(&mut k, single, NetkitAttach::Primary), Err(EOPNOTSUPP));
+    assert_eq!(at(&mut k, nic, NetkitAttach::Primary), Err(ENXIO));
+    assert_eq!(
+        k.netkit_prog_attach(init, 999, NetkitAttach::Peer, prog.clone())
+            .unwrap_err()
+            .errno,
+        ENODEV
+    );
+    // PRIMARY lands on the primary, PEER on its peer (both through the primary's ifindex).
+    at(&mut k, p, NetkitAttach::Primary).unwrap();
+    at(&mut k, p, NetkitAttach::Peer).unwrap();
+    assert_eq!(k.device(p).netkit_progs.len(), 1);
+    assert_eq!(k.device(peer).netkit_progs.len(), 1);
+    k.netkit_prog_detach(init, ifx(&k, p), NetkitAttach::Peer, "fixed")
+        .unwrap();
+    assert_eq!(
+        k.netkit_prog_detach(init, ifx(&k, p), NetkitAttach::Peer, "fixed")
+            .unwrap_err()
+            .errno,
+        ENOENT
+    );
+}
+
+#[test]
+fn netkit_verdicts_and_policy() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let ns = k.netns_add("c").unwrap();
+    let mut cfg = NetkitConfig::pair("nk0", "nk1");
+    cfg.peer_netns = Some(ns);
+    cfg.peer_policy = Some(uapi::rtnetlink::NetkitAction::Drop);
+    let (p, peer) = k.netkit_add(init, cfg).unwrap();
+    let peer = peer.unwrap();
+    for d in [p, peer] {
+        k.link_set_up(d, true).unwrap();
+    }
+    let frame = || {
+        let mut s = Skb::linear(vec![0u8; 60]);
+        s.mark = 7;
+        s.priority = 3;
+        s
+    };
+    // No program: the peer's policy (drop) decides.
+    assert_eq!(
+        k.dev_queue_xmit(peer, frame()),
+        XmitResult::Dropped(XmitDrop::Policy)
+    );
+    assert_eq!(k.device(peer).stats.tx_dropped, 1);
+    // A PEER program returning PASS overrides the policy; crossing namespaces scrubs.
+    let pass = Fixed::new(TcAction::Ok);
+    k.netkit_prog_attach(init, ifx(&k, p), NetkitAttach::Peer, pass.clone())
+        .unwrap();
+    assert_eq!(k.dev_queue_xmit(peer, frame()), XmitResult::Ok);
+    let got = k.device_mut_for_tests(p).rx_backlog.pop_front().unwrap();
+    assert_eq!((got.mark, got.priority), (0, 0));
+    // NEXT (UNSPEC) from the last program also passes.
+    let next = Fixed::new(TcAction::Unspec);
+    k.netkit_prog_detach(init, ifx(&k, p), NetkitAttach::Peer, "fixed")
+        .unwrap();
+    k.netkit_prog_attach(init, ifx(&k, p), NetkitAttach::Peer, next)
+        .unwrap();
+    assert_eq!(k.dev_queue_xmit(peer, frame()), XmitResult::Ok);
+    // DROP (SHOT) and unknown codes drop with tx_dropped.
+    let mut drops = k.device(peer).stats.tx_dropped;
+    for act in [TcAction::Shot, TcAction::Other(42)] {
+        k.netkit_prog_detach(init, ifx(&k, p), NetkitAttach::Peer, "fixed")
+            .unwrap();
+        k.netkit_prog_attach(init, ifx(&k, p), NetkitAttach::Peer, Fixed::new(act))
+            .unwrap();
+        assert_eq!(
+            k.dev_queue_xmit(peer, frame()),
+            XmitResult::Dropped(XmitDrop::Policy)
+        );
+        drops += 1;
+        assert_eq!(k.device(peer).stats.tx_dropped, drops);
+    }
+    // Same namespace: mark survives (no xnet scrub) on the primary's xmit.
+    let (a, b) = k
+        .netkit_add(init, NetkitConfig::pair("nk2", "nk3"))
+        .unwrap();
+    let b = b.unwrap();
+    for d in [a, b] {
+        k.link_set_up(d, true).unwrap();
+    }
+    assert_eq!(k.dev_queue_xmit(a, frame()), XmitResult::Ok);
+    let got = k.device_mut_for_tests(b).rx_backlog.pop_front().unwrap();
+    assert_eq!(got.mark, 7);
+}
+
+#[test]
+fn clsact_and_filter_errors() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let nic = k.nic_add(init, "eth0", NicProfile::bnxt(), 2).unwrap();
+    let prog = Fixed::new(TcAction::Ok);
+    assert_eq!(
+        k.tc_filter_add(nic, TcDir::Ingress, prog.clone(), None)
+            .unwrap_err()
+            .errno,
+        EINVAL
+    );
+    assert_eq!(k.tc_qdisc_del_clsact(nic).unwrap_err().errno, EINVAL);
+    k.tc_qdisc_add_clsact(nic).unwrap();
+    assert_eq!(k.tc_qdisc_add_clsact(nic).unwrap_err().errno, EEXIST);
+    assert_eq!(
+        k.tc_filter_add(nic, TcDir::Ingress, prog.clone(), None)
+            .unwrap(),
+        49152
+    );
+    assert_eq!(
+        k.tc_filter_add(nic, TcDir::Ingress, prog.clone(), None)
+            .unwrap(),
+        49151
+    );
+    assert_eq!(
+        k.tc_filter_add(nic, TcDir::Ingress, prog.clone(), Some(49151))
+            .unwrap_err()
+            .errno,
+        EEXIST
+    );
+    assert_eq!(
+        k.tc_filter_add(nic, TcDir::Egress, prog.clone(), Some(1))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        k.tc_filter_show(nic, TcDir::Ingress),
+        vec![(49151, "fixed".to_string()), (49152, "fixed".to_string())]
+    );
+    assert_eq!(
+        k.tc_filter_del(nic, TcDir::Egress, 2).unwrap_err().errno,
+        ENOENT
+    );
+    k.tc_filter_del(nic, TcDir::Egress, 1).unwrap();
+    k.tc_qdisc_del_clsact(nic).unwrap();
+    assert!(k.tc_filter_show(nic, TcDir::Ingress).is_empty());
+}
+
+/// tc egress runs before validation: a SHOT there drops before anything is counted as
+/// a validation drop; redirect_peer outside ingress is refused.
+#[test]
+fn egress_hook_and_peer_only_from_ingress() {
+    let mut m = matrix(true);
+    m.k.tc_qdisc_add_clsact(m.veth).unwrap();
+    let shot = Fixed::new(TcAction::Shot);
+    m.k.tc_filter_add(m.veth, TcDir::Egress, shot.clone(), None)
+        .unwrap();
+    let mac = m.k.device(m.veth).mac;
+    assert_eq!(m.k.dev_queue_xmit(m.veth, m.skb(mac)), XmitResult::Ok);
+    assert_eq!(shot.runs.get(), 1);
+    assert_eq!(
+        m.dropped(m.veth),
+        0,
+        "the egress hook, not validation, consumed it"
+    );
+    assert_eq!(m.k.softnet_stats().1, 1);
+    // redirect_peer from egress (here: a netkit program) is dropped.
+    let init = m.k.init_net();
+    let peer = Fixed::redirect(2, ifx(&m.k, m.nk_host));
+    m.k.netkit_prog_attach(init, ifx(&m.k, m.nk_host), NetkitAttach::Peer, peer)
+        .unwrap();
+    let host_mac = m.k.device(m.nk_host).mac;
+    let redirect_drops = m.k.softnet_stats().2;
+    m.k.dev_queue_xmit(m.nk_guest, m.skb(host_mac));
+    assert_eq!(m.k.softnet_stats().2, redirect_drops + 1);
+}
+
+/// bpf_redirect(BPF_F_INGRESS) receives on the target without TX validation: an
+/// unreadable skb reaches veth0's RX path even though veth could never transmit it.
+#[test]
+fn redirect_ingress_skips_tx_validation() {
+    let mut m = matrix(true);
+    m.k.tc_qdisc_add_clsact(m.nk_host).unwrap();
+    m.k.tc_qdisc_add_clsact(m.veth).unwrap();
+    let to_veth = Fixed::redirect(1, ifx(&m.k, m.veth));
+    m.k.tc_filter_add(m.nk_host, TcDir::Ingress, to_veth, None)
+        .unwrap();
+    let seen = Fixed::new(TcAction::Shot);
+    m.k.tc_filter_add(m.veth, TcDir::Ingress, seen.clone(), None)
+        .unwrap();
+    let host_mac = m.k.device(m.nk_host).mac;
+    m.k.dev_queue_xmit(m.nk_guest, m.skb(host_mac));
+    m.k.net_rx_action();
+    assert_eq!(seen.runs.get(), 1);
+    assert_eq!(m.dropped(m.veth), 0);
+}
+
+/// In the selftest topology with primary RX redirect: the guest's TCP frames are
+/// redirected to the NIC by nk_primary_rx_redirect (not forwarded), while ICMPv6 (ND,
+/// ping) stays on the netkit link.
+#[test]
+fn nd_stays_local_while_tcp_is_redirected() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let cfg = TopologyConfig {
+        primary_rx_redirect: true,
+        rxqueues: 2,
+        ..Default::default()
+    };
+    let t = k.topology_build(&cfg).unwrap();
+    k.ping(t.cont_ns, IpAddr::V6(t.remote_v6), Duration::from_secs(5))
+        .unwrap();
+    let fwd = k.ip_stats(t.host_ns).forwarded;
+    let remote_rx = k.device(t.remote_nic).stats.rx_packets;
+    // A bare TCP segment from the guest to the remote.
+    let route = k.ip6_route_output(t.cont_ns, t.remote_v6, None).unwrap();
+    assert_eq!(route.dev, t.nk_guest);
+    assert_eq!(route.nexthop, "fe80::1".parse::<Ipv6Addr>().unwrap());
+    let mut head = tcp_head([0; 6], 0)[14 + 40..].to_vec();
+    head.truncate(20);
+    for _ in 0..3 {
+        k.ip6_xmit(
+            t.cont_ns,
+            &route,
+            route.saddr,
+            t.remote_v6,
+            IpProtocol::Tcp,
+            Skb::linear(head.clone()),
+        )
+        .unwrap();
+    }
+    k.run_until(k.clock() + Duration::from_millis(10), |_| false);
+    assert_eq!(
+        k.ip_stats(t.host_ns).forwarded,
+        fwd,
+        "redirected, not forwarded"
+    );
+    assert!(k.device(t.remote_nic).stats.rx_packets >= remote_rx + 3);
+    // The guest learned the host over ND (ICMPv6 passed the program).
+    let n = k
+        .neigh_lookup(t.nk_guest, IpAddr::V6("fe80::1".parse().unwrap()))
+        .unwrap();
+    assert_eq!(n.lladdr, Some(k.device(t.nk_host).mac));
+    // The redirect used the NIC's neighbour entry for the remote.
+    assert!(k.neigh_lookup(t.nic, IpAddr::V6(t.remote_v6)).is_some());
+}
