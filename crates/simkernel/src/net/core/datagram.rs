@@ -109,7 +109,7 @@ pub fn zerocopy_fill_skb_from_devmem(
                 },
                 linear: false,
                 unreadable: true,
-                skb_seq: 0,
+                frag_end: in_off + size,
             });
             cur_len += size;
             done += size;

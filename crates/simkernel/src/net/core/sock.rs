@@ -64,8 +64,9 @@ pub struct SkbData {
     pub linear: bool,
     /// Kernel: `skb->unreadable` of the skb the bytes arrived in.
     pub unreadable: bool,
-    /// Arrival sequence of the skb (to never mix skbs across the readable boundary).
-    pub skb_seq: u64,
+    /// Where the original skb frag ended (`off + len` before any slicing): the chunk that
+    /// reaches it is the frag's last piece, which inherits the skb's page-pool reference.
+    pub frag_end: usize,
 }
 
 impl tcp::Payload for SkbData {
@@ -150,9 +151,6 @@ pub struct Sock {
     pub zc: ZerocopyState,
     /// Kernel: `sk->sk_user_frags`: devmem RX tokens → the net_iov they pin.
     pub user_frags: BTreeMap<u32, NetIov>,
-    /// Tokens held per net_iov ((binding id, index) → count): every token after the first
-    /// on the same niov took its own page-pool reference.
-    pub(crate) user_frag_pins: BTreeMap<(u32, u32), u32>,
     /// Wait queue.
     pub(crate) wq: Vec<Waker>,
     /// Deadline of the pending [`crate::time::KernelEvent::TcpTimer`], if one is queued.
@@ -194,7 +192,6 @@ impl Sock {
             err_queue: VecDeque::new(),
             zc: ZerocopyState::default(),
             user_frags: BTreeMap::new(),
-            user_frag_pins: BTreeMap::new(),
             wq: Vec::new(),
             timer_at: None,
             parent: None,
@@ -283,8 +280,6 @@ pub struct SockTable {
     pub(crate) ehash: BTreeMap<(NetNsId, SocketAddr, SocketAddr), SockId>,
     /// Kernel: the `net_secret` keying `secure_tcp_seq()` (from the seeded RNG).
     pub(crate) isn_secret: u64,
-    /// Counter stamping received skbs.
-    pub(crate) rx_skb_seq: u64,
 }
 
 impl SockTable {
@@ -442,13 +437,6 @@ impl Kernel {
                     break;
                 };
                 if let Some(niov) = s.user_frags.remove(&id) {
-                    let key = (niov.binding_id(), niov.index());
-                    if let Some(c) = s.user_frag_pins.get_mut(&key) {
-                        *c -= 1;
-                        if *c == 0 {
-                            s.user_frag_pins.remove(&key);
-                        }
-                    }
                     released.push(niov);
                     freed += 1;
                 }

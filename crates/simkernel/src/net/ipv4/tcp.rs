@@ -310,7 +310,6 @@ impl Kernel {
         };
         s.orphan = true;
         let frags = std::mem::take(&mut s.user_frags);
-        s.user_frag_pins.clear();
         let unread = !s.rx_stash.is_empty();
         s.rx_stash.clear();
         match &mut s.state {
@@ -526,7 +525,7 @@ impl Kernel {
                                 frag: Frag::Page { bytes, off: 0, len },
                                 linear: false,
                                 unreadable: false,
-                                skb_seq: 0,
+                                frag_end: len,
                             });
                         }
                         // A raw address the emulated process owns no memory behind.
@@ -560,7 +559,7 @@ impl Kernel {
         }
         let mut out = RecvOut::default();
         let mut last_unreadable: Option<bool> = None;
-        let mut new_tokens: Vec<(u32, crate::net::core::netmem::NetIov)> = Vec::new();
+        let mut new_tokens: Vec<(u32, crate::net::core::netmem::NetIov, bool)> = Vec::new();
         let mut err: Option<KernelError> = None;
         // Kernel: `xa_alloc()` on `sk_user_frags` (ALLOC1, 31-bit): the lowest free ids,
         // increasing within one call.
@@ -663,20 +662,20 @@ impl Kernel {
                 err = Some(KernelError::new(ETOOSMALL));
                 break;
             }
-            new_tokens.push((token, niov.clone()));
+            let last_piece = *off + n == chunk.frag_end;
+            new_tokens.push((token, niov.clone(), last_piece));
             out.len += n;
         }
         // Tokens pin their net_iov: a niov already pinned by another token takes one more
         // page-pool reference (kernel: `atomic_long_inc(&niov->pp_ref_count)` per token).
-        for (t, niov) in new_tokens {
-            let key = (niov.binding_id(), niov.index());
-            let pins = s.user_frag_pins.entry(key).or_insert(0);
-            if *pins > 0
-                && let Some(b) = niov.binding()
-            {
+        // Each token holds one page-pool reference (kernel: `atomic_long_inc(
+        // &niov->pp_ref_count)` per token, then the skb's own reference drops when the skb
+        // is freed). The frag's last piece inherits the skb's reference instead of taking
+        // and dropping one; earlier pieces take their own.
+        for (t, niov, last_piece) in new_tokens {
+            if !last_piece && let Some(b) = niov.binding() {
                 b.pp_ref_inc(&niov);
             }
-            *pins += 1;
             s.user_frags.insert(t, niov);
         }
         let finished = s.shut_rd

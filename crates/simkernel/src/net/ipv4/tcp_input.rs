@@ -64,7 +64,7 @@ fn tcp_checksum_ok(ip: &IpInfo, skb: &Skb) -> bool {
 }
 
 /// Turn an skb into a connection segment; `None` for malformed headers or bad checksums.
-fn tcp_parse_skb(ip: &IpInfo, skb: Skb, skb_seq: u64) -> Option<Segment<SkbData>> {
+fn tcp_parse_skb(ip: &IpInfo, skb: Skb) -> Option<Segment<SkbData>> {
     let verify = skb.ip_summed == IpSummed::None;
     if verify && (!skb.skb_frags_readable() || !tcp_checksum_ok(ip, &skb)) {
         return None;
@@ -89,7 +89,7 @@ fn tcp_parse_skb(ip: &IpInfo, skb: Skb, skb_seq: u64) -> Option<Segment<SkbData>
             frag: Frag::Page { bytes, off: 0, len },
             linear: true,
             unreadable,
-            skb_seq,
+            frag_end: len,
         });
     }
     let Skb { frags, .. } = skb;
@@ -97,11 +97,14 @@ fn tcp_parse_skb(ip: &IpInfo, skb: Skb, skb_seq: u64) -> Option<Segment<SkbData>
         if frag.is_empty() {
             continue;
         }
+        let frag_end = match &frag {
+            Frag::Page { off, len, .. } | Frag::NetIov { off, len, .. } => off + len,
+        };
         seg.payload.push(SkbData {
             frag,
             linear: false,
             unreadable,
-            skb_seq,
+            frag_end,
         });
     }
     Some(seg)
@@ -121,9 +124,7 @@ impl Kernel {
             saddr: canon_ip(ip.saddr),
             daddr: canon_ip(ip.daddr),
         };
-        self.socks.rx_skb_seq += 1;
-        let skb_seq = self.socks.rx_skb_seq;
-        let Some(seg) = tcp_parse_skb(&ip, skb, skb_seq) else {
+        let Some(seg) = tcp_parse_skb(&ip, skb) else {
             return;
         };
         let local = SocketAddr::new(ip.daddr, seg.dst_port);

@@ -352,7 +352,7 @@ mod tests {
                 },
                 linear: false,
                 unreadable: false,
-                skb_seq: 0,
+                frag_end: i + 1,
             })
             .collect()
     }
