@@ -146,7 +146,9 @@ pub struct Wire {
     /// Parameters.
     pub config: WireConfig,
     rules: Vec<Box<dyn Rule>>,
-    busy_until: [Instant; 2],
+    /// When each direction's transmitter is free again, in nanoseconds of virtual time
+    /// (finer than the µs clock, so back-to-back frames add up exactly).
+    busy_until_ns: [u64; 2],
     /// Counters.
     pub stats: WireStats,
 }
@@ -180,7 +182,7 @@ impl Kernel {
                 ends: [a, b],
                 config,
                 rules: Vec::new(),
-                busy_until: [Instant::ZERO; 2],
+                busy_until_ns: [0; 2],
                 stats: WireStats::default(),
             },
         );
@@ -242,14 +244,16 @@ impl Kernel {
         };
         w.rules = rules;
         let i = usize::from(from & 1);
-        let start = now.max(w.busy_until[i]);
+        let start_ns = now.as_micros().saturating_mul(1000).max(w.busy_until_ns[i]);
         let bits = (frame.len() as u64 + 24) * 8; // preamble, FCS, inter-frame gap
-        let ser = match w.config.bandwidth_bps {
-            0 => Duration::ZERO,
-            bps => Duration::from_nanos(bits.saturating_mul(1_000_000_000) / bps),
+        let ser_ns = match w.config.bandwidth_bps {
+            0 => 0,
+            bps => bits.saturating_mul(1_000_000_000) / bps,
         };
-        let done = start + ser;
-        w.busy_until[i] = done;
+        let done_ns = start_ns + ser_ns;
+        w.busy_until_ns[i] = done_ns;
+        // The last bit is out at done_ns; the clock ticks in µs, so round up.
+        let done = Instant::from_micros(done_ns.div_ceil(1000));
         w.stats.sent += 1;
         w.stats.bytes += frame.len() as u64;
         let mut at = done + w.config.latency;

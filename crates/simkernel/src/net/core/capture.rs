@@ -58,6 +58,42 @@ impl Kernel {
         Ok(c.packets)
     }
 
+    /// `--pcap DIR`: capture every current device into `DIR/<netns>-<dev>.pcap` (one file
+    /// per device, as tcpdump would see it there). Returns the files opened.
+    pub fn capture_dir(&mut self, dir: &std::path::Path) -> KResult<Vec<std::path::PathBuf>> {
+        std::fs::create_dir_all(dir).map_err(|_| KernelError::new(EIO))?;
+        let devs: Vec<(DevId, String)> = self
+            .devices
+            .values()
+            .filter(|d| d.capture.is_none())
+            .map(|d| {
+                let ns = self.netns.get(&d.netns).map_or("?", |n| n.name.as_str());
+                (d.id, format!("{ns}-{}.pcap", d.name))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (dev, name) in devs {
+            let path = dir.join(name);
+            let f = std::fs::File::create(&path).map_err(|_| KernelError::new(EIO))?;
+            self.capture_start(dev, Box::new(std::io::BufWriter::new(f)))?;
+            out.push(path);
+        }
+        Ok(out)
+    }
+
+    /// Stop every capture (flushing the files); returns (device, records) pairs.
+    pub fn capture_stop_all(&mut self) -> Vec<(DevId, u64)> {
+        let devs: Vec<DevId> = self
+            .devices
+            .values()
+            .filter(|d| d.capture.is_some())
+            .map(|d| d.id)
+            .collect();
+        devs.into_iter()
+            .filter_map(|d| self.capture_stop(d).ok().map(|n| (d, n)))
+            .collect()
+    }
+
     fn capture_write(&mut self, dev: DevId, bytes: &[u8], orig_len: usize) {
         let ts = self.clock().as_micros();
         if let Some(c) = self.devices.get_mut(&dev).and_then(|d| d.capture.as_mut()) {
