@@ -661,7 +661,23 @@ fn devmem_rx_cmsgs_tokens_and_limits() {
     assert_eq!(inflight(&e, &rx), 1101);
     assert_eq!(dontneed(&e, afd, &[(2, 1100)]), Ok(1024));
     assert_eq!(inflight(&e, &rx), 77);
-    // Closing the socket returns every remaining token.
+    // Unread devmem data at close: purged with the receive queue (and an RST goes out).
+    let n = alloc(&e, &rx, 2);
+    inject(
+        &e,
+        afd,
+        b"",
+        n.into_iter()
+            .map(|niov| Frag::NetIov {
+                niov,
+                off: 0,
+                len: 100,
+            })
+            .collect(),
+        IpSummed::Unnecessary,
+    );
+    assert_eq!(inflight(&e, &rx), 79);
+    // Closing the socket returns every remaining token and the unread buffers.
     e.server.close(afd).unwrap();
     assert_eq!(inflight(&e, &rx), 0);
 }

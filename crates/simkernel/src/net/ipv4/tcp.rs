@@ -310,8 +310,18 @@ impl Kernel {
         };
         s.orphan = true;
         let frags = std::mem::take(&mut s.user_frags);
-        let unread = !s.rx_stash.is_empty();
-        s.rx_stash.clear();
+        let mut unread_chunks: Vec<SkbData> = s.rx_stash.drain(..).collect();
+        if let Some(c) = s.conn_mut() {
+            while let Some(ch) = c.recv(usize::MAX) {
+                unread_chunks.push(ch);
+            }
+        }
+        let unread = !unread_chunks.is_empty();
+        // Kernel: `tcp_close()` purges the receive queue (`__kfree_skb()` per skb).
+        self.tcp_release_rx_chunks(unread_chunks);
+        let Some(s) = self.socks.map.get_mut(&sk) else {
+            return;
+        };
         match &mut s.state {
             SkState::Open => {
                 self.sk_destruct(sk);

@@ -63,15 +63,22 @@ fn tcp_checksum_ok(ip: &IpInfo, skb: &Skb) -> bool {
     acc.checksum() == 0
 }
 
-/// Turn an skb into a connection segment; `None` for malformed headers or bad checksums.
-fn tcp_parse_skb(ip: &IpInfo, skb: Skb) -> Option<Segment<SkbData>> {
+/// Turn an skb into a connection segment; `Err(skb)` (to be freed) for malformed headers
+/// or bad checksums.
+fn tcp_parse_skb(ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, Skb> {
     let verify = skb.ip_summed == IpSummed::None;
     if verify && (!skb.skb_frags_readable() || !tcp_checksum_ok(ip, &skb)) {
-        return None;
+        return Err(skb);
     }
     let unreadable = !skb.skb_frags_readable();
-    let pkt = TcpPacket::new_checked(&skb.head[..]).ok()?;
-    let repr = TcpRepr::parse(&pkt, &ip.saddr, &ip.daddr, &ChecksumCaps::ignored()).ok()?;
+    let parsed = TcpPacket::new_checked(&skb.head[..]).ok().and_then(|pkt| {
+        TcpRepr::parse(&pkt, &ip.saddr, &ip.daddr, &ChecksumCaps::ignored())
+            .ok()
+            .map(|r| (r, pkt))
+    });
+    let Some((repr, _)) = parsed else {
+        return Err(skb);
+    };
     let mut seg = Segment::new(repr.src_port, repr.dst_port, SeqNumber(repr.seq_number.0));
     seg.ack = repr.ack_number.map(|a| SeqNumber(a.0));
     seg.flags.syn = repr.flags.contains(TcpFlags::SYN);
@@ -107,7 +114,7 @@ fn tcp_parse_skb(ip: &IpInfo, skb: Skb) -> Option<Segment<SkbData>> {
             frag_end,
         });
     }
-    Some(seg)
+    Ok(seg)
 }
 
 /// The canonical form of an address for demultiplexing: v4-mapped IPv6 becomes IPv4.
@@ -124,8 +131,12 @@ impl Kernel {
             saddr: canon_ip(ip.saddr),
             daddr: canon_ip(ip.daddr),
         };
-        let Some(seg) = tcp_parse_skb(&ip, skb) else {
-            return;
+        let seg = match tcp_parse_skb(&ip, skb) {
+            Ok(s) => s,
+            Err(skb) => {
+                self.kfree_skb(skb);
+                return;
+            }
         };
         let local = SocketAddr::new(ip.daddr, seg.dst_port);
         let remote = SocketAddr::new(ip.saddr, seg.src_port);
@@ -140,6 +151,9 @@ impl Kernel {
             self.tcp_push(sk);
             return;
         }
+        // No connection takes the payload (a SYN's data is dropped too): free it.
+        let payload: Vec<SkbData> = seg.payload.clone();
+        self.tcp_release_rx_chunks(payload);
         // 2. Listeners.
         if let Some(l) = self.inet_lookup_listener(netns, dev, local, remote) {
             match listen_segment(&seg) {
@@ -154,6 +168,19 @@ impl Kernel {
         // 3. Nobody: RST (never for a RST).
         if let Some(rst) = reset_for_unmatched(&seg) {
             self.tcp_send_reset(netns, dev, local, remote, rst);
+        }
+    }
+
+    /// Drop received chunks nobody will read: each frag's last piece carries the skb's
+    /// page-pool reference (kernel: `kfree_skb()` → `skb_pp_recycle()`).
+    pub(crate) fn tcp_release_rx_chunks(&mut self, chunks: impl IntoIterator<Item = SkbData>) {
+        for c in chunks {
+            if let Frag::NetIov { niov, off, len } = c.frag
+                && off + len == c.frag_end
+                && let Some(pp) = niov.pp()
+            {
+                self.page_pool_put_netmem(pp, niov);
+            }
         }
     }
 
