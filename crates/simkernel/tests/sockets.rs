@@ -196,3 +196,91 @@ fn v4_mapped_and_rst_on_close_with_unread_data() {
         .unwrap();
     assert_eq!(r.unwrap_err().errno, ECONNRESET);
 }
+
+#[test]
+fn sndbuf_rcvbuf_are_doubled_clamped_and_bound_the_connection() {
+    use uapi::socket::{SO_RCVBUF, SO_SNDBUF};
+    let mut w = world();
+    let ns = w.kernel.borrow().init_net();
+    let p = w.process(ns, Cred::default());
+    let l = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    // Kernel: the value is doubled; below the minimum it is clamped up.
+    p.setsockopt_int(l, SOL_SOCKET, SO_RCVBUF, 1).unwrap();
+    assert_eq!(
+        p.getsockopt(l, SOL_SOCKET, SO_RCVBUF).unwrap(),
+        2304i32.to_ne_bytes()
+    );
+    p.setsockopt_int(l, SOL_SOCKET, SO_RCVBUF, 20_000).unwrap();
+    assert_eq!(
+        p.getsockopt(l, SOL_SOCKET, SO_RCVBUF).unwrap(),
+        40_000i32.to_ne_bytes()
+    );
+    p.bind(l, addr("[::1]:8100")).unwrap();
+    p.listen(l, 1).unwrap();
+    let c = p.socket(AF_INET6, SOCK_STREAM).unwrap();
+    p.setsockopt_int(c, SOL_SOCKET, SO_SNDBUF, 8192).unwrap();
+    assert_eq!(
+        p.getsockopt(c, SOL_SOCKET, SO_SNDBUF).unwrap(),
+        16_384i32.to_ne_bytes()
+    );
+    let p2 = p.clone();
+    let k = w.kernel.clone();
+    let (sent, max_q, wnd) = w
+        .run_until(&p, async move {
+            p2.connect(c, addr("[::1]:8100")).await.unwrap();
+            let (a, _) = p2.accept(l).await.unwrap();
+            let sk = p2.sock_of(c).unwrap();
+            let reader = p2.clone();
+            let data = vec![5u8; 1 << 20];
+            // Reader and writer interleave on the virtual clock.
+            let mut got = 0;
+            let mut sent = 0;
+            let mut max_q = 0;
+            while got < data.len() {
+                if sent < data.len() {
+                    let mut pf = [PollFd {
+                        fd: c,
+                        events: POLLOUT,
+                        revents: 0,
+                    }];
+                    reader
+                        .poll(&mut pf, Some(simkernel::time::Duration::ZERO))
+                        .await
+                        .unwrap();
+                    if pf[0].revents & POLLOUT != 0 {
+                        let n = (data.len() - sent).min(4096);
+                        sent += p2.send(c, &data[sent..sent + n], 0).await.unwrap();
+                    }
+                }
+                max_q = max_q.max(
+                    k.borrow()
+                        .sock(sk)
+                        .unwrap()
+                        .conn()
+                        .unwrap()
+                        .send_queue_len(),
+                );
+                let mut pf = [PollFd {
+                    fd: a,
+                    events: POLLIN,
+                    revents: 0,
+                }];
+                reader
+                    .poll(&mut pf, Some(simkernel::time::Duration::from_millis(1)))
+                    .await
+                    .unwrap();
+                if pf[0].revents & POLLIN != 0 {
+                    got += reader.recv(a, 65536, 0).await.unwrap().len();
+                }
+            }
+            let wnd = k.borrow().sock(sk).unwrap().conn().unwrap().send_window();
+            (sent, max_q, wnd)
+        })
+        .unwrap();
+    assert_eq!(sent, 1 << 20);
+    assert!(
+        max_q <= 16_384 + 4096,
+        "send queue {max_q} beyond SO_SNDBUF"
+    );
+    assert!(wnd <= 40_000, "advertised window {wnd} beyond SO_RCVBUF");
+}

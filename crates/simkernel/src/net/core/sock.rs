@@ -45,6 +45,10 @@ pub const SOCK_MIN_RCVBUF: i32 = 2304;
 pub const TCP_WMEM_DEFAULT: i32 = 16_384;
 /// Kernel: `net.ipv4.tcp_rmem[1]` (initial `sk_rcvbuf` of a TCP socket).
 pub const TCP_RMEM_DEFAULT: i32 = 131_072;
+/// Kernel: `net.ipv4.tcp_wmem[2]`: how far send-buffer autotuning grows `sk_sndbuf`.
+pub const TCP_WMEM_MAX: i32 = 4_194_304;
+/// Kernel: `net.ipv4.tcp_rmem[2]`: how far receive-buffer autotuning grows `sk_rcvbuf`.
+pub const TCP_RMEM_MAX: i32 = 6_291_456;
 
 /// A socket's identity, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -143,6 +147,10 @@ pub struct Sock {
     pub sndbuf: i32,
     /// `sk_rcvbuf`.
     pub rcvbuf: i32,
+    /// `SOCK_SNDBUF_LOCK`: SO_SNDBUF was set, autotuning is off.
+    pub sndbuf_locked: bool,
+    /// `SOCK_RCVBUF_LOCK`: SO_RCVBUF was set, autotuning is off.
+    pub rcvbuf_locked: bool,
     /// `sk_err` (SO_ERROR reads and clears it).
     pub sk_err: i32,
     /// `sk_error_queue`: extended errors for `recvmsg(MSG_ERRQUEUE)`.
@@ -188,6 +196,8 @@ impl Sock {
             zerocopy: false,
             sndbuf: TCP_WMEM_DEFAULT,
             rcvbuf: TCP_RMEM_DEFAULT,
+            sndbuf_locked: false,
+            rcvbuf_locked: false,
             sk_err: 0,
             err_queue: VecDeque::new(),
             zc: ZerocopyState::default(),
@@ -245,8 +255,11 @@ impl Sock {
                 {
                     mask |= POLLIN;
                 }
+                // Kernel: `sk_stream_is_writeable()`: free space at least half of what is
+                // queued.
+                let q = c.send_queue_len();
                 let writable = matches!(st, S::Established | S::CloseWait)
-                    && c.send_queue_len() < self.sndbuf_bytes();
+                    && self.sndbuf_bytes().saturating_sub(q) >= q / 2;
                 if writable {
                     mask |= POLLOUT;
                 }
@@ -255,11 +268,25 @@ impl Sock {
         mask
     }
 
-    /// Send buffer in bytes the TCP may queue.
+    /// The send buffer in effect: `sk_sndbuf` when locked by SO_SNDBUF, else what
+    /// autotuning (`tcp_sndbuf_expand()`) may grow it to.
     pub(crate) fn sndbuf_bytes(&self) -> usize {
-        // The tcp crate's send buffer is sized at connection creation; sndbuf caps what
-        // poll() reports as writable on top of it.
-        usize::try_from(self.sndbuf).unwrap_or(0).max(1)
+        let b = if self.sndbuf_locked {
+            self.sndbuf
+        } else {
+            TCP_WMEM_MAX
+        };
+        usize::try_from(b).unwrap_or(0).max(1)
+    }
+
+    /// The receive buffer in effect (SO_RCVBUF when locked, else autotuning's ceiling).
+    pub(crate) fn rcvbuf_bytes(&self) -> usize {
+        let b = if self.rcvbuf_locked {
+            self.rcvbuf
+        } else {
+            TCP_RMEM_MAX
+        };
+        usize::try_from(b).unwrap_or(0).max(1)
     }
 
     /// Wake every waiter (they re-check their condition).
@@ -346,10 +373,12 @@ impl Kernel {
             (SOL_SOCKET, SO_SNDBUF) => {
                 let v = val.clamp(0, SYSCTL_WMEM_MAX);
                 s.sndbuf = v.saturating_mul(2).max(SOCK_MIN_SNDBUF);
+                s.sndbuf_locked = true;
             }
             (SOL_SOCKET, SO_RCVBUF) => {
                 let v = val.clamp(0, SYSCTL_WMEM_MAX);
                 s.rcvbuf = v.saturating_mul(2).max(SOCK_MIN_RCVBUF);
+                s.rcvbuf_locked = true;
             }
             (SOL_TCP, TCP_NODELAY) => {
                 s.nodelay = val != 0;

@@ -198,6 +198,7 @@ impl Kernel {
             SkState::Open => {}
         }
         let (netns, oif, bound, nodelay) = (s.netns, s.bound_dev_if, s.local, s.nodelay);
+        let bufs = (s.sndbuf_bytes(), s.rcvbuf_bytes());
         let remote = SocketAddr::new(canon_ip(addr.ip()), addr.port());
         let route = self.tcp_route(netns, remote.ip(), oif)?;
         let local_ip = match bound {
@@ -211,7 +212,7 @@ impl Kernel {
         let local = SocketAddr::new(local_ip, port);
         let secret = self.socks.isn_secret;
         let isn = tcp::initial_sequence_number(secret, local, remote, now);
-        let config = self.tcp_config(remote, route.mtu, nodelay);
+        let config = self.tcp_config(remote, route.mtu, nodelay, bufs);
         let conn = tcp::Connection::connect(now, config, local, remote, isn);
         let s = self.sock_mut(sk)?;
         s.state = SkState::Conn(Box::new(conn));

@@ -299,12 +299,14 @@ impl Kernel {
             ls.rcvbuf,
             ls.bound_dev_if,
         );
+        let locks = (ls.sndbuf_locked, ls.rcvbuf_locked);
+        let bufs = (ls.sndbuf_bytes(), ls.rcvbuf_bytes());
         let Ok(route) = self.tcp_route(netns, remote.ip(), bound.or(Some(dev))) else {
             return;
         };
         let secret = self.socks.isn_secret;
         let isn = tcp::initial_sequence_number(secret, local, remote, now);
-        let config = self.tcp_config(remote, route.mtu, nodelay);
+        let config = self.tcp_config(remote, route.mtu, nodelay, bufs);
         let Ok(conn) = tcp::Connection::accept(now, config, local, remote, syn, isn) else {
             return;
         };
@@ -319,6 +321,7 @@ impl Kernel {
             c.zerocopy = zerocopy;
             c.sndbuf = sndbuf;
             c.rcvbuf = rcvbuf;
+            (c.sndbuf_locked, c.rcvbuf_locked) = locks;
             c.bound_dev_if = bound;
         }
         self.socks.ehash.insert((netns, local, remote), child);
@@ -328,14 +331,20 @@ impl Kernel {
 
     /// The connection configuration for a flow over a device with `mtu`
     /// (kernel: `tcp_mss_clamp()` from the route MTU: minus the IP and TCP headers).
-    pub(crate) fn tcp_config(&self, remote: SocketAddr, mtu: u32, nodelay: bool) -> tcp::Config {
+    pub(crate) fn tcp_config(
+        &self,
+        remote: SocketAddr,
+        mtu: u32,
+        nodelay: bool,
+        (sndbuf, rcvbuf): (usize, usize),
+    ) -> tcp::Config {
         let ip_hdr = if remote.is_ipv4() { 20 } else { 40 };
         let mss = mtu.saturating_sub(ip_hdr + 20).clamp(88, 65_495);
         tcp::Config {
             mss: Some(mss as u16),
             nodelay,
-            send_buffer: 4 * 1024 * 1024,
-            recv_buffer: 4 * 1024 * 1024,
+            send_buffer: sndbuf,
+            recv_buffer: rcvbuf,
             ..tcp::Config::default()
         }
     }
