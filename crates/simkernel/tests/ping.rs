@@ -210,3 +210,81 @@ fn capture_dir_writes_one_pcap_per_device() {
     assert!(n >= 2);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn dad_keeps_an_address_tentative_for_a_second() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let ns = k.netns_add("b").unwrap();
+    let (a, b) = k.veth_add(init, "veth0", ns, "veth1").unwrap();
+    for d in [a, b] {
+        k.link_set_up(d, true).unwrap();
+    }
+    k.ipv6_addr_add(a, v6("2001:db8:5::1"), 64, true).unwrap();
+    // Without nodad: tentative, so it neither answers NS nor serves as a source.
+    k.ipv6_addr_add(b, v6("2001:db8:5::2"), 64, false).unwrap();
+    assert!(k.ipv6_chk_addr(ns, &v6("2001:db8:5::2"), None).is_none());
+    let e = k
+        .ping(
+            init,
+            IpAddr::V6(v6("2001:db8:5::2")),
+            Duration::from_millis(500),
+        )
+        .unwrap_err();
+    assert_eq!(e.errno, uapi::errno::ETIMEDOUT);
+    // One RetransTimer later DAD is done (nobody objected).
+    k.advance(k.clock() + Duration::from_secs(1));
+    assert_eq!(k.ipv6_chk_addr(ns, &v6("2001:db8:5::2"), None), Some(b));
+    k.ping(init, IpAddr::V6(v6("2001:db8:5::2")), T).unwrap();
+}
+
+#[test]
+fn forwarding_drops_at_hop_limit_one() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let t = k.topology_build(&TopologyConfig::default()).unwrap();
+    k.ping(t.cont_ns, IpAddr::V6(t.remote_v6), T).unwrap();
+    let before = k.ip_stats(t.host_ns);
+    // An echo request from the guest whose hop limit is already 1.
+    let body = {
+        let m = wire::Icmpv6Repr::EchoRequest {
+            ident: 9,
+            seq_no: 1,
+            data: b"x",
+        };
+        let mut b = vec![0u8; m.buffer_len()];
+        m.emit(
+            &t.nk_guest_ipv6,
+            &t.remote_v6,
+            &mut wire::Icmpv6Packet::new_unchecked(&mut b[..]),
+            &wire::ChecksumCaps::default(),
+        );
+        b
+    };
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&k.device(t.nk_host).mac);
+    frame.extend_from_slice(&k.device(t.nk_guest).mac);
+    frame.extend_from_slice(&[0x86, 0xdd]);
+    let mut ip = [0u8; 40];
+    let mut p = wire::Ipv6Packet::new_unchecked(&mut ip[..]);
+    p.set_version(6);
+    p.set_payload_len(body.len() as u16);
+    p.set_next_header(wire::IpProtocol::Icmpv6);
+    p.set_hop_limit(1);
+    p.set_src_addr(t.nk_guest_ipv6);
+    p.set_dst_addr(t.remote_v6);
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&body);
+    k.dev_queue_xmit(t.nk_guest, simkernel::Skb::linear(frame));
+    k.run_until(k.clock() + Duration::from_millis(10), |_| false);
+    let after = k.ip_stats(t.host_ns);
+    assert_eq!(
+        after.forward_hoplimit_exceeded,
+        before.forward_hoplimit_exceeded + 1
+    );
+    assert_eq!(after.forwarded, before.forwarded);
+    assert_eq!(
+        k.ip_stats(t.remote_ns).icmp_in_echos,
+        1,
+        "only the first ping's"
+    );
+}

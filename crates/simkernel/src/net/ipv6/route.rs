@@ -230,3 +230,78 @@ pub fn ip6_route_output(
 ) -> KResult<Route6> {
     k.ip6_route_output(netns, daddr, oif)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::KernelConfig;
+    use crate::drivers::nic::NicProfile;
+    use crate::kernel::Kernel;
+
+    fn v6(s: &str) -> std::net::Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn longest_prefix_then_metric_then_age() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let ns = k.init_net();
+        let a = k.nic_add(ns, "eth0", NicProfile::bnxt(), 1).unwrap();
+        let b = k.nic_add(ns, "eth1", NicProfile::bnxt(), 1).unwrap();
+        for d in [a, b] {
+            k.link_set_up(d, true).unwrap();
+        }
+        k.ipv6_addr_add(a, v6("2001:db8:a::1"), 64, true).unwrap();
+        k.ipv6_addr_add(b, v6("2001:db8:b::1"), 64, true).unwrap();
+        k.ip6_route_add(ns, v6("::"), 0, Some(v6("2001:db8:a::fe")), None, None)
+            .unwrap();
+        k.ip6_route_add(
+            ns,
+            v6("2001:db8:c::"),
+            48,
+            Some(v6("2001:db8:b::fe")),
+            None,
+            None,
+        )
+        .unwrap();
+        k.ip6_route_add(ns, v6("2001:db8:c:1::"), 64, None, Some(a), Some(10))
+            .unwrap();
+        let r = |k: &Kernel, d: &str| k.ip6_route_output(ns, v6(d), None).unwrap();
+        assert_eq!(r(&k, "2001:db8:9::1").dev, a);
+        assert_eq!(r(&k, "2001:db8:9::1").nexthop, v6("2001:db8:a::fe"));
+        assert_eq!(r(&k, "2001:db8:c:2::1").dev, b);
+        assert_eq!(r(&k, "2001:db8:c:2::1").saddr, v6("2001:db8:b::1"));
+        assert_eq!(r(&k, "2001:db8:c:1::5").dev, a);
+        assert_eq!(r(&k, "2001:db8:c:1::5").nexthop, v6("2001:db8:c:1::5"));
+        // A lower metric for the same prefix wins; an equal one is EEXIST.
+        k.ip6_route_add(ns, v6("2001:db8:c:1::"), 64, None, Some(b), Some(5))
+            .unwrap();
+        assert_eq!(r(&k, "2001:db8:c:1::5").dev, b);
+        assert_eq!(
+            k.ip6_route_add(ns, v6("2001:db8:c:1::"), 64, None, Some(b), Some(5))
+                .unwrap_err()
+                .errno,
+            uapi::errno::EEXIST
+        );
+        // A local address goes through lo with itself as source.
+        let lo = k.netns_loopback(ns).unwrap();
+        assert_eq!(r(&k, "2001:db8:b::1").dev, lo);
+        assert_eq!(r(&k, "2001:db8:b::1").saddr, v6("2001:db8:b::1"));
+        // Down devices are skipped: eth1 down, the /48 and /64 via it vanish.
+        k.link_set_up(b, false).unwrap();
+        assert_eq!(r(&k, "2001:db8:c:2::1").dev, a);
+        // Link-local gateway without a device.
+        assert_eq!(
+            k.ip6_route_add(ns, v6("2001:db8:d::"), 48, Some(v6("fe80::1")), None, None)
+                .unwrap_err()
+                .errno,
+            uapi::errno::EINVAL
+        );
+        k.ip6_route_del(ns, v6("::"), 0).unwrap();
+        assert_eq!(
+            k.ip6_route_output(ns, v6("2001:db8:9::1"), None)
+                .unwrap_err()
+                .errno,
+            uapi::errno::ENETUNREACH
+        );
+    }
+}
