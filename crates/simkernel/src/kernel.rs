@@ -361,6 +361,15 @@ impl Kernel {
         let d = self.dev_mut(dev);
         d.netns = ns;
         d.ifindex = idx;
+        // NETDEV_UNREGISTER in the old namespace: addrconf_ifdown()/inetdev_destroy() drop
+        // the addresses, neigh_ifdown() the neighbours. The device stays up here, so its
+        // automatic addresses come back at once (a kernel would wait for the next up).
+        d.ip6 = Default::default();
+        d.ip4 = Default::default();
+        d.neigh = Default::default();
+        if d.up {
+            self.addrconf_dev_up(dev);
+        }
         Ok(())
     }
 

@@ -288,3 +288,30 @@ fn forwarding_drops_at_hop_limit_one() {
         "only the first ping's"
     );
 }
+
+#[test]
+fn moving_a_device_flushes_its_addresses_and_neighbours() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let ns = k.netns_add("b").unwrap();
+    let nic = k.nic_add(init, "eth0", NicProfile::bnxt(), 2).unwrap();
+    k.link_set_up(nic, true).unwrap();
+    k.ipv6_addr_add(nic, v6("2001:db8:7::1"), 64, true).unwrap();
+    k.ipv4_addr_add(nic, Ipv4Addr::new(192, 0, 2, 1), 24)
+        .unwrap();
+    k.neigh_add(nic, IpAddr::V6(v6("2001:db8:7::2")), [2, 0, 0, 0, 0, 2]);
+    k.link_set_netns(nic, ns).unwrap();
+    let d = k.device(nic);
+    assert!(d.ip4.addrs.is_empty());
+    assert!(d.neigh.entries.is_empty());
+    // Only the regenerated EUI-64 link-local is left.
+    assert_eq!(d.ip6.addrs.len(), 1);
+    assert!(wire::ipv6::is_link_local(&d.ip6.addrs[0].addr));
+    assert!(k.ipv6_chk_addr(init, &v6("2001:db8:7::1"), None).is_none());
+    assert_eq!(
+        k.ip6_route_output(init, v6("2001:db8:7::2"), None)
+            .unwrap_err()
+            .errno,
+        uapi::errno::ENETUNREACH
+    );
+}
