@@ -109,7 +109,7 @@ pub fn zerocopy_fill_skb_from_devmem(
                 },
                 linear: false,
                 unreadable: true,
-                frag_end: in_off + size,
+                rx_ref: None,
             });
             cur_len += size;
             done += size;

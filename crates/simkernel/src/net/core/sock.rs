@@ -7,9 +7,11 @@
 //! a socket leave a [`Waker`] in its wait queue (`sk_wq`); every state change wakes them all
 //! and they re-check (`sk_data_ready()` / `sk_write_space()` / `sk_error_report()`).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::rc::Rc;
 use std::task::Waker;
 
 use tcp::Connection;
@@ -68,9 +70,25 @@ pub struct SkbData {
     pub linear: bool,
     /// Kernel: `skb->unreadable` of the skb the bytes arrived in.
     pub unreadable: bool,
-    /// Where the original skb frag ended (`off + len` before any slicing): the chunk that
-    /// reaches it is the frag's last piece, which inherits the skb's page-pool reference.
-    pub frag_end: usize,
+    /// The received skb's page-pool reference on this frag's net_iov, shared by every
+    /// slice of the frag: when the last slice is gone (read, trimmed as a duplicate,
+    /// purged at close) the reference goes back (kernel: `skb_pp_recycle()` on free).
+    pub rx_ref: Option<Rc<RxPpRef>>,
+}
+
+/// One skb's page-pool reference on an RX net_iov. Dropping it queues the niov on the
+/// kernel's deferred-release list (the kernel cannot be borrowed from a `Drop`);
+/// [`Kernel::pp_release_deferred`] returns them to their pools.
+#[derive(Debug)]
+pub struct RxPpRef {
+    niov: NetIov,
+    sink: Rc<RefCell<Vec<NetIov>>>,
+}
+
+impl Drop for RxPpRef {
+    fn drop(&mut self) {
+        self.sink.borrow_mut().push(self.niov.clone());
+    }
 }
 
 impl tcp::Payload for SkbData {
@@ -91,7 +109,12 @@ impl tcp::Payload for SkbData {
                 len: r.len(),
             },
         };
-        SkbData { frag, ..*self }
+        SkbData {
+            frag,
+            linear: self.linear,
+            unreadable: self.unreadable,
+            rx_ref: self.rx_ref.clone(),
+        }
     }
 }
 
@@ -307,6 +330,8 @@ pub struct SockTable {
     pub(crate) ehash: BTreeMap<(NetNsId, SocketAddr, SocketAddr), SockId>,
     /// Kernel: the `net_secret` keying `secure_tcp_seq()` (from the seeded RNG).
     pub(crate) isn_secret: u64,
+    /// RX page-pool references dropped since the last [`Kernel::pp_release_deferred`].
+    pub(crate) rx_release: Rc<RefCell<Vec<NetIov>>>,
 }
 
 impl SockTable {
@@ -475,6 +500,30 @@ impl Kernel {
             self.devmem_token_put(niov);
         }
         Ok(freed)
+    }
+
+    /// An skb's page-pool reference on `niov`, released when every slice is dropped.
+    pub(crate) fn rx_pp_ref(&self, niov: &NetIov) -> Option<Rc<RxPpRef>> {
+        niov.pp()?;
+        Some(Rc::new(RxPpRef {
+            niov: niov.clone(),
+            sink: self.socks.rx_release.clone(),
+        }))
+    }
+
+    /// Return the RX references dropped since the last call to their page pools.
+    pub fn pp_release_deferred(&mut self) {
+        loop {
+            let batch: Vec<NetIov> = std::mem::take(&mut *self.socks.rx_release.borrow_mut());
+            if batch.is_empty() {
+                return;
+            }
+            for niov in batch {
+                if let Some(pp) = niov.pp() {
+                    self.page_pool_put_netmem(pp, niov);
+                }
+            }
+        }
     }
 
     /// Drop the page-pool reference a devmem token held (kernel: `napi_pp_put_page()`).

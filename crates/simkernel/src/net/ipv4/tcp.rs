@@ -319,7 +319,8 @@ impl Kernel {
         }
         let unread = !unread_chunks.is_empty();
         // Kernel: `tcp_close()` purges the receive queue (`__kfree_skb()` per skb).
-        self.tcp_release_rx_chunks(unread_chunks);
+        drop(unread_chunks);
+        self.pp_release_deferred();
         let Some(s) = self.socks.map.get_mut(&sk) else {
             return;
         };
@@ -536,7 +537,7 @@ impl Kernel {
                                 frag: Frag::Page { bytes, off: 0, len },
                                 linear: false,
                                 unreadable: false,
-                                frag_end: len,
+                                rx_ref: None,
                             });
                         }
                         // A raw address the emulated process owns no memory behind.
@@ -570,7 +571,7 @@ impl Kernel {
         }
         let mut out = RecvOut::default();
         let mut last_unreadable: Option<bool> = None;
-        let mut new_tokens: Vec<(u32, crate::net::core::netmem::NetIov, bool)> = Vec::new();
+        let mut new_tokens: Vec<(u32, crate::net::core::netmem::NetIov)> = Vec::new();
         let mut err: Option<KernelError> = None;
         // Kernel: `xa_alloc()` on `sk_user_frags` (ALLOC1, 31-bit): the lowest free ids,
         // increasing within one call.
@@ -673,18 +674,18 @@ impl Kernel {
                 err = Some(KernelError::new(ETOOSMALL));
                 break;
             }
-            let last_piece = *off + n == chunk.frag_end;
-            new_tokens.push((token, niov.clone(), last_piece));
+            new_tokens.push((token, niov.clone()));
             out.len += n;
         }
         // Tokens pin their net_iov: a niov already pinned by another token takes one more
         // page-pool reference (kernel: `atomic_long_inc(&niov->pp_ref_count)` per token).
         // Each token holds one page-pool reference (kernel: `atomic_long_inc(
-        // &niov->pp_ref_count)` per token, then the skb's own reference drops when the skb
-        // is freed). The frag's last piece inherits the skb's reference instead of taking
-        // and dropping one; earlier pieces take their own.
-        for (t, niov, last_piece) in new_tokens {
-            if !last_piece && let Some(b) = niov.binding() {
+        // &niov->pp_ref_count)` per token); the skb's own reference goes when its last
+        // slice is dropped.
+        for (t, niov) in new_tokens {
+            if niov.pp().is_some()
+                && let Some(b) = niov.binding()
+            {
                 b.pp_ref_inc(&niov);
             }
             s.user_frags.insert(t, niov);

@@ -64,8 +64,8 @@ fn tcp_checksum_ok(ip: &IpInfo, skb: &Skb) -> bool {
 }
 
 /// Turn an skb into a connection segment; `Err(skb)` (to be freed) for malformed headers
-/// or bad checksums.
-fn tcp_parse_skb(ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, Skb> {
+/// or bad checksums. RX net_iov frags carry the skb's page-pool reference along.
+fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, Skb> {
     let verify = skb.ip_summed == IpSummed::None;
     if verify && (!skb.skb_frags_readable() || !tcp_checksum_ok(ip, &skb)) {
         return Err(skb);
@@ -96,7 +96,7 @@ fn tcp_parse_skb(ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, Skb> {
             frag: Frag::Page { bytes, off: 0, len },
             linear: true,
             unreadable,
-            frag_end: len,
+            rx_ref: None,
         });
     }
     let Skb { frags, .. } = skb;
@@ -104,14 +104,12 @@ fn tcp_parse_skb(ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, Skb> {
         if frag.is_empty() {
             continue;
         }
-        let frag_end = match &frag {
-            Frag::Page { off, len, .. } | Frag::NetIov { off, len, .. } => off + len,
-        };
+        let rx_ref = frag.net_iov().and_then(|n| k.rx_pp_ref(n));
         seg.payload.push(SkbData {
             frag,
             linear: false,
             unreadable,
-            frag_end,
+            rx_ref,
         });
     }
     Ok(seg)
@@ -131,7 +129,7 @@ impl Kernel {
             saddr: canon_ip(ip.saddr),
             daddr: canon_ip(ip.daddr),
         };
-        let seg = match tcp_parse_skb(&ip, skb) {
+        let seg = match tcp_parse_skb(self, &ip, skb) {
             Ok(s) => s,
             Err(skb) => {
                 self.kfree_skb(skb);
@@ -151,9 +149,6 @@ impl Kernel {
             self.tcp_push(sk);
             return;
         }
-        // No connection takes the payload (a SYN's data is dropped too): free it.
-        let payload: Vec<SkbData> = seg.payload.clone();
-        self.tcp_release_rx_chunks(payload);
         // 2. Listeners.
         if let Some(l) = self.inet_lookup_listener(netns, dev, local, remote) {
             match listen_segment(&seg) {
@@ -169,19 +164,9 @@ impl Kernel {
         if let Some(rst) = reset_for_unmatched(&seg) {
             self.tcp_send_reset(netns, dev, local, remote, rst);
         }
-    }
-
-    /// Drop received chunks nobody will read: each frag's last piece carries the skb's
-    /// page-pool reference (kernel: `kfree_skb()` → `skb_pp_recycle()`).
-    pub(crate) fn tcp_release_rx_chunks(&mut self, chunks: impl IntoIterator<Item = SkbData>) {
-        for c in chunks {
-            if let Frag::NetIov { niov, off, len } = c.frag
-                && off + len == c.frag_end
-                && let Some(pp) = niov.pp()
-            {
-                self.page_pool_put_netmem(pp, niov);
-            }
-        }
+        // Nobody took the payload (a SYN's data is dropped too): its references go back.
+        drop(seg);
+        self.pp_release_deferred();
     }
 
     fn sk_dev_ok(&self, sk: SockId, dev: DevId) -> bool {

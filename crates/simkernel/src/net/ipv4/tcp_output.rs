@@ -139,6 +139,7 @@ impl Kernel {
         if closed {
             self.tcp_closed(sk);
         }
+        self.pp_release_deferred();
         self.sk_wake(sk);
     }
 
@@ -239,6 +240,9 @@ impl Kernel {
             self.devmem_token_put(niov);
         }
         s.wake_all();
+        // The connection and any unread chunks go with the socket.
+        drop(s);
+        self.pp_release_deferred();
     }
 
     /// Cache the route for `sk`'s flow (`sk_setup_caps()` / `__sk_dst_set()`).
@@ -352,7 +356,7 @@ mod tests {
                 },
                 linear: false,
                 unreadable: false,
-                frag_end: i + 1,
+                rx_ref: None,
             })
             .collect()
     }
