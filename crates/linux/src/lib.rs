@@ -14,6 +14,7 @@ pub mod netlink;
 pub mod netns;
 pub mod seqpacket;
 pub mod shm;
+pub mod tap;
 pub mod udmabuf;
 pub mod veth_bench;
 

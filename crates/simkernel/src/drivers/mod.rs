@@ -6,5 +6,6 @@ pub mod netkit;
 pub mod nic;
 pub mod nic_rx;
 pub mod nic_tx;
+pub mod tap;
 pub mod veth;
 pub mod wire;

@@ -171,6 +171,8 @@ pub struct NicState {
     pub tx_ring: VecDeque<Vec<u8>>,
     /// The cable and our end of it.
     pub wire: Option<(crate::drivers::wire::WireId, u8)>,
+    /// A TAP interface of the real kernel instead of a wire (see [`crate::drivers::tap`]).
+    pub tap: Option<std::rc::Rc<linux::tap::Tap>>,
     /// RX-side driver counters.
     pub rx_stats: crate::drivers::nic_rx::NicRxStats,
 }
@@ -206,6 +208,7 @@ impl Kernel {
                 profile: profile.clone(),
                 tx_ring: VecDeque::new(),
                 wire: None,
+                tap: None,
                 rx_stats: Default::default(),
             }),
             (max, cur),
@@ -300,6 +303,13 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
             q.bytes += frame.len() as u64;
         }
         let wire = match &mut d.kind {
+            DeviceKind::Nic(n) if n.tap.is_some() => {
+                let sent = n.tap.as_ref().is_some_and(|t| t.send(&frame).is_ok());
+                if !sent {
+                    d.stats.tx_errors += 1;
+                }
+                continue;
+            }
             DeviceKind::Nic(n) if n.wire.is_none() => {
                 n.tx_ring.push_back(frame);
                 continue;

@@ -38,7 +38,7 @@ impl Kernel {
                 .dev_get_peer(dev)
                 .and_then(|p| self.try_device(p))
                 .is_some_and(|p| p.up),
-            Some(DeviceKind::Nic(n)) => n.wire.is_some(),
+            Some(DeviceKind::Nic(n)) => n.wire.is_some() || n.tap.is_some(),
             Some(_) => true,
             None => false,
         }
