@@ -6,12 +6,22 @@
 //! - [`net::core`]: `dev` (xmit path, validation), `devmem` (bindings), `netdev_rx_queue`
 //!   (leases, memory providers), `netdev_queues`, `page_pool`, `netmem`, `skbuff`,
 //!   `net_namespace`, and `netdev_nl_ops` (the logic the netdev genetlink doits call);
+//! - [`net::core`] also holds the receive half of `dev` (`dev_rx`: softnet backlog,
+//!   `netif_receive_skb`), `neighbour` (NDP/ARP), `filter` (BPF redirect helpers) and
+//!   `capture` (pcap taps);
+//! - [`net::ipv6`], [`net::ipv4`]: addresses, FIBs, ND/ARP, input, output, forwarding,
+//!   ICMP echo and the ping helper; [`net::inet`]: per-netns sysctls and IP counters;
+//! - [`net::sched`]: clsact hooks, direct-action programs ([`net::sched::TcProgram`]);
 //! - [`net::ethtool`]: channels, rings, RSS and ntuple state and their set operations;
-//! - [`drivers`]: the DMA NIC (bnxt / gve / mlx5e / fbnic profiles), netkit, veth, loopback;
-//! - [`dma`]: dma-bufs and the per-device IOMMU.
+//! - [`drivers`]: the DMA NIC (bnxt / gve / mlx5e / fbnic profiles; TX TSO and RX
+//!   RSS/ntuple/header split), netkit (with programs), veth, loopback, wires, TAP;
+//! - [`dma`]: dma-bufs and the per-device IOMMU;
+//! - [`progs`]: the selftests' BPF programs in Rust; [`topology`]: the selftests' container
+//!   topology in one call.
 //!
-//! The kernel is a plain struct driven through `&mut self`: no clock, no threads, no I/O
-//! beyond the memfds that back dma-bufs. Every collection that is iterated is ordered.
+//! The kernel is a plain struct driven through `&mut self` on a virtual clock: no
+//! threads, no I/O beyond the memfds that back dma-bufs (and a TAP fd when a NIC is
+//! plugged into the real kernel). Every collection that is iterated is ordered.
 #![deny(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
