@@ -29,7 +29,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        None => selftest::run(selftest::Args::default()),
+        None => selftest::run(selftest::Args::defaults()),
         Some(Cmd::Selftest(a)) => selftest::run(a),
         Some(Cmd::Demo(a)) => demo::run(a),
     }

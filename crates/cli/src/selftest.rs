@@ -35,6 +35,18 @@ pub struct Args {
     pub json: bool,
 }
 
+impl Args {
+    /// What `nkdevmem selftest` with no options means (clap's defaults).
+    pub fn defaults() -> Self {
+        Args {
+            driver: "bnxt".into(),
+            kernel: "series".into(),
+            seed: 1,
+            ..Args::default()
+        }
+    }
+}
+
 fn config(a: Args) -> Result<RunConfig, String> {
     Ok(RunConfig {
         suites: parse_suites(&a.suites)?,
@@ -68,7 +80,7 @@ pub fn run(a: Args) -> ExitCode {
     } else {
         runner::run(&cfg, &KtapOut::stdout())
     };
-    if runner::total(&reports).fail == 0 {
+    if reports.iter().all(runner::SuiteReport::ok) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -72,25 +72,61 @@ impl EmulatedGenl {
         })
     }
 
-    /// Installs `fd` (a memfd) as a dma-buf in the process under `fd`'s own number.
+    /// Installs `fd` (a memfd) as a dma-buf in the process under `fd`'s own number,
+    /// unless that number already names a dma-buf there (see [`export_dmabuf`]).
     fn export(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        let n = fd.as_raw_fd();
-        let mem = linux::shm::SharedMem::from_fd(fd.try_clone_to_owned()?)?;
-        let size = mem.len();
-        let buf = Rc::new(DmaBuf::new(
-            EXPORT_ID_BASE + n as u64,
-            Rc::new(mem),
-            size,
-            0,
-            "udmabuf",
-        ));
-        let mut k = self.proc.kernel().borrow_mut();
-        let p = k
-            .process_mut(self.proc.pid())
-            .ok_or_else(|| io::Error::from_raw_os_error(uapi::errno::ESRCH))?;
-        p.fds.insert(n, File::DmaBuf(buf));
-        Ok(())
+        export_dmabuf(&self.proc, fd)
     }
+}
+
+/// The emulated `UDMABUF_CREATE`: installs memfd `fd` in `proc`'s fd table as a
+/// dma-buf under the memfd's own number, so the number ncdevmem writes into
+/// `NETDEV_A_DMABUF_FD` names the same memory in both fd tables. Already exported: a
+/// no-op. The number taken by another file (a socket): `EBADF`.
+pub fn export_dmabuf(proc: &Proc, fd: BorrowedFd<'_>) -> io::Result<()> {
+    let n = fd.as_raw_fd();
+    let mut k = proc.kernel().borrow_mut();
+    let p = k
+        .process_mut(proc.pid())
+        .ok_or_else(|| io::Error::from_raw_os_error(uapi::errno::ESRCH))?;
+    match p.fds.get(&n) {
+        Some(File::DmaBuf(_)) => return Ok(()),
+        Some(_) => return Err(io::Error::from_raw_os_error(uapi::errno::EBADF)),
+        None => {}
+    }
+    let mem = linux::shm::SharedMem::from_fd(fd.try_clone_to_owned()?)?;
+    let size = mem.len();
+    let buf = Rc::new(DmaBuf::new(
+        EXPORT_ID_BASE + n as u64,
+        Rc::new(mem),
+        size,
+        0,
+        "udmabuf",
+    ));
+    p.fds.insert(n, File::DmaBuf(buf));
+    Ok(())
+}
+
+/// A memfd dma-buf for `proc` whose host fd number is free in `proc`'s emulated fd
+/// table, exported there at once (before the process opens sockets that could take
+/// the number).
+fn alloc_emulated(proc: &Proc, size: usize) -> io::Result<Dmabuf> {
+    let mut spare = Vec::new();
+    for _ in 0..64 {
+        let d = Dmabuf::memfd(size)?;
+        let n = d.fd().as_raw_fd();
+        let free = proc
+            .kernel()
+            .borrow()
+            .process(proc.pid())
+            .is_some_and(|p| !p.fds.contains_key(&n));
+        if free {
+            export_dmabuf(proc, d.fd())?;
+            return Ok(d);
+        }
+        spare.push(d);
+    }
+    Err(io::Error::from_raw_os_error(uapi::errno::EMFILE))
 }
 
 impl NetlinkTransport for EmulatedGenl {
@@ -150,7 +186,7 @@ impl Platform for Os {
 
     fn alloc_dmabuf(&self, size: usize) -> io::Result<Dmabuf> {
         match self {
-            Os::Emulated(_) => Dmabuf::memfd(size),
+            Os::Emulated(p) => alloc_emulated(p, size),
             Os::Linux => Dmabuf::udmabuf(size),
         }
     }

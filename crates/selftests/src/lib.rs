@@ -12,6 +12,8 @@
 
 pub mod config;
 pub mod demo;
+pub mod devmem_lib;
+pub mod env;
 pub mod ksft;
 pub mod ktap;
 pub mod runner;

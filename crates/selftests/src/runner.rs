@@ -13,21 +13,17 @@ use simkernel::{Kernel, KernelConfig};
 use crate::config::{RunConfig, Suite};
 use crate::ksft::{CaseReport, Ksft, block_on_ready, ksft_run};
 use crate::ktap::{KtapOut, Outcome, SharedBuf, Totals};
-use crate::suites::nk_qlease;
+use crate::devmem_lib::setup_test;
+use crate::env::{NetDrvContEnv, NetDrvEpEnv};
+use crate::suites::{self, nk_qlease};
 
 /// What the emulator cannot run yet, per suite: the suite is reported with every case
 /// skipped for this reason. `None` = runnable.
-pub fn missing_support(s: Suite) -> Option<&'static str> {
-    match s {
-        Suite::NkQlease => None,
-        Suite::Probe => Some("needs the emulated netlink sockets (netdev/ethtool families)"),
-        Suite::Devmem | Suite::NkDevmem | Suite::NkNetns => {
-            Some("needs the emulated data path (TCP sockets, IPv6, tc, wires)")
-        }
-    }
+pub fn missing_support(_s: Suite) -> Option<&'static str> {
+    None
 }
 
-/// Case names of suites that cannot run yet (reported as skipped).
+/// Case names of each suite (reported as skipped when its env cannot be built).
 fn planned_cases(s: Suite) -> &'static [&'static str] {
     match s {
         Suite::Devmem => &["check_rx", "check_tx", "check_tx_chunks", "check_rx_hds"],
@@ -43,6 +39,9 @@ fn planned_cases(s: Suite) -> &'static [&'static str] {
     }
 }
 
+/// The binary devmem_lib's `setup_test()` is given (the emulated shell runs it by name).
+pub const BIN_LOCAL: &str = "ncdevmem";
+
 /// One suite's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SuiteReport {
@@ -52,12 +51,14 @@ pub struct SuiteReport {
     pub totals: Totals,
     /// Each case.
     pub cases: Vec<CaseReport>,
+    /// The env's teardown failed (state not restored): the suite fails.
+    pub env_error: Option<String>,
 }
 
 impl SuiteReport {
     /// No case failed.
     pub fn ok(&self) -> bool {
-        self.totals.fail == 0
+        self.totals.fail == 0 && self.env_error.is_none()
     }
 }
 
@@ -65,21 +66,65 @@ impl SuiteReport {
 pub fn run_suite(cfg: &RunConfig, s: Suite, out: &KtapOut) -> SuiteReport {
     let mut ksft = Ksft::new(out.clone());
     ksft.disruptive = cfg.disruptive;
-    let k = Rc::new(RefCell::new(Kernel::new(KernelConfig {
-        model: cfg.model,
-        tx_validation: true,
-    })));
-    let (totals, cases) = match (s, missing_support(s)) {
-        (Suite::NkQlease, None) => match nk_qlease::QleaseEnv::new(k, cfg.driver) {
-            Ok(env) => block_on_ready(ksft_run(&ksft, s.name(), &nk_qlease::cases(), &env)),
+    let mut env_error = None;
+    let mut teardown = |r: Result<(), String>| {
+        if let Err(e) = r {
+            out.diag(&format!("env teardown failed: {e}"));
+            env_error = Some(e);
+        }
+    };
+    let (totals, cases) = match s {
+        Suite::NkQlease => {
+            let k = Rc::new(RefCell::new(Kernel::new(KernelConfig {
+                model: cfg.model,
+                tx_validation: true,
+            })));
+            match nk_qlease::QleaseEnv::new(k, cfg.driver) {
+                Ok(env) => block_on_ready(ksft_run(&ksft, s.name(), &nk_qlease::cases(), &env)),
+                Err(e) => skipped(out, s, &format!("environment setup failed: {e}")),
+            }
+        }
+        Suite::Devmem | Suite::Probe => match NetDrvEpEnv::new(cfg) {
+            Ok(env) => {
+                setup_test(&env, BIN_LOCAL);
+                let cases = if s == Suite::Devmem {
+                    suites::devmem::cases()
+                } else {
+                    suites::probe::cases()
+                };
+                let r = block_on_ready(ksft_run(&ksft, s.name(), &cases, &env));
+                teardown(env.teardown());
+                r
+            }
             Err(e) => skipped(out, s, &format!("environment setup failed: {e}")),
         },
-        (_, reason) => skipped(out, s, reason.unwrap_or("not runnable")),
+        Suite::NkDevmem | Suite::NkNetns => {
+            let (rxq, redirect) = if s == Suite::NkDevmem {
+                (2, true)
+            } else {
+                (1, false)
+            };
+            match NetDrvContEnv::new(cfg, rxq, redirect) {
+                Ok(env) => {
+                    setup_test(&env, BIN_LOCAL);
+                    let cases = if s == Suite::NkDevmem {
+                        suites::nk_devmem::cases()
+                    } else {
+                        suites::nk_netns::cases()
+                    };
+                    let r = block_on_ready(ksft_run(&ksft, s.name(), &cases, &env));
+                    teardown(env.teardown());
+                    r
+                }
+                Err(e) => skipped(out, s, &format!("environment setup failed: {e}")),
+            }
+        }
     };
     SuiteReport {
         suite: s.name(),
         totals,
         cases,
+        env_error,
     }
 }
 

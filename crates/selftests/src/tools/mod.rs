@@ -4,8 +4,11 @@
 //! tool would print and its exit status. Only the invocations the selftests use are
 //! implemented; anything else is a usage error, as the real tool would report it.
 
+pub mod coreutils;
 pub mod ethtool;
+pub mod sh;
 pub mod shell;
+pub mod socat;
 
 /// What a finished command left: exit status, stdout, stderr.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

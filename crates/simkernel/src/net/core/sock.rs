@@ -362,6 +362,17 @@ impl Kernel {
         self.socks.map.get_mut(&sk).ok_or(KernelError::new(EBADF))
     }
 
+    /// Local addresses of the TCP sockets in `LISTEN` in `netns`: what
+    /// `/proc/net/tcp6` lists with state 0A (the selftests' `wait_port_listen()`).
+    pub fn tcp_listeners(&self, netns: NetNsId) -> Vec<SocketAddr> {
+        self.socks
+            .map
+            .values()
+            .filter(|s| s.netns == netns && matches!(s.state, SkState::Listen { .. }))
+            .filter_map(|s| s.local)
+            .collect()
+    }
+
     /// Number of sockets alive (including orphans still closing).
     pub fn sock_count(&self) -> usize {
         self.socks.map.len()
