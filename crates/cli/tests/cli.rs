@@ -61,3 +61,17 @@ fn qlease_suite_and_demo() {
     let (_, out, _) = nkdevmem(&["--help"]);
     assert!(out.contains("selftest") && out.contains("demo"));
 }
+
+#[test]
+fn no_arguments_runs_nk_devmem() {
+    let (code, out, _) = nkdevmem(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("TAP version 13\n1..4\nok 1 nk_devmem.check_nk_rx\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("# Totals: pass:4 fail:0 xfail:0 xpass:0 skip:0 error:0\n"),
+        "{out}"
+    );
+}

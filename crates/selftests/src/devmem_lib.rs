@@ -40,7 +40,11 @@ fn ynl(e: devmem::Error) -> KsftError {
 }
 
 /// Runs `ethtool ARGS` the way a deferred `ethtool(...)` call does (host netns).
-fn ethtool_now(k: &Rc<std::cell::RefCell<simkernel::Kernel>>, ns: simkernel::NetNsId, args: &str) -> Result<(), String> {
+fn ethtool_now(
+    k: &Rc<std::cell::RefCell<simkernel::Kernel>>,
+    ns: simkernel::NetNsId,
+    args: &str,
+) -> Result<(), String> {
     let argv: Vec<String> = args.split_whitespace().map(str::to_string).collect();
     let out: CmdOutput = ethtool::ethtool(&mut k.borrow_mut(), ns, &argv);
     if out.status == 0 {
@@ -71,7 +75,9 @@ pub fn configure_nic(ksft: &Ksft, cfg: &dyn DevmemEnv) -> KsftResult {
         ep.ifindex,
         &RingsSet {
             tcp_data_split: Some(TcpDataSplit::Enabled),
-            hds_thresh: Some(0),
+            // Only devices that report hds-thresh take one (ncdevmem's own rule; gve
+            // and mlx5e have no hds-thresh knob).
+            hds_thresh: hds_thresh.map(|_| 0),
             rx: Some(rx.min(64)),
             ..RingsSet::default()
         },
@@ -138,7 +144,7 @@ pub fn set_flow_rule(cfg: &dyn DevmemEnv, port: u16) -> KsftResult<u32> {
         .stdout
         .split("ID ")
         .nth(1)
-        .and_then(|s| s.trim().split_whitespace().next())
+        .and_then(|s| s.split_whitespace().next())
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| KsftError::fail(format!("no rule id in {:?}", out.stdout)))?;
     Ok(id)
@@ -264,7 +270,15 @@ pub fn run_rx(ksft: &Ksft, cfg: &dyn DevmemEnv) -> KsftResult {
 
 fn report_stderr(ksft: &Ksft, out: &CmdOutput) {
     if out.status != 0 {
-        for l in out.stderr.lines().rev().take(8).collect::<Vec<_>>().iter().rev() {
+        for l in out
+            .stderr
+            .lines()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+        {
             ksft.pr(l);
         }
     }
@@ -318,7 +332,11 @@ pub fn run_rx_hds(ksft: &Ksft, cfg: &dyn DevmemEnv) -> KsftResult {
         )?;
         let out = ep.wait(&job, false)?;
         report_stderr(ksft, &out);
-        ksft.eq(out.status, 0, &format!("HDS failed for payload size {size}"));
+        ksft.eq(
+            out.status,
+            0,
+            &format!("HDS failed for payload size {size}"),
+        );
     }
     Ok(())
 }

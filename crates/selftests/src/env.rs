@@ -26,9 +26,7 @@ use simkernel::drivers::nic::NicProfile;
 use simkernel::drivers::wire::{Corrupt, Duplicate, Loss, Reorder, WireConfig, WireId};
 use simkernel::net::sched::TcDir;
 use simkernel::progs::{NkForward, NkPrimaryRxRedirect};
-use simkernel::{
-    Cred, DevId, Duration, Kernel, KernelConfig, NetNsId, Proc, World,
-};
+use simkernel::{Cred, DevId, Duration, Kernel, KernelConfig, NetNsId, Proc, World};
 use uapi::netlink::NETLINK_GENERIC;
 use uapi::rtnetlink::{NetkitAction, NetkitMode};
 
@@ -45,6 +43,8 @@ pub const REMOTE_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2);
 pub const LOCAL_PREFIX_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0);
 /// utils.py `cmd()`'s default timeout.
 pub const CMD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Virtual time teardown lets pass before checking (> 2 × TCP MSL).
+const SETTLE: Duration = Duration::from_secs(130);
 /// How long a reordered frame is held back on the wire.
 const REORDER_DELAY: Duration = Duration::from_micros(200);
 
@@ -242,7 +242,9 @@ impl NetDrvEpEnv {
         if v == "6" {
             Ok(())
         } else {
-            Err(KsftError::Skip(format!("Test requires IPv{v} connectivity")))
+            Err(KsftError::Skip(format!(
+                "Test requires IPv{v} connectivity"
+            )))
         }
     }
 
@@ -354,6 +356,9 @@ impl NetDrvEpEnv {
 
     /// Base-class teardown, then the check that the NIC is as setup found it.
     fn teardown_base(&self) -> Result<(), String> {
+        // Let closing connections finish (FIN handshakes, TIME-WAIT) so that sockets
+        // still holding received net_iovs give them back before the checks.
+        let _ = self.world.borrow_mut().run_for(SETTLE);
         let mut k = self.kernel.borrow_mut();
         for d in &self.pcap_devs {
             let _ = k.capture_stop(*d);
@@ -495,8 +500,10 @@ impl NetDrvContEnv {
             .map(|d| (d.ifindex, d.id, d.name.clone()))
             .collect();
         nks.sort();
-        let [(guest_ifindex, guest, guest_name), (host_ifindex, nk_host, host_name)] =
-            <[_; 2]>::try_from(nks).map_err(|_| "Failed to create netkit pair".to_string())?;
+        let [
+            (guest_ifindex, guest, guest_name),
+            (host_ifindex, nk_host, host_name),
+        ] = <[_; 2]>::try_from(nks).map_err(|_| "Failed to create netkit pair".to_string())?;
         // Step 5: _setup_ns().
         let saved_forwarding = k.sysctl(host).ipv6_forwarding;
         k.sysctl_ipv6_forwarding(host, true);

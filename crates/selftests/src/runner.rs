@@ -11,10 +11,10 @@ use std::rc::Rc;
 use simkernel::{Kernel, KernelConfig};
 
 use crate::config::{RunConfig, Suite};
-use crate::ksft::{CaseReport, Ksft, block_on_ready, ksft_run};
-use crate::ktap::{KtapOut, Outcome, SharedBuf, Totals};
 use crate::devmem_lib::setup_test;
 use crate::env::{NetDrvContEnv, NetDrvEpEnv};
+use crate::ksft::{CaseReport, Ksft, block_on_ready, ksft_run};
+use crate::ktap::{KtapOut, Outcome, SharedBuf, Totals};
 use crate::suites::{self, nk_qlease};
 
 /// What the emulator cannot run yet, per suite: the suite is reported with every case

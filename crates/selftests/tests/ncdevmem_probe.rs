@@ -41,7 +41,7 @@ fn probe(driver: Driver, channels: u32) -> (i32, String, World) {
 #[test]
 fn probe_passes_on_every_driver_and_restores_the_nic() {
     for d in [Driver::Bnxt, Driver::Gve, Driver::Mlx5e, Driver::Fbnic] {
-        let (code, err, w) = probe(d, 0);
+        let (code, err, w) = probe(d, 4);
         assert_eq!(code, 0, "{d:?}: {err}");
         assert!(err.contains("using ifindex="), "{err}");
         assert!(err.contains("Running: ethtool -X eth0 equal 2"), "{err}");
@@ -56,7 +56,7 @@ fn probe_passes_on_every_driver_and_restores_the_nic() {
         let r = k.device(dev).ethtool.rings;
         assert_eq!(
             r.tcp_data_split,
-            simkernel::net::ethtool::TcpDataSplit::Unknown,
+            uapi::ethtool::TcpDataSplit::Unknown,
             "{d:?}: {err}"
         );
     }

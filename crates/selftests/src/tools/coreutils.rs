@@ -72,9 +72,7 @@ fn unescape(s: &str) -> Vec<u8> {
                     .take_while(|c| (b'0'..=b'7').contains(c))
                     .copied()
                     .collect();
-                let v = oct
-                    .iter()
-                    .fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
+                let v = oct.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
                 out.push(v as u8);
                 i += oct.len();
             }
@@ -168,9 +166,7 @@ pub fn dd(args: &[String]) -> Result<Stream, String> {
             "if" => input = Some(v.to_string()),
             "bs" => bs = parse_size(v).ok_or_else(|| format!("dd: invalid number: '{v}'"))?,
             "count" => {
-                count = Some(
-                    parse_size(v).ok_or_else(|| format!("dd: invalid number: '{v}'"))?,
-                )
+                count = Some(parse_size(v).ok_or_else(|| format!("dd: invalid number: '{v}'"))?)
             }
             _ => return Err(format!("dd: unrecognized operand '{a}'")),
         }
@@ -197,7 +193,10 @@ mod tests {
 
     #[test]
     fn echo_e_and_yes_head() {
-        assert_eq!(echo(&w(&["-e", "hello\\nworld"])).unwrap(), b"hello\nworld\n");
+        assert_eq!(
+            echo(&w(&["-e", "hello\\nworld"])).unwrap(),
+            b"hello\nworld\n"
+        );
         assert_eq!(echo(&w(&["-n", "a", "b"])).unwrap(), b"a b");
         assert_eq!(echo(&w(&["-e", "\\x01\\x0a\\0101"])).unwrap(), b"\x01\nA\n");
         let y = yes(&w(&["\x01\x02\x03\x04\x05\x06"]));

@@ -108,11 +108,11 @@ fn words(stage: &str) -> Result<Vec<String>, String> {
                 in_word = true;
             }
             (None, '\\') => {
-                if let Some(n) = chars.next() {
-                    if n != '\n' {
-                        cur.push(n);
-                        in_word = true;
-                    }
+                if let Some(n) = chars.next()
+                    && n != '\n'
+                {
+                    cur.push(n);
+                    in_word = true;
                 }
             }
             (None, '$') if chars.peek() == Some(&'(') => {
@@ -236,7 +236,10 @@ pub fn parse(line: &str) -> Result<CommandLine, String> {
 
 /// The first few blank-separated words (no quoting: enough to spot `ip netns exec`).
 fn words_prefix(line: &str) -> Vec<String> {
-    line.split_whitespace().take(4).map(str::to_string).collect()
+    line.split_whitespace()
+        .take(4)
+        .map(str::to_string)
+        .collect()
 }
 
 /// Byte offset just past the `n`-th blank-separated word.
@@ -479,9 +482,17 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_clear() {
-        assert!(parse("socat -u - 'TCP6").unwrap_err().contains("unterminated"));
+        assert!(
+            parse("socat -u - 'TCP6")
+                .unwrap_err()
+                .contains("unterminated")
+        );
         assert!(parse("yes | | socat").unwrap_err().contains("syntax error"));
-        assert!(parse("socat -U - TCP6-LISTEN:1 | head -c 1").unwrap_err().contains("generators"));
+        assert!(
+            parse("socat -U - TCP6-LISTEN:1 | head -c 1")
+                .unwrap_err()
+                .contains("generators")
+        );
         assert!(parse("ip link show").unwrap_err().contains("netns exec"));
         assert!(parse("yes $(echo a").unwrap_err().contains("unterminated"));
     }

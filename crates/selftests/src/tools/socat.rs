@@ -262,8 +262,9 @@ mod tests {
 
     #[test]
     fn devmem_lib_shapes() {
-        let s = p("socat -b 512 -u - TCP6:[2001:db8:2::2:2]:5201,bind=[2001:db8:1::2]:5201,nodelay")
-            .unwrap();
+        let s =
+            p("socat -b 512 -u - TCP6:[2001:db8:2::2:2]:5201,bind=[2001:db8:1::2]:5201,nodelay")
+                .unwrap();
         assert_eq!(s.block, 512);
         assert_eq!(s.dir, Direction::LeftToRight);
         assert_eq!(
@@ -281,12 +282,32 @@ mod tests {
 
     #[test]
     fn syntax_errors() {
-        assert!(p("socat -u - TCP6:[2001:db8::1]").unwrap_err().contains("wrong number"));
-        assert!(p("socat -u - TCP6:[2001:db8::x]:1").unwrap_err().contains("getaddrinfo"));
-        assert!(p("socat -u - TCP6:[2001:db8::1]:99999").unwrap_err().contains("parseport"));
+        assert!(
+            p("socat -u - TCP6:[2001:db8::1]")
+                .unwrap_err()
+                .contains("wrong number")
+        );
+        assert!(
+            p("socat -u - TCP6:[2001:db8::x]:1")
+                .unwrap_err()
+                .contains("getaddrinfo")
+        );
+        assert!(
+            p("socat -u - TCP6:[2001:db8::1]:99999")
+                .unwrap_err()
+                .contains("parseport")
+        );
         assert!(p("socat -u -").unwrap_err().contains("exactly 2 addresses"));
-        assert!(p("socat -z - TCP6-LISTEN:1").unwrap_err().contains("unknown option"));
-        assert!(p("socat -b 0 -u - TCP6:[::1]:1").unwrap_err().contains("-b"));
+        assert!(
+            p("socat -z - TCP6-LISTEN:1")
+                .unwrap_err()
+                .contains("unknown option")
+        );
+        assert!(
+            p("socat -b 0 -u - TCP6:[::1]:1")
+                .unwrap_err()
+                .contains("-b")
+        );
         assert!(p("socat - TCP6-LISTEN:1").is_err());
         assert!(p("socat -u - TCP6:[::1]:1,frobnicate").is_err());
     }
