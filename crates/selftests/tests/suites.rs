@@ -58,25 +58,16 @@ fn impaired(seed: u64) -> RunConfig {
     }
 }
 
+/// nk_netns is left out: its one-packet `ping -c 1` can lose its only echo on a
+/// lossy wire, as the real tool would.
 #[test]
 fn impaired_wire_at_three_seeds() {
-    for seed in [1, 2, 4] {
+    for seed in [1, 2, 3] {
         let (reports, text) = go(&impaired(seed));
         for r in &reports {
             assert!(r.ok(), "seed {seed}: {}:\n{text}", r.suite);
             assert_eq!(r.totals.pass as usize, r.cases.len(), "{text}");
         }
-    }
-}
-
-/// Known emulator bug found by the teardown check: with duplication/reordering on
-/// the wire, some seeds leave one devmem binding alive after every socket closed.
-#[test]
-#[ignore = "simkernel leaks a binding under wire dup/reorder at this seed"]
-fn impaired_wire_seed_3_leaves_no_binding() {
-    let (reports, text) = go(&impaired(3));
-    for r in &reports {
-        assert!(r.ok(), "{}:\n{text}", r.suite);
     }
 }
 
