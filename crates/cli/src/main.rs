@@ -4,6 +4,7 @@
 
 mod demo;
 mod selftest;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ enum Cmd {
     Selftest(selftest::Args),
     /// Tell the series' story: the problems before it, the fix, what validation prevents.
     Demo(demo::Args),
+    /// Run the emulator and serve its NETLINK_GENERIC on a unix seqpacket socket.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +35,6 @@ fn main() -> ExitCode {
         None => selftest::run(selftest::Args::defaults()),
         Some(Cmd::Selftest(a)) => selftest::run(a),
         Some(Cmd::Demo(a)) => demo::run(a),
+        Some(Cmd::Serve(a)) => serve::run(a),
     }
 }

@@ -8,6 +8,8 @@
 //! Modules, bottom up:
 //!
 //! - [`transport`]: one datagram in, one datagram out, plus fd passing.
+//! - [`emulator`]: the emulated kernel as a transport (in process) and as a server
+//!   (`nkdevmem serve`).
 //! - [`conn`]: sequence numbers and the `netlink` crate's sans-IO request tracker.
 //! - [`genl`]: generic netlink: family resolution through `nlctrl`, do and dump.
 //! - [`netdev`], [`ethtool`]: typed, ynl-like clients of the two genl families.
@@ -23,6 +25,7 @@
 
 pub mod conn;
 pub mod dmabuf;
+pub mod emulator;
 mod error;
 pub mod ethtool;
 pub mod genl;

@@ -502,6 +502,16 @@ impl Kernel {
             .dma_buf_get(fd)
     }
 
+    /// A dma-buf exported from an existing memfd (what a client passes with
+    /// `SCM_RIGHTS` to `nkdevmem serve`), one SG entry for the whole buffer.
+    pub fn dmabuf_from_memfd(&mut self, fd: std::os::fd::OwnedFd) -> KResult<Rc<DmaBuf>> {
+        let id = self.next_dmabuf_id;
+        self.next_dmabuf_id += 1;
+        let mem = linux::shm::SharedMem::from_fd(fd).map_err(|_| KernelError::new(EBADF))?;
+        let size = mem.len();
+        Ok(Rc::new(DmaBuf::new(id, Rc::new(mem), size, 0, "udmabuf")))
+    }
+
     /// A memfd-backed dma-buf of `size` bytes (sparse), exported as one SG entry per
     /// `sg_chunk` bytes (0 = one entry), as udmabuf does with its memfd.
     pub fn dmabuf_create(&mut self, size: usize, sg_chunk: usize) -> KResult<Rc<DmaBuf>> {

@@ -205,3 +205,18 @@ impl Kernel {
         })
     }
 }
+
+/// RX queues the guest may grow to in [`default_topology`] (so queue-create can lease
+/// NIC queues to it).
+pub const GUEST_NUM_RX_QUEUES: u32 = 8;
+
+/// What `nkdevmem serve` runs: [`Kernel::topology_build`] with the default addresses,
+/// the guest able to hold [`GUEST_NUM_RX_QUEUES`] RX queues. The host namespace is
+/// `init_net` with lo at ifindex 1 and up, one DMA NIC, and the netkit pair whose peer
+/// lives in the container namespace (which calls the host nsid 0).
+pub fn default_topology(k: &mut Kernel) -> KResult<Topology> {
+    k.topology_build(&TopologyConfig {
+        rxqueues: GUEST_NUM_RX_QUEUES,
+        ..TopologyConfig::default()
+    })
+}

@@ -295,6 +295,65 @@ impl Kernel {
     }
 }
 
+impl Kernel {
+    /// [`Kernel::netlink_send`] for a datagram that came with file descriptors (the
+    /// `nkdevmem serve` protocol): for each netdev bind-rx / bind-tx request in
+    /// `datagram`, in order, the next fd of `fds` becomes a memfd-backed dma-buf in the
+    /// socket owner's fd table under the number its `NETDEV_A_DMABUF_FD` names
+    /// (replacing whatever was there), so the request bytes are the ones the real
+    /// kernel would take. Fds left over are closed.
+    pub fn netlink_send_with_fds(
+        &mut self,
+        sock: NlSockId,
+        datagram: &[u8],
+        fds: Vec<std::os::fd::OwnedFd>,
+    ) -> KResult<()> {
+        let mut fds = fds.into_iter();
+        let pid = self
+            .netlink
+            .socks
+            .get(&sock)
+            .ok_or(KernelError::new(EBADF))?
+            .pid;
+        for n in dmabuf_fd_numbers(datagram) {
+            let Some(fd) = fds.next() else { break };
+            let buf = self.dmabuf_from_memfd(fd)?;
+            let p = self.process_mut(pid).ok_or(KernelError::new(ESRCH))?;
+            p.fds.insert(n, crate::process::File::DmaBuf(buf));
+        }
+        self.netlink_send(sock, datagram)
+    }
+}
+
+/// The `NETDEV_A_DMABUF_FD` values of the netdev bind-rx / bind-tx requests in a
+/// datagram, in message order.
+pub fn dmabuf_fd_numbers(datagram: &[u8]) -> Vec<i32> {
+    use netlink::family::netdev::{NETDEV_CMD_BIND_RX, NETDEV_CMD_BIND_TX};
+    let Some(netdev) = crate::net::netlink::genetlink::genl_family_id("netdev") else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for m in netlink::msg::messages(datagram).flatten() {
+        if m.hdr.nlmsg_type != netdev {
+            continue;
+        }
+        let Ok((h, attrs)) = m.genl_attrs() else {
+            continue;
+        };
+        if h.cmd != NETDEV_CMD_BIND_RX && h.cmd != NETDEV_CMD_BIND_TX {
+            continue;
+        }
+        for a in attrs.flatten() {
+            if a.ty == uapi::netdev::NETDEV_A_DMABUF_FD
+                && let Ok(v) = a.u32()
+            {
+                out.push(v as i32);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
