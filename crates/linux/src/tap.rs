@@ -11,7 +11,8 @@ use std::ffi::CString;
 use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 use crate::sys::{cvt, cvt_size};
 
@@ -113,6 +114,39 @@ impl Tap {
     }
 }
 
+impl AsFd for Tap {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Block until one of `taps` has a frame queued or `timeout` passes (`poll(2)` on the TAP
+/// fds; EINTR counts as a timeout). Returns whether any is readable. This is how a
+/// wall-clock driver sleeps until the real kernel sends something or the emulator's next
+/// timer is due, instead of spinning.
+pub fn wait_readable(taps: &[&Tap], timeout: Duration) -> io::Result<bool> {
+    let mut fds: Vec<libc::pollfd> = taps
+        .iter()
+        .map(|t| libc::pollfd {
+            fd: t.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // Round up so a sub-millisecond wait still sleeps instead of returning at once.
+    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: `fds` is a live array of `fds.len()` pollfd entries.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(e);
+    }
+    Ok(fds.iter().any(|p| p.revents & libc::POLLIN != 0))
+}
+
 /// `ip link set NAME up` in this thread's netns.
 pub fn set_link_up(name: &str) -> io::Result<()> {
     let s = ctl_socket()?;
@@ -156,4 +190,63 @@ pub fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
     // SAFETY: SIOCSIFNETMASK reads the ifreq we own.
     cvt(unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFNETMASK, &req) })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `wait_readable` sleeps for its timeout when nothing is queued, and wakes when the
+    /// real kernel transmits on the TAP (an ARP request for an on-link address).
+    #[test]
+    fn wait_readable_times_out_then_wakes_on_a_frame() {
+        let r = std::thread::spawn(|| -> Result<(), String> {
+            if let Err(e) = crate::netns::unshare_net() {
+                return Err(format!("SKIP: unshare(CLONE_NEWNET): {e}"));
+            }
+            let tap = match Tap::open("nkwait%d") {
+                Ok(t) => t,
+                Err(e) => return Err(format!("SKIP: /dev/net/tun: {e}")),
+            };
+            let t0 = std::time::Instant::now();
+            let got =
+                wait_readable(&[&tap], Duration::from_millis(30)).map_err(|e| e.to_string())?;
+            assert!(!got, "a down TAP queues nothing");
+            assert!(
+                t0.elapsed() >= Duration::from_millis(30),
+                "{:?}",
+                t0.elapsed()
+            );
+            set_link_up(tap.name()).map_err(|e| e.to_string())?;
+            set_ipv4(tap.name(), Ipv4Addr::new(198, 18, 7, 1), 24).map_err(|e| e.to_string())?;
+            // A datagram to an on-link neighbour makes the kernel ARP for it on the TAP.
+            let u = std::net::UdpSocket::bind("198.18.7.1:0").map_err(|e| e.to_string())?;
+            u.send_to(b"x", "198.18.7.9:9").map_err(|e| e.to_string())?;
+            let t0 = std::time::Instant::now();
+            let mut buf = [0u8; 2048];
+            loop {
+                assert!(t0.elapsed() < Duration::from_secs(3), "no ARP request");
+                if !wait_readable(&[&tap], Duration::from_secs(1)).map_err(|e| e.to_string())? {
+                    continue;
+                }
+                let Some(n) = tap.recv(&mut buf).map_err(|e| e.to_string())? else {
+                    continue;
+                };
+                // EtherType ARP, opcode request, target 198.18.7.9.
+                if n >= 42 && buf[12..14] == [0x08, 0x06] {
+                    assert_eq!(buf[20..22], [0, 1]);
+                    assert_eq!(buf[38..42], [198, 18, 7, 9]);
+                    return Ok(());
+                }
+            }
+        })
+        .join()
+        .map_err(|_| "thread panicked".to_string())
+        .and_then(|r| r);
+        match r {
+            Ok(()) => {}
+            Err(m) if m.starts_with("SKIP") => println!("{m}"),
+            Err(m) => panic!("{m}"),
+        }
+    }
 }

@@ -17,7 +17,8 @@
 //!   RSS/ntuple/header split), netkit (with programs), veth, loopback, wires, TAP;
 //! - [`dma`]: dma-bufs and the per-device IOMMU;
 //! - [`progs`]: the selftests' BPF programs in Rust; [`topology`]: the selftests' container
-//!   topology in one call.
+//!   topology in one call; [`wall_clock`]: driving a [`World`] in real time when a NIC is
+//!   plugged into a TAP.
 //!
 //! The kernel is a plain struct driven through `&mut self` on a virtual clock: no
 //! threads, no I/O beyond the memfds that back dma-bufs (and a TAP fd when a NIC is
@@ -35,6 +36,7 @@ pub mod progs;
 pub mod sim;
 pub mod time;
 pub mod topology;
+pub mod wall_clock;
 
 /// Kernel: `PAGE_SIZE` (x86_64).
 pub const PAGE_SIZE: usize = 4096;

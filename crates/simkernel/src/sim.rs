@@ -46,6 +46,11 @@ pub enum SimError {
         /// Steps taken.
         steps: u64,
     },
+    /// A wall-clock run ([`crate::wall_clock`]) did not finish within its time limit.
+    WallTimeout {
+        /// The limit, in milliseconds of wall time.
+        after_ms: u64,
+    },
 }
 
 impl fmt::Display for SimError {
@@ -53,6 +58,9 @@ impl fmt::Display for SimError {
         match self {
             SimError::Deadlock { blocked } => write!(f, "deadlock: blocked tasks {blocked:?}"),
             SimError::StepLimit { steps } => write!(f, "no completion after {steps} steps"),
+            SimError::WallTimeout { after_ms } => {
+                write!(f, "no completion after {after_ms} ms of wall time")
+            }
         }
     }
 }
@@ -164,6 +172,14 @@ impl World {
             fut: Box::pin(fut),
             waker,
         }));
+    }
+
+    /// Whether some task was woken and waits to be polled.
+    pub fn has_ready_tasks(&self) -> bool {
+        self.ready
+            .lock()
+            .map(|q| !q.order.is_empty())
+            .unwrap_or(false)
     }
 
     /// Tasks not yet finished.

@@ -4,7 +4,8 @@
 //! a wire) are written to the TAP fd; [`Kernel::tap_poll`] reads what the real kernel
 //! sent and feeds it to the NIC's receive path (RSS, ntuple, header split). This is the
 //! one place the emulator meets wall-clock time: the caller polls, and virtual time is
-//! not advanced by it (DESIGN: "only a TAP-attached run uses the wall clock").
+//! not advanced by it (DESIGN: "only a TAP-attached run uses the wall clock"); the
+//! [`crate::wall_clock`] driver ties the two together and sleeps in [`Kernel::tap_wait`].
 
 use std::rc::Rc;
 
@@ -54,5 +55,31 @@ impl Kernel {
         }
         self.net_rx_action();
         n
+    }
+
+    /// Sleep until a TAP-backed NIC has a frame from the real kernel or `timeout` passes
+    /// (`poll(2)` on every TAP fd). Returns whether a frame is waiting; `false` at once
+    /// when no NIC is plugged into a TAP (nothing could wake us early).
+    pub fn tap_wait(&self, timeout: std::time::Duration) -> bool {
+        let taps: Vec<Rc<linux::tap::Tap>> = self
+            .devices
+            .values()
+            .filter_map(|d| match &d.kind {
+                DeviceKind::Nic(n) => n.tap.clone(),
+                _ => None,
+            })
+            .collect();
+        if taps.is_empty() {
+            return false;
+        }
+        let refs: Vec<&linux::tap::Tap> = taps.iter().map(|t| t.as_ref()).collect();
+        linux::tap::wait_readable(&refs, timeout).unwrap_or(false)
+    }
+
+    /// Whether any NIC is plugged into a TAP (the run then follows the wall clock).
+    pub fn has_tap(&self) -> bool {
+        self.devices
+            .values()
+            .any(|d| matches!(&d.kind, DeviceKind::Nic(n) if n.tap.is_some()))
     }
 }

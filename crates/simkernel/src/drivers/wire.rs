@@ -194,6 +194,25 @@ impl Kernel {
         Ok(id)
     }
 
+    /// Unplug `wire`: both NICs lose their cable (frames they send afterwards stay on
+    /// their TX rings), so one of them can be plugged into a TAP instead. Frames in flight
+    /// are lost, as on a pulled cable. ENODEV for an unknown wire.
+    pub fn wire_disconnect(&mut self, wire: WireId) -> KResult<()> {
+        let w = self
+            .wires
+            .wires
+            .remove(&wire)
+            .ok_or(KernelError::new(ENODEV))?;
+        for d in w.ends {
+            if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&d).map(|d| &mut d.kind)
+                && n.wire.is_some_and(|(id, _)| id == wire)
+            {
+                n.wire = None;
+            }
+        }
+        Ok(())
+    }
+
     /// Append a fault rule to `wire`'s chain (both directions).
     pub fn wire_add_rule(&mut self, wire: WireId, rule: Box<dyn Rule>) -> KResult<()> {
         let w = self
