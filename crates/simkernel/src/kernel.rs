@@ -494,6 +494,43 @@ impl Kernel {
         Ok(p.fd_install(File::DmaBuf(dmabuf)))
     }
 
+    /// Opens a reference to namespace `ns` in `pid`'s fd table, as
+    /// `open("/run/netns/NAME")` gives `ip netns exec`, and returns the fd (ENODEV for
+    /// a namespace that does not exist, ESRCH for an unknown process).
+    pub fn netns_open(&mut self, pid: ProcessId, ns: NetNsId) -> KResult<i32> {
+        if !self.netns.contains_key(&ns) {
+            return Err(KernelError::new(ENODEV));
+        }
+        let p = self
+            .processes
+            .get_mut(&pid)
+            .ok_or(KernelError::new(ESRCH))?;
+        Ok(p.fd_install(File::NetNs(ns)))
+    }
+
+    /// Kernel: `get_net_ns_by_fd(fd)` in `pid`'s fd table (EBADF / EINVAL); a
+    /// namespace deleted since the fd was opened is EINVAL here (the kernel keeps it
+    /// alive by reference; the emulator does not).
+    pub fn get_net_ns_by_fd(&self, pid: ProcessId, fd: i32) -> KResult<NetNsId> {
+        let ns = self
+            .processes
+            .get(&pid)
+            .ok_or(KernelError::new(EBADF))?
+            .get_net_ns_by_fd(fd)?;
+        if !self.netns.contains_key(&ns) {
+            return Err(KernelError::new(EINVAL));
+        }
+        Ok(ns)
+    }
+
+    /// Kernel: `get_net_ns_by_pid(pid)`: the namespace process `pid` runs in (ESRCH).
+    pub fn get_net_ns_by_pid(&self, pid: u32) -> KResult<NetNsId> {
+        self.processes
+            .get(&ProcessId(pid))
+            .map(|p| p.netns)
+            .ok_or(KernelError::new(ESRCH))
+    }
+
     /// Kernel: `dma_buf_get(fd)` in `pid`'s fd table (EBADF / EINVAL).
     pub fn dma_buf_get(&self, pid: ProcessId, fd: i32) -> KResult<Rc<DmaBuf>> {
         self.processes

@@ -29,6 +29,9 @@ pub enum File {
     DmaBuf(Rc<DmaBuf>),
     /// A socket.
     Socket(crate::net::core::sock::SockId),
+    /// A network namespace reference (`open("/run/netns/NAME")`, `/proc/PID/ns/net`):
+    /// what `IFLA_NET_NS_FD` and `NETNSA_FD` name.
+    NetNs(NetNsId),
     /// Anything else (a memfd ...): `dma_buf_get()` refuses it with EINVAL.
     Other,
 }
@@ -84,8 +87,22 @@ impl Process {
     pub fn dma_buf_get(&self, fd: i32) -> KResult<Rc<DmaBuf>> {
         match self.fds.get(&fd) {
             None => Err(KernelError::new(uapi::errno::EBADF)),
-            Some(File::Other | File::Socket(_)) => Err(KernelError::new(uapi::errno::EINVAL)),
+            Some(File::Other | File::Socket(_) | File::NetNs(_)) => {
+                Err(KernelError::new(uapi::errno::EINVAL))
+            }
             Some(File::DmaBuf(b)) => Ok(b.clone()),
+        }
+    }
+}
+
+impl Process {
+    /// Kernel: `get_net_ns_by_fd()`: EBADF when `fd` is not open, EINVAL when it is not a
+    /// namespace file.
+    pub fn get_net_ns_by_fd(&self, fd: i32) -> KResult<NetNsId> {
+        match self.fds.get(&fd) {
+            None => Err(KernelError::new(uapi::errno::EBADF)),
+            Some(File::NetNs(ns)) => Ok(*ns),
+            Some(_) => Err(KernelError::new(uapi::errno::EINVAL)),
         }
     }
 }
@@ -104,6 +121,23 @@ mod tests {
         assert_eq!(p.fd_install(File::Other), 4);
         assert_eq!(p.fd_install(File::Other), 6);
         assert_eq!(p.close(42).unwrap_err().errno, uapi::errno::EBADF);
+    }
+
+    #[test]
+    fn netns_fds() {
+        let mut p = Process::new(NetNsId(0), Cred::default());
+        let other = p.fd_install(File::Other);
+        let ns = p.fd_install(File::NetNs(NetNsId(7)));
+        assert_eq!(p.get_net_ns_by_fd(ns).unwrap(), NetNsId(7));
+        assert_eq!(
+            p.get_net_ns_by_fd(other).unwrap_err().errno,
+            uapi::errno::EINVAL
+        );
+        assert_eq!(
+            p.get_net_ns_by_fd(42).unwrap_err().errno,
+            uapi::errno::EBADF
+        );
+        assert_eq!(p.dma_buf_get(ns).unwrap_err().errno, uapi::errno::EINVAL);
     }
 
     #[test]
