@@ -307,6 +307,35 @@ impl<T: NetlinkTransport> RtnlClient<T> {
         Ok(())
     }
 
+    /// Moves a link into the netns the fd *number* `fd` refers to in the kernel's view
+    /// of the caller (`IFLA_NET_NS_FD`, no fd passed along): for the emulator, where
+    /// the fd lives in the emulated process's table (`Kernel::netns_open`).
+    pub fn link_set_netns_fd_num(&mut self, ifindex: u32, fd: i32) -> Result<(), Error> {
+        let idx = ifindex_i32(ifindex)?;
+        self.link_msg(
+            RTM_NEWLINK,
+            NLM_F_ACK,
+            ifinfomsg(idx, 0, 0),
+            |b| {
+                b.put_u32(IFLA_NET_NS_FD, fd as u32);
+            },
+            &[],
+        )?;
+        Ok(())
+    }
+
+    /// `ip netns set NAME NSID`: `RTM_NEWNSID` with `NETNSA_NSID` then `NETNSA_FD`
+    /// (the fd number of `/run/netns/NAME` in the caller's view; no fd passed along).
+    pub fn netns_set_id_fd_num(&mut self, fd: i32, nsid: i32) -> Result<(), Error> {
+        let mut b = self
+            .conn
+            .start(RTM_NEWNSID, NLM_F_ACK)
+            .raw_header(&[AF_UNSPEC, 0, 0, 0]);
+        b.put_s32(NETNSA_NSID, nsid).put_u32(NETNSA_FD, fd as u32);
+        self.conn.transact(&b.finish(), &[])?;
+        Ok(())
+    }
+
     /// Moves a link into the netns of process `pid` (`IFLA_NET_NS_PID`).
     pub fn link_set_netns_pid(&mut self, ifindex: u32, pid: u32) -> Result<(), Error> {
         let idx = ifindex_i32(ifindex)?;
