@@ -186,8 +186,8 @@ impl UnixServer {
                     }
                     Ok((_, fds)) => {
                         busy = true;
-                        // A request the emulator cannot take (a bad fd) fails the
-                        // sendmsg: the client sees the connection answer nothing.
+                        // A passed fd that is not exportable memory leaves the
+                        // named fd closed: the bind's NLMSG_ERROR says EBADF.
                         let _ = k.netlink_send_with_fds(*s, &buf, fds);
                         while let Some(reply) = k.netlink_recv(*s) {
                             c.send(&reply, &[])?;

@@ -12,7 +12,8 @@ use devmem::emulator::UnixServer;
 use devmem::netdev::{Lease, NetdevClient, QueueType};
 use devmem::transport::UnixTransport;
 use simkernel::{Cred, Kernel, KernelConfig};
-use uapi::errno::{ENODEV, EOPNOTSUPP};
+use std::os::fd::AsFd;
+use uapi::errno::{EBADF, ENODEV, EOPNOTSUPP};
 use uapi::netlink::NETLINK_GENERIC;
 
 #[test]
@@ -78,6 +79,12 @@ fn serve_bind_tx_and_unbind_on_close() {
     assert!(id >= 1);
     let id2 = a.bind_tx(nic, buf.fd()).unwrap();
     assert_eq!(id2, id + 1);
+
+    // A passed fd that is no memfd (a pipe): the request names an fd the emulated
+    // process does not have, so the bind fails with EBADF, as dma_buf_get() would.
+    let (pipe_r, _pipe_w) = std::io::pipe().unwrap();
+    let e = a.bind_tx(nic, pipe_r.as_fd()).unwrap_err();
+    assert_eq!(e.errno(), Some(EBADF));
 
     // A second connection sees the same kernel; closing the first unbinds both.
     let mut b = NetdevClient::new(UnixTransport::connect(&path, NETLINK_GENERIC).unwrap());

@@ -301,7 +301,8 @@ impl Kernel {
     /// `datagram`, in order, the next fd of `fds` becomes a memfd-backed dma-buf in the
     /// socket owner's fd table under the number its `NETDEV_A_DMABUF_FD` names
     /// (replacing whatever was there), so the request bytes are the ones the real
-    /// kernel would take. Fds left over are closed.
+    /// kernel would take. A passed fd that cannot become a dma-buf leaves that number
+    /// closed, so the request gets the kernel's EBADF. Fds left over are closed.
     pub fn netlink_send_with_fds(
         &mut self,
         sock: NlSockId,
@@ -317,9 +318,19 @@ impl Kernel {
             .pid;
         for n in dmabuf_fd_numbers(datagram) {
             let Some(fd) = fds.next() else { break };
-            let buf = self.dmabuf_from_memfd(fd)?;
+            let buf = self.dmabuf_from_memfd(fd);
             let p = self.process_mut(pid).ok_or(KernelError::new(ESRCH))?;
-            p.fds.insert(n, crate::process::File::DmaBuf(buf));
+            match buf {
+                Ok(buf) => {
+                    p.fds.insert(n, crate::process::File::DmaBuf(buf));
+                }
+                // Memory that cannot be exported (not a mappable memfd): the request
+                // then names an fd the process does not have, and the bind fails as
+                // dma_buf_get() would, with EBADF in an ordinary NLMSG_ERROR.
+                Err(_) => {
+                    p.fds.remove(&n);
+                }
+            }
         }
         self.netlink_send(sock, datagram)
     }
