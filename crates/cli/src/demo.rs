@@ -1,4 +1,5 @@
-//! `nkdevmem demo [--driver D]`: the cover letter's story on the emulator.
+//! `nkdevmem demo [--driver D]`: the cover letter's story on the emulator, told by
+//! emulated processes (ncdevmem, socat) on the nk_devmem topology.
 
 use std::process::ExitCode;
 
@@ -24,7 +25,13 @@ pub fn run(a: Args) -> ExitCode {
     match selftests::demo::run(driver) {
         Ok(r) => {
             print!("{}", r.text);
-            ExitCode::SUCCESS
+            match r.check() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nkdevmem demo: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(e) => {
             eprintln!("nkdevmem demo: {e}");

@@ -57,7 +57,8 @@ fn qlease_suite_and_demo() {
     assert!(out.contains("\"ok\":true"));
     let (code, out, _) = nkdevmem(&["demo"]);
     assert_eq!(code, 0);
-    assert!(out.contains("\"Driver does not support netmem TX\""));
+    assert!(out.contains("Kernel error: 'Driver does not support netmem TX'"));
+    assert!(out.contains("remote received 12 bytes: \"hello\\nworld\\n\""));
     let (_, out, _) = nkdevmem(&["--help"]);
     assert!(out.contains("selftest") && out.contains("demo"));
 }

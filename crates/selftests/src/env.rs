@@ -558,6 +558,14 @@ impl NetDrvContEnv {
             p.bss_update(&ep.ifindex.to_ne_bytes())
                 .map_err(kfail("bpftool map update"))?;
         }
+        // --pcap: the netkit pair too (header-only for devmem payload, as tcpdump sees it).
+        let mut ep = ep;
+        if let Some(dir) = &cfg.pcap {
+            for (d, name) in [(nk_host, "host-nk_host"), (guest, "container-nk_guest")] {
+                start_pcap(&mut k, d, dir.join(format!("{name}.pcap")))?;
+                ep.pcap_devs.push(d);
+            }
+        }
         drop(k);
         Ok(NetDrvContEnv {
             netns,
@@ -585,6 +593,13 @@ impl NetDrvContEnv {
         {
             let mut k = self.ep.kernel.borrow_mut();
             let mut errs = Vec::new();
+            // Flush the netkit captures before the pair goes away.
+            let guest = k.dev_get_by_index(self.netns_id, self.nk_guest_ifindex);
+            for d in [Some(self.nk_host), guest].into_iter().flatten() {
+                if self.ep.pcap_devs.contains(&d) {
+                    let _ = k.capture_stop(d);
+                }
+            }
             if let Some(p) = self.redirect_pref {
                 k.tc_filter_del(self.nk_host, TcDir::Ingress, p)
                     .unwrap_or_else(|e| errs.push(kfail("tc filter del")(e)));

@@ -305,6 +305,12 @@ impl Kernel {
         self.devmem.live.get()
     }
 
+    /// The bindings in the global table (kernel: the `net_devmem_dmabuf_bindings`
+    /// xarray), in id order: bound and not yet unbound.
+    pub fn devmem_bindings(&self) -> impl Iterator<Item = &Rc<DevmemBinding>> {
+        self.devmem.table.values()
+    }
+
     /// Kernel: `net_devmem_bind_dmabuf()` (kernel-spec §4.2), every step in order.
     #[allow(clippy::too_many_arguments)]
     pub fn net_devmem_bind_dmabuf(
