@@ -4,13 +4,13 @@
 //! - Sockets map one to one onto `Os`'s calls. The non-blocking ones (`socket`, `bind`,
 //!   `listen`, `setsockopt`, `close`) complete at their first poll in both worlds, so
 //!   they are driven with [`devmem::os::block_on`].
-//! - Generic netlink: a `KernelTransport` on Linux; on the emulator an
-//!   [`EmulatedGenl`] socket opened by the process itself, so requests run in its netns
-//!   with its credentials.
+//! - Generic netlink: a `KernelTransport` on Linux; on the emulator devmem's
+//!   [`EmulatedTransport`] opened by the process itself ([`emulated_netlink`]), so
+//!   requests run in its netns with its credentials.
 //! - The dma-buf: a udmabuf export on Linux; on the emulator a memfd which the process
 //!   "exports" by installing it in its emulated fd table under the memfd's own number
-//!   (see [`EmulatedGenl`]), so the fd number ncdevmem writes into bind-rx / bind-tx
-//!   names the same memory in both fd tables.
+//!   ([`export_dmabuf`]), and which bind-rx / bind-tx pass alongside the request, so
+//!   the fd number ncdevmem writes names the same memory in both fd tables.
 //! - Time: the virtual clock on the emulator, the wall clock on Linux.
 
 use std::io;
@@ -20,63 +20,32 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use devmem::dmabuf::Dmabuf;
+use devmem::emulator::EmulatedTransport;
 use devmem::os::{Iov, Os, PollFd, block_on};
-use devmem::transport::{KernelTransport, NetlinkTransport};
+use devmem::transport::KernelTransport;
+use simkernel::Proc;
 use simkernel::dma::DmaBuf;
 use simkernel::process::File;
-use simkernel::{NlSockId, Proc};
 use uapi::inet::AF_INET6;
-use uapi::netlink::{NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GENERIC};
+use uapi::netlink::NETLINK_GENERIC;
 use uapi::socket::SOCK_STREAM;
 
 use crate::platform::{Platform, RecvMsg, Sockets, Transport};
-
-fn kerr(e: simkernel::KernelError) -> io::Error {
-    io::Error::from_raw_os_error(e.errno)
-}
 
 /// dma-buf ids of buffers this module exports (kept apart from the kernel's own
 /// counter, which starts at 1).
 const EXPORT_ID_BASE: u64 = 1 << 40;
 
-/// An emulated `NETLINK_GENERIC` (or `NETLINK_ROUTE`) socket of one emulated process,
-/// with `NETLINK_EXT_ACK` and `NETLINK_CAP_ACK` on, as YNL opens it.
+/// A netlink socket of `protocol` opened by `proc` itself, so requests run in its
+/// netns with its credentials: [`EmulatedTransport`] (EXT_ACK and CAP_ACK on, as YNL
+/// opens it; dropping it closes the socket and unbinds what it bound).
 ///
-/// The emulator answers inside `send`, so `recv` never blocks: an empty queue is
-/// `WouldBlock`. Dropping it closes the socket (unbinding what it bound).
-///
-/// Fds passed to `send` are dma-buf memfds: each one is installed in the process's fd
-/// table as a dma-buf under its own number before the request runs, which is the
-/// number ncdevmem wrote into `NETDEV_A_DMABUF_FD`.
-#[derive(Debug)]
-pub struct EmulatedGenl {
-    proc: Proc,
-    sock: NlSockId,
-    portid: u32,
-}
-
-impl EmulatedGenl {
-    /// Opens a netlink socket of `protocol` in `proc`.
-    pub fn open(proc: &Proc, protocol: i32) -> io::Result<Self> {
-        let mut k = proc.kernel().borrow_mut();
-        let sock = k.netlink_socket(proc.pid(), protocol).map_err(kerr)?;
-        k.netlink_setsockopt(sock, NETLINK_EXT_ACK, true)
-            .map_err(kerr)?;
-        k.netlink_setsockopt(sock, NETLINK_CAP_ACK, true)
-            .map_err(kerr)?;
-        let portid = k.netlink_sock(sock).map_or(0, |s| s.portid);
-        Ok(Self {
-            proc: proc.clone(),
-            sock,
-            portid,
-        })
-    }
-
-    /// Installs `fd` (a memfd) as a dma-buf in the process under `fd`'s own number,
-    /// unless that number already names a dma-buf there (see [`export_dmabuf`]).
-    fn export(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        export_dmabuf(&self.proc, fd)
-    }
+/// A bind-rx / bind-tx sent with the memfd alongside gets
+/// [`simkernel::Kernel::netlink_send_with_fds`]' semantics: the memfd becomes a dma-buf
+/// under the number the request names, which is the memfd's own number here (ncdevmem
+/// writes `fd.as_raw_fd()`), so it lands where [`alloc_emulated`] reserved it.
+pub fn emulated_netlink(proc: &Proc, protocol: i32) -> io::Result<EmulatedTransport> {
+    EmulatedTransport::open(proc.kernel().clone(), proc.pid(), protocol)
 }
 
 /// The emulated `UDMABUF_CREATE`: installs memfd `fd` in `proc`'s fd table as a
@@ -129,43 +98,10 @@ fn alloc_emulated(proc: &Proc, size: usize) -> io::Result<Dmabuf> {
     Err(io::Error::from_raw_os_error(uapi::errno::EMFILE))
 }
 
-impl NetlinkTransport for EmulatedGenl {
-    fn send(&mut self, datagram: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
-        for fd in fds {
-            self.export(*fd)?;
-        }
-        self.proc
-            .kernel()
-            .borrow_mut()
-            .netlink_send(self.sock, datagram)
-            .map_err(kerr)
-    }
-
-    fn recv(&mut self) -> io::Result<Vec<u8>> {
-        self.proc
-            .kernel()
-            .borrow_mut()
-            .netlink_recv(self.sock)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "no netlink reply queued"))
-    }
-
-    fn portid(&self) -> u32 {
-        self.portid
-    }
-}
-
-impl Drop for EmulatedGenl {
-    fn drop(&mut self) {
-        if let Ok(mut k) = self.proc.kernel().try_borrow_mut() {
-            let _ = k.netlink_close(self.sock);
-        }
-    }
-}
-
 impl Platform for Os {
     fn genl(&self) -> io::Result<Transport> {
         Ok(Transport(match self {
-            Os::Emulated(p) => Box::new(EmulatedGenl::open(p, NETLINK_GENERIC)?),
+            Os::Emulated(p) => Box::new(emulated_netlink(p, NETLINK_GENERIC)?),
             Os::Linux => Box::new(KernelTransport::open(NETLINK_GENERIC)?),
         }))
     }

@@ -86,7 +86,7 @@ pub fn configure_nic(ksft: &Ksft, cfg: &dyn DevmemEnv) -> KsftResult {
     let harness = ep.harness.clone();
     let ifindex = ep.ifindex;
     ksft.defer(move || {
-        let t = ncdevmem::os_platform::EmulatedGenl::open(&harness, uapi::netlink::NETLINK_GENERIC)
+        let t = ncdevmem::os_platform::emulated_netlink(&harness, uapi::netlink::NETLINK_GENERIC)
             .map_err(|e| e.to_string())?;
         devmem::ethtool::EthtoolClient::new(t)
             .rings_set(

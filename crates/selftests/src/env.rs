@@ -18,9 +18,10 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use devmem::emulator::EmulatedTransport;
 use devmem::ethtool::EthtoolClient;
 use devmem::netdev::NetdevClient;
-use ncdevmem::os_platform::EmulatedGenl;
+use ncdevmem::os_platform::emulated_netlink;
 use simkernel::drivers::netkit::NetkitConfig;
 use simkernel::drivers::nic::NicProfile;
 use simkernel::drivers::wire::{Corrupt, Duplicate, Loss, Reorder, WireConfig, WireId};
@@ -335,21 +336,21 @@ impl NetDrvEpEnv {
     }
 
     /// A YNL ethtool socket of the harness.
-    pub fn ethtool_ynl(&self) -> KsftResult<EthtoolClient<EmulatedGenl>> {
-        let t = EmulatedGenl::open(&self.harness, NETLINK_GENERIC)
+    pub fn ethtool_ynl(&self) -> KsftResult<EthtoolClient<EmulatedTransport>> {
+        let t = emulated_netlink(&self.harness, NETLINK_GENERIC)
             .map_err(|e| KsftError::fail(format!("YNL: {e}")))?;
         Ok(EthtoolClient::new(t))
     }
 
     /// A YNL netdev socket of a process in `ns` (`NetNSEnter`).
-    pub fn netdev_ynl_in(&self, ns: NetNsId) -> KsftResult<NetdevClient<EmulatedGenl>> {
+    pub fn netdev_ynl_in(&self, ns: NetNsId) -> KsftResult<NetdevClient<EmulatedTransport>> {
         let p = self.world.borrow().process(
             ns,
             Cred {
                 cap_net_admin: true,
             },
         );
-        let t = EmulatedGenl::open(&p, NETLINK_GENERIC)
+        let t = emulated_netlink(&p, NETLINK_GENERIC)
             .map_err(|e| KsftError::fail(format!("YNL: {e}")))?;
         Ok(NetdevClient::new(t))
     }

@@ -12,8 +12,9 @@
 use std::net::SocketAddr;
 
 use devmem::dmabuf::Dmabuf;
+use devmem::emulator::EmulatedTransport;
 use devmem::netdev::NetdevClient;
-use ncdevmem::os_platform::{EmulatedGenl, export_dmabuf};
+use ncdevmem::os_platform::{emulated_netlink, export_dmabuf};
 use simkernel::Proc;
 use simkernel::net::core::datagram::UserIov;
 use simkernel::net::core::sock::AF_INET6;
@@ -27,7 +28,7 @@ pub struct HostBinder {
     /// `NETDEV_A_DMABUF_ID`.
     pub id: u32,
     /// The netlink socket whose lifetime is the binding's (kernel-spec §4.6).
-    nl: Option<NetdevClient<EmulatedGenl>>,
+    nl: Option<NetdevClient<EmulatedTransport>>,
     _mem: Dmabuf,
 }
 
@@ -48,7 +49,7 @@ impl HostBinder {
             .map_err(|e| format!("dma-buf write: {e}"))?;
         // Export before the netlink socket exists, so its fd number is free.
         export_dmabuf(proc, mem.fd()).map_err(|e| format!("udmabuf: {e}"))?;
-        let t = EmulatedGenl::open(proc, NETLINK_GENERIC).map_err(|e| format!("genl: {e}"))?;
+        let t = emulated_netlink(proc, NETLINK_GENERIC).map_err(|e| format!("genl: {e}"))?;
         let mut nl = NetdevClient::new(t);
         let id = nl
             .bind_tx(ifindex, mem.fd())
