@@ -451,6 +451,7 @@ pub struct NetDrvContEnv {
     nk_host_clsact_added: bool,
     remote_route: bool,
     saved_forwarding: bool,
+    saved_accept_ra: u8,
 }
 
 impl std::fmt::Debug for NetDrvContEnv {
@@ -507,7 +508,9 @@ impl NetDrvContEnv {
         ] = <[_; 2]>::try_from(nks).map_err(|_| "Failed to create netkit pair".to_string())?;
         // Step 5: _setup_ns().
         let saved_forwarding = k.sysctl(host).ipv6_forwarding;
+        let saved_accept_ra = k.sysctl(host).accept_ra;
         k.sysctl_ipv6_forwarding(host, true);
+        k.sysctl_ipv6_accept_ra(host, 2);
         let netns = format!("nk-{:08x}", cfg.seed.wrapping_mul(0x9e37_79b9) as u32);
         let cont = k.netns_add(&netns).map_err(kfail("ip netns add"))?;
         // `ip netns attach init 1` names init_net; `ip netns set init 0` in the new ns.
@@ -585,6 +588,7 @@ impl NetDrvContEnv {
             nk_host_clsact_added,
             remote_route,
             saved_forwarding,
+            saved_accept_ra,
             ep,
         })
     }
@@ -625,6 +629,7 @@ impl NetDrvContEnv {
             k.netns_del(self.netns_id)
                 .unwrap_or_else(|e| errs.push(kfail("ip netns del")(e)));
             k.sysctl_ipv6_forwarding(self.ep.host_ns, self.saved_forwarding);
+            k.sysctl_ipv6_accept_ra(self.ep.host_ns, self.saved_accept_ra);
             let _ = k.ip6_route_del(self.ep.remote_ns, self.ipv6_prefix, 64);
             if !errs.is_empty() {
                 return Err(errs.join("; "));

@@ -91,6 +91,15 @@ impl Kernel {
         }
     }
 
+    /// `sysctl -w net.ipv6.conf.all.accept_ra=V` in `netns` (0 off, 1 unless
+    /// forwarding, 2 even when forwarding). Recorded only: no router advertisements
+    /// are processed.
+    pub fn sysctl_ipv6_accept_ra(&mut self, netns: NetNsId, v: u8) {
+        if let Some(n) = self.netns.get_mut(&netns) {
+            n.sysctl.accept_ra = v;
+        }
+    }
+
     /// The namespace's sysctls.
     pub fn sysctl(&self, netns: NetNsId) -> NetSysctl {
         self.netns.get(&netns).map(|n| n.sysctl).unwrap_or_default()
