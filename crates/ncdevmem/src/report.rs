@@ -2,14 +2,9 @@
 
 use std::io::Write;
 
-/// glibc's `strerror()` text for `errno` (std prints the same text plus
-/// " (os error N)", which is cut off).
+/// glibc's `strerror()` text for `errno`, from the one table in `uapi::errno`.
 pub fn strerror(errno: i32) -> String {
-    let s = std::io::Error::from_raw_os_error(errno).to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
+    uapi::errno::strerror(errno).to_string()
 }
 
 /// Kernel: `pr_err()` in ncdevmem.c: `ncdevmem: <msg>[: <strerror(errno)>]`. The C
