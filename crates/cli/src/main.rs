@@ -2,6 +2,7 @@
 //! selftest suite on the embedded emulator (`nkdevmem selftest nk_devmem`).
 #![deny(unsafe_code)]
 
+mod bench;
 mod demo;
 mod selftest;
 mod serve;
@@ -27,6 +28,8 @@ enum Cmd {
     Demo(demo::Args),
     /// Run the emulator and serve its NETLINK_GENERIC on a unix seqpacket socket.
     Serve(serve::Args),
+    /// Benchmarks against the real kernel measured in the same run.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +39,6 @@ fn main() -> ExitCode {
         Some(Cmd::Selftest(a)) => selftest::run(a),
         Some(Cmd::Demo(a)) => demo::run(a),
         Some(Cmd::Serve(a)) => serve::run(a),
+        Some(Cmd::Bench(a)) => bench::run(a),
     }
 }

@@ -59,8 +59,9 @@ fn ip(args: &[&str]) -> io::Result<()> {
     }
 }
 
-/// Pins the calling thread to `cpu` (`sched_setaffinity(0, …)`).
-fn pin(cpu: usize) -> io::Result<()> {
+/// Pins the calling thread to `cpu` (`sched_setaffinity(0, …)`), so a benchmark's other
+/// side (the emulator) can run on the same single core as this baseline.
+pub fn pin(cpu: usize) -> io::Result<()> {
     crate::sys::pin_current_thread(cpu)
 }
 

@@ -333,6 +333,23 @@ impl Kernel {
         Ok(())
     }
 
+    /// `ip link set DEV mtu N` (kernel: `dev_set_mtu()`): EINVAL outside the device's
+    /// `[min_mtu, max_mtu]`, here 68 (`ETH_MIN_MTU`) to 9500 for NICs (jumbo frames, bnxt's
+    /// `BNXT_MAX_MTU`) and 65535 (`ETH_MAX_MTU`) for software devices. TCP picks the new
+    /// value up at the next connection's MSS (`tcp_config`).
+    pub fn dev_set_mtu(&mut self, dev: DevId, mtu: u32) -> KResult<()> {
+        let d = self.devices.get(&dev).ok_or(KernelError::new(ENODEV))?;
+        let max = match d.kind {
+            DeviceKind::Nic(_) => 9500,
+            _ => 65_535,
+        };
+        if !(68..=max).contains(&mtu) {
+            return Err(KernelError::new(EINVAL));
+        }
+        self.dev_mut(dev).mtu = mtu;
+        Ok(())
+    }
+
     /// Kernel: `__dev_change_net_namespace()`: keep the ifindex if it is free in the
     /// target, else allocate one. lo is netns-local (EINVAL); a name clash is EEXIST.
     pub fn link_set_netns(&mut self, dev: DevId, ns: NetNsId) -> KResult<()> {
