@@ -82,6 +82,8 @@ pub struct EmulatedTx {
     pub bytes: u64,
     /// Wall-clock time from connect() to the remote reading EOF.
     pub wall: std::time::Duration,
+    /// CPU time the (single) emulator thread used over the same span.
+    pub cpu: std::time::Duration,
     /// Virtual time over the same span.
     pub virt_us: u64,
     /// sendmsg calls, each completed exactly once.
@@ -96,6 +98,11 @@ impl EmulatedTx {
     /// Goodput in Gbit/s over wall-clock time.
     pub fn gbps(&self) -> f64 {
         self.bytes as f64 * 8.0 / self.wall.as_secs_f64() / 1e9
+    }
+
+    /// Goodput in Gbit/s over the thread's CPU time (robust to other load on the core).
+    pub fn cpu_gbps(&self) -> f64 {
+        self.bytes as f64 * 8.0 / self.cpu.as_secs_f64() / 1e9
     }
 }
 
@@ -244,7 +251,9 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
     // The remote: accept, drain into a reused buffer, note the time of EOF.
     let got = Rc::new(Cell::new(0u64));
     let bad = Rc::new(RefCell::new(None::<String>));
-    let eof_at = Rc::new(Cell::new(None::<(Instant, simkernel::time::Instant)>));
+    let eof_at = Rc::new(Cell::new(
+        None::<(Instant, std::time::Duration, simkernel::time::Instant)>,
+    ));
     let l = remote
         .socket(AF_INET6, SOCK_STREAM)
         .map_err(|e| format!("socket: {e}"))?;
@@ -288,7 +297,8 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
                     }
                 }
             }
-            eof_at.set(Some((Instant::now(), r.kernel().borrow().clock())));
+            let cpu = linux::veth_bench::thread_cpu_time().unwrap_or_default();
+            eof_at.set(Some((Instant::now(), cpu, r.kernel().borrow().clock())));
             let _ = r.close(fd);
         });
     }
@@ -296,6 +306,7 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
     let dst = SocketAddr::new(IpAddr::V6(t.remote_v6), PORT);
     let c = cont.clone();
     let start = Instant::now();
+    let cpu_start = linux::veth_bench::thread_cpu_time().map_err(|e| format!("cpu clock: {e}"))?;
     let vstart = w.kernel.borrow().clock();
     let sender = async move {
         let fd = c
@@ -347,7 +358,7 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
     if let Some(e) = bad.borrow_mut().take() {
         return Err(e);
     }
-    let (end, vend) = eof_at.get().ok_or("the remote never saw EOF")?;
+    let (end, cpu_end, vend) = eof_at.get().ok_or("the remote never saw EOF")?;
     if got.get() != total {
         return Err(format!("remote read {} of {total} bytes", got.get()));
     }
@@ -364,6 +375,7 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
     Ok(EmulatedTx {
         bytes: got.get(),
         wall: end - start,
+        cpu: cpu_end.saturating_sub(cpu_start),
         virt_us: u64::try_from((vend - vstart).as_micros()).unwrap_or(u64::MAX),
         calls,
         wire_frames: ws.sent,
@@ -417,9 +429,11 @@ fn run_tx(a: TxArgs) -> ExitCode {
         }
     };
     println!(
-        "# emulated: {} bytes read by the remote in {:.3} s WALL-CLOCK ({} sendmsg calls, {} frames at MTU {} on the wire, {:.3} s virtual): {} Gbps wall-clock",
+        "# emulated: {} bytes read by the remote in {:.3} s WALL-CLOCK ({:.3} s CPU = {} Gbps; {} sendmsg calls, {} frames at MTU {} on the wire, {:.3} s virtual): {} Gbps wall-clock",
         emu.bytes,
         emu.wall.as_secs_f64(),
+        emu.cpu.as_secs_f64(),
+        fig(emu.cpu_gbps()),
         emu.calls,
         emu.wire_frames,
         emu.mtu,

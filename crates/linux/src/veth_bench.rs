@@ -65,6 +65,12 @@ pub fn pin(cpu: usize) -> io::Result<()> {
     crate::sys::pin_current_thread(cpu)
 }
 
+/// CPU time the calling thread has used so far (`CLOCK_THREAD_CPUTIME_ID`): lets a
+/// single-threaded benchmark report a figure that other load on the core does not skew.
+pub fn thread_cpu_time() -> io::Result<Duration> {
+    crate::sys::thread_cpu_time()
+}
+
 /// Moves `bytes` over TCP from namespace A to namespace B through a veth pair and reports the
 /// goodput. Needs root (CAP_SYS_ADMIN for namespaces, CAP_NET_ADMIN for links) and iproute2.
 pub fn veth_tcp_throughput(bytes: u64) -> io::Result<VethThroughput> {
