@@ -180,6 +180,32 @@ impl SharedMem {
         Ok(())
     }
 
+    /// Appends `len` bytes starting at `offset` to `out`, copying straight into its spare
+    /// capacity (no zero-fill first: [`read_at`](Self::read_at) into a resized `Vec` writes
+    /// every byte twice).
+    pub fn read_append(
+        &self,
+        offset: usize,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OutOfBounds> {
+        self.check(offset, len)?;
+        out.reserve(len);
+        let start = out.len();
+        // SAFETY: the source range was bounds-checked against the live mapping; reserve()
+        // left at least `len` bytes of spare capacity after `start`, which the copy fully
+        // initialises before set_len exposes them; the buffers are distinct.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                self.ptr.as_ptr().add(offset),
+                out.as_mut_ptr().add(start),
+                len,
+            );
+            out.set_len(start + len);
+        }
+        Ok(())
+    }
+
     /// Copies `src` into the shared memory at `offset`.
     pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<(), OutOfBounds> {
         self.check(offset, src.len())?;

@@ -30,6 +30,11 @@ impl DmaMemory for linux::shm::SharedMem {
         self.write_at(off, src)
             .expect("IOMMU mapping exceeds dma-buf");
     }
+
+    fn dma_read_append(&self, off: usize, len: usize, out: &mut Vec<u8>) {
+        self.read_append(off, len, out)
+            .expect("IOMMU mapping exceeds dma-buf");
+    }
 }
 
 /// One scatter-gather entry of the exporter's table: a byte range of the dma-buf.

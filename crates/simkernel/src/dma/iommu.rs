@@ -27,6 +27,13 @@ pub trait DmaMemory: fmt::Debug {
     fn dma_read(&self, off: usize, dst: &mut [u8]);
     /// Device write (DMA to memory). `off + src.len()` is within `len()`.
     fn dma_write(&self, off: usize, src: &[u8]);
+    /// Device read of `len` bytes appended to `out` (a TX gather into the frame being
+    /// built). `off + len` is within `len()`.
+    fn dma_read_append(&self, off: usize, len: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + len, 0);
+        self.dma_read(off, &mut out[start..]);
+    }
 }
 
 /// Kernel: `enum dma_data_direction`.
@@ -190,6 +197,18 @@ impl Iommu {
     /// A device read through the IOMMU (the DMA engine gathering a TX buffer).
     pub fn dma_read(&self, iova: Iova, dst: &mut [u8]) -> Result<(), IommuFault> {
         self.lookup(iova, dst.len(), false, |mem, off| mem.dma_read(off, dst))
+    }
+
+    /// [`dma_read`](Self::dma_read) of `len` bytes appended to `out`.
+    pub fn dma_read_append(
+        &self,
+        iova: Iova,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), IommuFault> {
+        self.lookup(iova, len, false, |mem, off| {
+            mem.dma_read_append(off, len, out)
+        })
     }
 
     /// A device write through the IOMMU (the DMA engine filling an RX buffer).

@@ -79,11 +79,9 @@ fn gather(
                 None => panic!("page frag out of bounds"),
             },
             Frag::NetIov { niov, off: no, .. } => {
-                let start = out.len();
-                out.resize(start + n, 0);
                 let iova = niov.dma_addr() + (no + off) as u64;
                 match iommu {
-                    Some(mmu) => mmu.dma_read(iova, &mut out[start..])?,
+                    Some(mmu) => mmu.dma_read_append(iova, n, out)?,
                     None => {
                         return Err(IommuFault {
                             iova,

@@ -576,6 +576,13 @@ impl Kernel {
         // Kernel: `xa_alloc()` on `sk_user_frags` (ALLOC1, 31-bit): the lowest free ids,
         // increasing within one call.
         let mut token_cursor: u32 = 1;
+        // Size the user copy once (what is queued, at most `len`) instead of growing it
+        // chunk by chunk: the copy is the one per-byte cost recvmsg has.
+        if flags & MSG_SOCK_DEVMEM == 0 {
+            let queued = s.rx_stash.iter().map(|c| c.len()).sum::<usize>()
+                + s.conn().map_or(0, |c| c.recv_queue_len());
+            out.data.reserve(len.min(queued));
+        }
         while out.len < len && !s.shut_rd {
             let chunk = match s.rx_stash.pop_front() {
                 Some(c) => c,
