@@ -197,6 +197,40 @@ fn tcp_csum_ok(frame: &[u8], f: &Flow) -> bool {
     acc.sum() == 0xffff
 }
 
+/// Frames whose TCP payload is at most this many bytes stay linear (the drivers'
+/// `rx_copybreak`: copying a small frame is cheaper than a page reference).
+pub const RX_COPYBREAK: usize = 256;
+
+/// The skb for a frame landing in an ordinary (host page) RX buffer. A TCP frame with more
+/// than [`RX_COPYBREAK`] payload bytes keeps its headers in the linear head and the rest as
+/// one page fragment (the RX buffer the NIC wrote), so the stack peels headers off a small
+/// head and hands the payload to the socket by reference until recvmsg copies it out.
+/// Other frames are linear.
+///
+/// Kernel: the drivers' `build_skb()` + `eth_get_headlen()` header pull (mlx5e
+/// `mlx5e_skb_from_cqe_nonlinear()`, bnxt `bnxt_rx_page_skb()`).
+fn nic_build_skb(frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
+    let Some(f) = tcp else {
+        return Skb::linear(frame);
+    };
+    let doff = frame.get(f.l4 + 12).map_or(20, |b| usize::from(b >> 4) * 4);
+    let hlen = (f.l4 + doff).min(frame.len());
+    if frame.len() - hlen <= RX_COPYBREAK {
+        return Skb::linear(frame);
+    }
+    let page: std::rc::Rc<[u8]> = std::rc::Rc::from(&frame[hlen..]);
+    let len = page.len();
+    let mut head = frame;
+    head.truncate(hlen);
+    let mut skb = Skb::linear(head);
+    skb.frags.push(Frag::Page {
+        bytes: page,
+        off: 0,
+        len,
+    });
+    skb
+}
+
 impl Kernel {
     /// A frame arrives from the wire at NIC `dev`.
     pub fn nic_receive(&mut self, dev: DevId, frame: Vec<u8>) {
@@ -243,10 +277,10 @@ impl Kernel {
                         None => return,
                     }
                 } else {
-                    Skb::linear(frame)
+                    nic_build_skb(frame, tcp.as_ref())
                 }
             }
-            _ => Skb::linear(frame),
+            _ => nic_build_skb(frame, tcp.as_ref()),
         };
         let mut skb = skb;
         skb.ip_summed = csum;
