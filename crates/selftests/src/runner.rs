@@ -93,6 +93,7 @@ pub fn run_suite(cfg: &RunConfig, s: Suite, out: &KtapOut) -> SuiteReport {
                     suites::probe::cases()
                 };
                 let r = block_on_ready(ksft_run(&ksft, s.name(), &cases, &env));
+                wire_diag(out, &env, &r.0);
                 teardown(env.teardown());
                 r
             }
@@ -113,6 +114,7 @@ pub fn run_suite(cfg: &RunConfig, s: Suite, out: &KtapOut) -> SuiteReport {
                         suites::nk_netns::cases()
                     };
                     let r = block_on_ready(ksft_run(&ksft, s.name(), &cases, &env));
+                    wire_diag(out, &env.ep, &r.0);
                     teardown(env.teardown());
                     r
                 }
@@ -125,6 +127,23 @@ pub fn run_suite(cfg: &RunConfig, s: Suite, out: &KtapOut) -> SuiteReport {
         totals,
         cases,
         env_error,
+    }
+}
+
+/// After a failed run on an impaired wire, says which frames the wire's fault rules lost or
+/// mangled (the cause the real tests would leave you to find with tcpdump).
+fn wire_diag(out: &KtapOut, env: &NetDrvEpEnv, totals: &Totals) {
+    if totals.fail == 0 {
+        return;
+    }
+    for e in env.kernel.borrow().wire_log(env.wire) {
+        let end = if e.from == 0 { "host" } else { "remote" };
+        out.diag(&format!(
+            "wire: {} from {end} at {} us: {}",
+            e.verdict,
+            e.at.as_micros(),
+            e.summary
+        ));
     }
 }
 

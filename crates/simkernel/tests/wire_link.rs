@@ -92,3 +92,45 @@ fn bandwidth_and_latency() {
     assert_eq!(rx_ts, Some(9 + 50));
     assert_eq!(k.wire_stats(w).unwrap().sent, before + 11);
 }
+
+/// The wire remembers what its fault rules did, with a tcpdump-style summary of each frame.
+#[test]
+fn fault_rules_are_logged() {
+    use simkernel::drivers::wire::{Loss, Verdict, WIRE_LOG_LEN};
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let ns = k.netns_add("far").unwrap();
+    let a = k.nic_add(init, "eth0", NicProfile::bnxt(), 2).unwrap();
+    let b = k.nic_add(ns, "eth0", NicProfile::bnxt(), 2).unwrap();
+    let w = k.wire_connect(a, b, WireConfig::default()).unwrap();
+    for d in [a, b] {
+        k.link_set_up(d, true).unwrap();
+    }
+    k.advance(k.clock() + Duration::from_secs(2));
+    k.wire_clear_rules(w);
+    k.wire_add_rule(w, Box::new(Loss(1.0))).unwrap();
+    let before = k.wire_stats(w).unwrap().dropped;
+    let mut frame = vec![0u8; 100];
+    frame[..6].copy_from_slice(&k.device(b).mac);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    for _ in 0..WIRE_LOG_LEN + 3 {
+        k.dev_queue_xmit(a, Skb::linear(frame.clone()));
+    }
+    assert_eq!(
+        k.wire_stats(w).unwrap().dropped - before,
+        WIRE_LOG_LEN as u64 + 3
+    );
+    let log = k.wire_log(w);
+    assert_eq!(log.len(), WIRE_LOG_LEN);
+    assert!(
+        log.iter()
+            .all(|e| e.verdict == Verdict::Drop && e.from == 0)
+    );
+    assert!(
+        log[0].summary.contains("ethertype 0x88b5"),
+        "{}",
+        log[0].summary
+    );
+    assert_eq!(Verdict::Drop.to_string(), "dropped");
+}

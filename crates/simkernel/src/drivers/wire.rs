@@ -37,6 +37,18 @@ pub enum Verdict {
     Corrupt,
 }
 
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Pass => f.write_str("passed"),
+            Verdict::Drop => f.write_str("dropped"),
+            Verdict::Delay(d) => write!(f, "delayed {} us", d.as_micros()),
+            Verdict::Duplicate => f.write_str("duplicated"),
+            Verdict::Corrupt => f.write_str("corrupted"),
+        }
+    }
+}
+
 /// A fault rule (turmoil's `Rule`).
 pub trait Rule: fmt::Debug {
     /// Decide for `frame`, drawing randomness from `rng` only.
@@ -138,6 +150,23 @@ pub struct WireStats {
     pub bytes: u64,
 }
 
+/// What a fault rule did to one frame, kept so that a failed run can say which frames the
+/// wire lost or mangled (the last [`WIRE_LOG_LEN`] are kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireEvent {
+    /// When the frame was put on the wire.
+    pub at: Instant,
+    /// The end that sent it (0 or 1).
+    pub from: u8,
+    /// The rule's verdict (never [`Verdict::Pass`]).
+    pub verdict: Verdict,
+    /// tcpdump-style summary of the frame as sent ([`wire::pretty::summarize`]).
+    pub summary: String,
+}
+
+/// How many [`WireEvent`]s a wire keeps.
+pub const WIRE_LOG_LEN: usize = 64;
+
 /// A cable between two NICs.
 #[derive(Debug)]
 pub struct Wire {
@@ -151,6 +180,8 @@ pub struct Wire {
     busy_until_ns: [u64; 2],
     /// Counters.
     pub stats: WireStats,
+    /// The latest frames a rule did not pass, oldest first.
+    log: std::collections::VecDeque<WireEvent>,
 }
 
 /// All wires of the kernel.
@@ -184,6 +215,7 @@ impl Kernel {
                 rules: Vec::new(),
                 busy_until_ns: [0; 2],
                 stats: WireStats::default(),
+                log: Default::default(),
             },
         );
         for (end, d) in [(0u8, a), (1u8, b)] {
@@ -236,6 +268,15 @@ impl Kernel {
         self.wires.wires.get(&wire).map(|w| w.stats)
     }
 
+    /// The latest frames the wire's rules dropped, delayed, duplicated or corrupted.
+    pub fn wire_log(&self, wire: WireId) -> Vec<WireEvent> {
+        self.wires
+            .wires
+            .get(&wire)
+            .map(|w| w.log.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// A NIC at end `from` of `wire` puts `frame` on it.
     pub(crate) fn wire_xmit(&mut self, wire: WireId, from: u8, mut frame: Vec<u8>) {
         // The MAC pads runt frames to the Ethernet minimum.
@@ -262,6 +303,17 @@ impl Kernel {
             return;
         };
         w.rules = rules;
+        if verdict != Verdict::Pass {
+            if w.log.len() == WIRE_LOG_LEN {
+                w.log.pop_front();
+            }
+            w.log.push_back(WireEvent {
+                at: now,
+                from,
+                verdict,
+                summary: wire::pretty::summarize(&frame),
+            });
+        }
         let i = usize::from(from & 1);
         let start_ns = now.as_micros().saturating_mul(1000).max(w.busy_until_ns[i]);
         let bits = (frame.len() as u64 + 24) * 8; // preamble, FCS, inter-frame gap
