@@ -58,14 +58,18 @@ pub struct TxArgs {
     #[arg(long, default_value_t = 9000)]
     pub mtu: u32,
     /// Bytes per sendmsg call.
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = 256 << 10)]
     pub chunk: usize,
     /// The remote compares every byte it reads with the dma-buf's pattern (slower).
     #[arg(long)]
     pub verify: bool,
     /// Size of the dma-buf the sender cycles through (regions are reused after completion).
-    #[arg(long, default_value_t = 64 << 20)]
+    #[arg(long, default_value_t = 1 << 20)]
     pub ring: usize,
+    /// The wire's bandwidth in Gbit/s each way (0 = unlimited: every frame of a burst
+    /// lands at once).
+    #[arg(long, default_value_t = 100)]
+    pub wire_gbps: u64,
     /// Skip the Linux veth baseline (the last line then says nan).
     #[arg(long)]
     pub no_baseline: bool,
@@ -137,7 +141,7 @@ struct Setup {
     binding: u32,
 }
 
-fn setup(driver: Driver, mtu: u32, ring: usize) -> Result<Setup, String> {
+fn setup(driver: Driver, mtu: u32, ring: usize, wire_gbps: u64) -> Result<Setup, String> {
     let mut k = Kernel::new(KernelConfig {
         model: KernelModel::Series,
         tx_validation: true,
@@ -149,7 +153,7 @@ fn setup(driver: Driver, mtu: u32, ring: usize) -> Result<Setup, String> {
         nic: driver.profile(),
         wire: WireConfig {
             latency: VDuration::from_micros(LATENCY_US),
-            bandwidth_bps: 0,
+            bandwidth_bps: wire_gbps.saturating_mul(1_000_000_000),
         },
         ..TopologyConfig::default()
     };
@@ -246,7 +250,7 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
         cont,
         remote,
         binding,
-    } = setup(driver, a.mtu, ring)?;
+    } = setup(driver, a.mtu, ring, a.wire_gbps)?;
 
     // The remote: accept, drain into a reused buffer, note the time of EOF.
     let got = Rc::new(Cell::new(0u64));
@@ -277,10 +281,12 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
                     return;
                 }
             };
+            // One user buffer for the whole run, as the baseline's receiver reuses its own.
+            let mut b = Vec::with_capacity(1 << 20);
             loop {
-                match r.recv(fd, 1 << 20, 0).await {
-                    Ok(b) if b.is_empty() => break,
-                    Ok(b) => {
+                match r.recv_into(fd, &mut b, 1 << 20, 0).await {
+                    Ok(0) => break,
+                    Ok(_) => {
                         let off = got.get() as usize;
                         if verify
                             && let Some(i) =
@@ -414,11 +420,15 @@ fn run_tx(a: TxArgs) -> ExitCode {
         driver.name()
     );
     println!(
-        "# emulated: MTU {} on every device, GSO 64 KiB, wire bandwidth unlimited, latency {LATENCY_US} us, \
-         sendmsg {} bytes MSG_ZEROCOPY from a {} MiB dma-buf, completions after ACK",
+        "# emulated: MTU {} on every device, GSO 64 KiB, GRO, wire {}, latency {LATENCY_US} us, \
+         sendmsg {} bytes MSG_ZEROCOPY cycling through {} KiB of the dma-buf, completions after ACK",
         a.mtu,
+        match a.wire_gbps {
+            0 => "unlimited".to_string(),
+            g => format!("{g} Gbit/s"),
+        },
         a.chunk,
-        a.ring >> 20
+        a.ring >> 10
     );
     let emu = match emulated_tx(&a, driver) {
         Ok(e) => e,
@@ -494,6 +504,7 @@ mod tests {
             chunk,
             verify: true,
             ring: 4 << 20,
+            wire_gbps: 100,
             no_baseline: true,
         }
     }

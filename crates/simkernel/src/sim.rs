@@ -475,6 +475,23 @@ impl Proc {
             .await
     }
 
+    /// `recv(fd, buf, len, flags)` into a buffer the caller reuses: `buf` is cleared and
+    /// holds the bytes read; returns their count.
+    pub async fn recv_into(
+        &self,
+        fd: i32,
+        buf: &mut Vec<u8>,
+        len: usize,
+        flags: u32,
+    ) -> KResult<usize> {
+        let sk = self.sock_of(fd)?;
+        buf.clear();
+        let out = self
+            .wait_on(sk, |k| k.tcp_recvmsg_into(sk, buf, len, 0, flags))
+            .await?;
+        Ok(out.len)
+    }
+
     /// `recv(fd, len, flags)`: the bytes.
     pub async fn recv(&self, fd: i32, len: usize, flags: u32) -> KResult<Vec<u8>> {
         Ok(self.recvmsg(fd, len, 0, flags).await?.data)

@@ -98,7 +98,7 @@ fn tso_with_page_and_net_iov_frags() {
 
     let hdr_tcp = tcp(40000, 5201, TcpFlags::PSH | TcpFlags::FIN, &[]);
     // Payload: 3000 page bytes then 3 pages of net_iov (from offset 100), 15288 bytes.
-    let page: Rc<[u8]> = Rc::from((0..3000).map(|i| (i % 7) as u8).collect::<Vec<_>>());
+    let page = Rc::new((0..3000).map(|i| (i % 7) as u8).collect::<Vec<_>>());
     let mut frags = vec![Frag::Page {
         bytes: page.clone(),
         off: 0,
@@ -222,8 +222,10 @@ fn rss_and_ntuple_steering() {
     // Through the receive path: queue counters move on queue 3 only.
     let before = k.device(a).rx_queues[3].stats.packets;
     k.nic_receive(a, frame(4242, 5201));
+    k.nic_napi_poll(a);
     assert_eq!(k.device(a).rx_queues[3].stats.packets, before + 1);
     k.nic_receive(a, frame(4242, 9));
+    k.nic_napi_poll(a);
     let DeviceKind::Nic(n) = &k.device(a).kind else {
         unreachable!()
     };
@@ -291,6 +293,7 @@ impl Hds {
     /// Deliver `frame` and take the skb the driver built off the backlog.
     fn receive(&mut self, frame: Vec<u8>) -> Option<Skb> {
         self.k.nic_receive(self.nic, frame);
+        self.k.nic_napi_poll(self.nic);
         self.k.device_mut_for_tests(self.nic).rx_backlog.pop_front()
     }
 }
@@ -374,4 +377,117 @@ fn bad_checksum_is_not_marked_unnecessary() {
         unreachable!()
     };
     assert_eq!(n.rx_stats.csum_bad, 1);
+}
+
+/// A TCP/IPv6 frame to `nic` with `len` payload bytes at `seq`.
+fn seg_frame(k: &Kernel, nic: DevId, seq: u32, flags: TcpFlags, len: usize) -> Vec<u8> {
+    let payload: Vec<u8> = (0..len).map(|i| (i as u32 + seq) as u8).collect();
+    let mut t = tcp(1234, 80, flags, &payload);
+    t.seq_number = TcpSeqNumber(seq);
+    wire::frame::build_tcp_frame(
+        MAC_B,
+        EthernetAddress(k.device(nic).mac),
+        &ip6("2001:db8::2", "2001:db8::1"),
+        &t,
+    )
+    .unwrap()
+}
+
+/// Frames received in one NAPI poll go through GRO: consecutive segments of a flow merge
+/// into one skb (IP length rewritten, gso_size set, CHECKSUM_PARTIAL), a sequence gap or a
+/// PSH ends a merge, a pure ACK of a held flow goes up after it, and frames whose payload
+/// stayed linear (copybreak) or whose checksum is bad go up alone.
+#[test]
+fn gro_merges_consecutive_segments_of_one_poll() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let nic = k.nic_add(init, "eth0", NicProfile::bnxt(), 2).unwrap();
+    k.link_set_up(nic, true).unwrap();
+    let ack = TcpFlags::ACK;
+    let mut frames = vec![
+        seg_frame(&k, nic, 1000, ack, 1000),
+        seg_frame(&k, nic, 2000, ack, 1000),
+        seg_frame(&k, nic, 3000, ack, 1000),
+        // A gap: the held skb goes up, this one starts a new one ...
+        seg_frame(&k, nic, 5000, ack, 1000),
+        // ... which this PSH segment ends.
+        seg_frame(&k, nic, 6000, ack | TcpFlags::PSH, 500),
+        // Copybreak: linear payload, never merged.
+        seg_frame(&k, nic, 6500, ack, 100),
+        seg_frame(&k, nic, 6600, ack, 1000),
+        // A pure ACK of the held flow: the held skb first.
+        seg_frame(&k, nic, 7600, ack, 0),
+    ];
+    // A corrupted one: the NIC leaves it CHECKSUM_NONE, GRO passes it up alone.
+    let mut bad = seg_frame(&k, nic, 7600, ack, 1000);
+    let n = bad.len();
+    bad[n - 1] ^= 0xff;
+    frames.push(bad);
+    for f in frames {
+        k.nic_receive(nic, f);
+    }
+    assert_eq!(
+        k.device(nic).rx_backlog.len(),
+        0,
+        "the poll has not run yet"
+    );
+    k.nic_napi_poll(nic);
+    let got: Vec<(u32, usize, u16, IpSummed, usize)> = k
+        .device_mut_for_tests(nic)
+        .rx_backlog
+        .drain(..)
+        .map(|s| {
+            let seq = u32::from_be_bytes(s.head[58..62].try_into().unwrap());
+            let plen = u16::from_be_bytes([s.head[18], s.head[19]]);
+            assert_eq!(s.len(), 54 + usize::from(plen), "IP length covers the skb");
+            (seq, s.len() - 74, s.gso_size, s.ip_summed, s.frags.len())
+        })
+        .collect();
+    use IpSummed::{None as CsumNone, Partial, Unnecessary};
+    assert_eq!(
+        got,
+        vec![
+            (1000, 3000, 1000, Partial, 3),
+            (5000, 1500, 1000, Partial, 2),
+            (6500, 100, 0, Unnecessary, 0),
+            (6600, 1000, 0, Unnecessary, 1),
+            (7600, 0, 0, Unnecessary, 0),
+            (7600, 1000, 0, CsumNone, 1),
+        ]
+    );
+    let DeviceKind::Nic(n) = &k.device(nic).kind else {
+        unreachable!()
+    };
+    assert_eq!(
+        (n.napi.gro.merged, n.napi.gro.flushed, n.napi.polls),
+        (3, 2, 1)
+    );
+}
+
+/// Interrupt moderation: the poll comes `rx-usecs` after the first frame, or at once when
+/// `rx-frames` frames wait.
+#[test]
+fn napi_poll_follows_interrupt_moderation() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let profile = NicProfile::bnxt();
+    let (usecs, frames) = (profile.rx_usecs, profile.rx_frames as usize);
+    let nic = k.nic_add(init, "eth0", profile, 2).unwrap();
+    k.link_set_up(nic, true).unwrap();
+    k.advance(k.clock() + simkernel::Duration::from_secs(1));
+    let t0 = k.clock();
+    k.nic_receive(nic, seg_frame(&k, nic, 1000, TcpFlags::ACK, 1000));
+    let pending = |k: &Kernel| match &k.device(nic).kind {
+        DeviceKind::Nic(n) => n.napi.pending(),
+        _ => unreachable!(),
+    };
+    k.advance(t0 + simkernel::Duration::from_micros(u64::from(usecs) - 1));
+    assert_eq!(pending(&k), 1);
+    k.advance(t0 + simkernel::Duration::from_micros(u64::from(usecs)));
+    assert_eq!(pending(&k), 0);
+    for i in 0..frames {
+        k.nic_receive(nic, seg_frame(&k, nic, 3000 + i as u32, TcpFlags::ACK, 1));
+    }
+    k.advance(k.clock());
+    assert_eq!(pending(&k), 0, "rx-frames reached: polled at once");
 }

@@ -67,6 +67,11 @@ pub struct NicProfile {
     pub rss_table_size: u32,
     /// `NETDEV_XDP_ACT_*` features.
     pub xdp_features: u64,
+    /// Interrupt moderation (`ethtool -c` `rx-usecs`): the RX interrupt, and so the NAPI
+    /// poll, comes this long after the first frame of a batch lands.
+    pub rx_usecs: u32,
+    /// Interrupt moderation (`rx-frames`): ... or as soon as this many frames wait.
+    pub rx_frames: u32,
 }
 
 const XDP_COMMON: u64 = NETDEV_XDP_ACT_BASIC
@@ -93,6 +98,8 @@ impl NicProfile {
             ntuple_slots: 128,
             rss_table_size: 128,
             xdp_features: XDP_COMMON,
+            rx_usecs: 10,
+            rx_frames: 30,
         }
     }
 
@@ -118,6 +125,8 @@ impl NicProfile {
             ntuple_slots: 64,
             rss_table_size: 128,
             xdp_features: NETDEV_XDP_ACT_BASIC | NETDEV_XDP_ACT_REDIRECT | NETDEV_XDP_ACT_NDO_XMIT,
+            rx_usecs: 20,
+            rx_frames: 64,
         }
     }
 
@@ -138,6 +147,8 @@ impl NicProfile {
             ntuple_slots: 256,
             rss_table_size: 256,
             xdp_features: XDP_COMMON | NETDEV_XDP_ACT_XSK_ZEROCOPY,
+            rx_usecs: 8,
+            rx_frames: 128,
         }
     }
 
@@ -158,6 +169,8 @@ impl NicProfile {
             ntuple_slots: 64,
             rss_table_size: 128,
             xdp_features: XDP_COMMON,
+            rx_usecs: 30,
+            rx_frames: 64,
         }
     }
 }
@@ -175,6 +188,8 @@ pub struct NicState {
     pub tap: Option<std::rc::Rc<linux::tap::Tap>>,
     /// RX-side driver counters.
     pub rx_stats: crate::drivers::nic_rx::NicRxStats,
+    /// The RX completion ring and its NAPI instance.
+    pub napi: Box<crate::drivers::nic_rx::NicNapi>,
 }
 
 impl Kernel {
@@ -210,6 +225,7 @@ impl Kernel {
                 wire: None,
                 tap: None,
                 rx_stats: Default::default(),
+                napi: Default::default(),
             }),
             (max, cur),
             (max, cur),

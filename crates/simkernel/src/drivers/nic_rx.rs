@@ -9,8 +9,11 @@
 //! after the TCP header: headers into a host buffer (the skb's readable head), payload
 //! DMA-written through the IOMMU into net_iovs taken from the page pool (provider = the
 //! binding's chunk pool); an empty pool drops the frame (`rx_dropped`, `alloc_fail`).
-//! Other queues put the whole frame into a readable page. GRO is not modelled.
+//! Other queues put the whole frame into a readable page. Frames wait on the RX ring for the
+//! NAPI poll, which interrupt moderation (`rx-usecs`, `rx-frames`) batches, and the poll
+//! hands them to GRO ([`crate::net::core::gro`]).
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use uapi::ethtool::TcpDataSplit;
@@ -18,8 +21,10 @@ use uapi::ethtool::TcpDataSplit;
 use crate::PAGE_SIZE;
 use crate::kernel::Kernel;
 use crate::net::core::dev::{DevId, DeviceKind};
+use crate::net::core::gro::GroList;
 use crate::net::core::skbuff::{Frag, IpSummed, Skb};
 use crate::net::ethtool::{FlowType, NtupleAction, NtupleRule};
+use crate::time::{Duration, Instant, KernelEvent};
 
 /// Driver RX counters (`ethtool -S` style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -235,10 +240,11 @@ fn tcp_csum_ok(frame: &[u8], f: &Flow) -> bool {
 pub const RX_COPYBREAK: usize = 256;
 
 /// The skb for a frame landing in an ordinary (host page) RX buffer. A TCP frame with more
-/// than [`RX_COPYBREAK`] payload bytes keeps its headers in the linear head and the rest as
-/// one page fragment (the RX buffer the NIC wrote), so the stack peels headers off a small
-/// head and hands the payload to the socket by reference until recvmsg copies it out.
-/// Other frames are linear.
+/// than [`RX_COPYBREAK`] payload bytes has its headers copied into the linear head and
+/// keeps the rest as one page fragment of the RX buffer itself (the frame's own buffer
+/// plays the page the NIC DMA-wrote, so nothing copies the payload), and the stack hands
+/// the payload to the socket by reference until recvmsg copies it out. Other frames are
+/// linear.
 ///
 /// Kernel: the drivers' `build_skb()` + `eth_get_headlen()` header pull (mlx5e
 /// `mlx5e_skb_from_cqe_nonlinear()`, bnxt `bnxt_rx_page_skb()`).
@@ -251,33 +257,130 @@ fn nic_build_skb(frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
     if frame.len() - hlen <= RX_COPYBREAK {
         return Skb::linear(frame);
     }
-    let page: std::rc::Rc<[u8]> = std::rc::Rc::from(&frame[hlen..]);
-    let len = page.len();
-    let mut head = frame;
-    head.truncate(hlen);
+    let head = frame[..hlen].to_vec();
+    let len = frame.len() - hlen;
     let mut skb = Skb::linear(head);
     skb.frags.push(Frag::Page {
-        bytes: page,
-        off: 0,
+        bytes: std::rc::Rc::new(frame),
+        off: hlen,
         len,
     });
     skb
 }
 
+/// Kernel: `NAPI_POLL_WEIGHT`: frames one poll takes off the ring.
+pub const NAPI_POLL_WEIGHT: usize = 64;
+
+/// The NIC's RX completion ring and its NAPI instance (one for the device: the emulated
+/// NIC raises one interrupt for all its queues).
+#[derive(Debug, Default)]
+pub struct NicNapi {
+    /// Frames the NIC received and the driver has not polled yet.
+    ring: VecDeque<Vec<u8>>,
+    /// When the moderated interrupt fires (`None`: not armed).
+    sched_at: Option<Instant>,
+    /// GRO state of the NAPI instance.
+    pub gro: GroList,
+    /// Polls run.
+    pub polls: u64,
+}
+
+impl NicNapi {
+    /// Frames waiting for the poll.
+    pub fn pending(&self) -> usize {
+        self.ring.len()
+    }
+}
+
 impl Kernel {
-    /// A frame arrives from the wire at NIC `dev`.
+    /// A frame arrives from the wire at NIC `dev`: it lands on the RX ring, and the
+    /// moderated interrupt schedules the NAPI poll `rx-usecs` after the first waiting frame,
+    /// or at once when `rx-frames` frames wait ([`Kernel::nic_napi_poll`]).
     pub fn nic_receive(&mut self, dev: DevId, frame: Vec<u8>) {
         self.capture_wire(dev, &frame);
+        let now = self.clock();
+        let d = self.dev_mut(dev);
+        if !d.up || !d.present {
+            d.stats.rx_dropped += 1;
+            return;
+        }
+        let DeviceKind::Nic(n) = &mut d.kind else {
+            return;
+        };
+        n.napi.ring.push_back(frame);
+        let at = if n.napi.ring.len() >= n.profile.rx_frames.max(1) as usize {
+            now
+        } else {
+            now + Duration::from_micros(u64::from(n.profile.rx_usecs))
+        };
+        if n.napi.sched_at.is_none_or(|t| at < t) {
+            n.napi.sched_at = Some(at);
+            self.schedule(
+                at,
+                KernelEvent::Run(Box::new(move |k: &mut Kernel| {
+                    k.nic_napi_irq(dev, at);
+                })),
+            );
+        }
+    }
+
+    /// The moderated RX interrupt armed for `at` fires (a stale one, superseded by an
+    /// earlier interrupt, does nothing).
+    fn nic_napi_irq(&mut self, dev: DevId, at: Instant) {
+        let armed = match self.devices.get(&dev).map(|d| &d.kind) {
+            Some(DeviceKind::Nic(n)) => n.napi.sched_at == Some(at),
+            _ => false,
+        };
+        if armed {
+            self.nic_napi_poll(dev);
+        }
+    }
+
+    /// Kernel: the driver's NAPI poll (`bnxt_poll()`, `mlx5e_napi_poll()`, …): up to
+    /// [`NAPI_POLL_WEIGHT`] frames from the ring through RX processing and
+    /// `napi_gro_receive()`, then `napi_complete_done()` flushes GRO. Frames left over
+    /// reschedule the poll at once.
+    pub fn nic_napi_poll(&mut self, dev: DevId) {
+        let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) else {
+            return;
+        };
+        n.napi.sched_at = None;
+        n.napi.polls += 1;
+        let take = n.napi.ring.len().min(NAPI_POLL_WEIGHT);
+        let frames: Vec<Vec<u8>> = n.napi.ring.drain(..take).collect();
+        let mut gro = std::mem::take(&mut n.napi.gro);
+        for frame in frames {
+            if let Some(skb) = self.nic_rx_frame(dev, frame) {
+                self.napi_gro_receive(dev, &mut gro, skb);
+            }
+        }
+        self.napi_gro_flush(dev, &mut gro);
+        let now = self.clock();
+        if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) {
+            n.napi.gro = gro;
+            if !n.napi.ring.is_empty() && n.napi.sched_at.is_none() {
+                n.napi.sched_at = Some(now);
+                self.schedule(
+                    now,
+                    KernelEvent::Run(Box::new(move |k: &mut Kernel| k.nic_napi_irq(dev, now))),
+                );
+            }
+        }
+    }
+
+    /// RX processing of one frame off the ring: queue selection, checksum verification,
+    /// header split or page buffer; the skb for GRO (`None`: dropped or discarded).
+    fn nic_rx_frame(&mut self, dev: DevId, frame: Vec<u8>) -> Option<Skb> {
         let d = self.dev(dev);
         if !d.up || !d.present {
             self.dev_mut(dev).stats.rx_dropped += 1;
-            return;
+            return None;
         }
         let Some(q) = nic_select_queue(self, dev, &frame) else {
             if let DeviceKind::Nic(n) = &mut self.dev_mut(dev).kind {
                 n.rx_stats.ntuple_discard += 1;
             }
-            return;
+            return None;
         };
         let flow = parse_flow(&frame);
         let tcp = flow.filter(|f| f.proto == 6);
@@ -305,10 +408,7 @@ impl Kernel {
                 let end = (f.l4 + f.l4_len).min(frame.len()).max(hlen);
                 let payload_len = end - hlen;
                 if payload_len > rings.hds_thresh as usize {
-                    match self.nic_hds_split(dev, pp, &frame, hlen, end) {
-                        Some(skb) => skb,
-                        None => return,
-                    }
+                    self.nic_hds_split(dev, pp, &frame, hlen, end)?
                 } else {
                     nic_build_skb(frame, tcp.as_ref())
                 }
@@ -323,7 +423,8 @@ impl Kernel {
         let qs = &mut d.rx_queues[q as usize].stats;
         qs.packets += 1;
         qs.bytes += len;
-        self.netif_rx(dev, skb);
+        skb.dev = Some(dev);
+        Some(skb)
     }
 
     /// Header split: headers `[..hlen]` linear, payload `[hlen..end]` DMA-written into

@@ -35,7 +35,8 @@ impl Kernel {
     }
 
     /// Read every frame the real kernel queued on each TAP-backed NIC, run them through
-    /// the NIC's receive path and the softirq. Returns the number of frames.
+    /// the NIC's receive path (the read is the interrupt: the NAPI poll runs at once, GRO
+    /// included) and the softirq. Returns the number of frames.
     pub fn tap_poll(&mut self) -> usize {
         let taps: Vec<(DevId, Rc<linux::tap::Tap>)> = self
             .devices
@@ -51,6 +52,11 @@ impl Kernel {
             while let Ok(Some(len)) = tap.recv(&mut buf) {
                 self.nic_receive(dev, buf[..len].to_vec());
                 n += 1;
+            }
+            while let Some(DeviceKind::Nic(nic)) = self.devices.get(&dev).map(|d| &d.kind)
+                && nic.napi.pending() > 0
+            {
+                self.nic_napi_poll(dev);
             }
         }
         self.net_rx_action();

@@ -6,6 +6,7 @@ pub mod dev;
 pub mod dev_rx;
 pub mod devmem;
 pub mod filter;
+pub mod gro;
 pub mod msg_zerocopy;
 pub mod neighbour;
 pub mod net_namespace;

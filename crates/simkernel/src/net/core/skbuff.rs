@@ -10,13 +10,18 @@ use std::rc::Rc;
 
 use crate::net::core::netmem::NetIov;
 
+/// A host page (or a driver's RX buffer) shared by reference. An `Rc<Vec>` rather than an
+/// `Rc<[u8]>` so that a buffer the NIC just filled becomes the page without a copy, as
+/// `build_skb()` wraps the DMA buffer instead of copying it.
+pub type PageBuf = Rc<Vec<u8>>;
+
 /// One fragment.
 #[derive(Debug, Clone)]
 pub enum Frag {
     /// A host page fragment: `bytes[off..off + len]`.
     Page {
         /// The page.
-        bytes: Rc<[u8]>,
+        bytes: PageBuf,
         /// Offset into the page.
         off: usize,
         /// Length.
@@ -213,7 +218,7 @@ mod tests {
     fn readable_until_a_niov_frag() {
         let mut skb = Skb::linear(vec![1, 2, 3]);
         skb.frags.push(Frag::Page {
-            bytes: Rc::from(vec![0u8; 10]),
+            bytes: Rc::new(vec![0u8; 10]),
             off: 2,
             len: 5,
         });

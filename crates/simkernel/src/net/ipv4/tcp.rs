@@ -531,7 +531,7 @@ impl Kernel {
                     match v {
                         UserIov::Buf([]) => {}
                         UserIov::Buf(b) => {
-                            let bytes: Rc<[u8]> = Rc::from(*b);
+                            let bytes = Rc::new(b.to_vec());
                             let len = bytes.len();
                             prog.pending.push_back(SkbData {
                                 frag: Frag::Page { bytes, off: 0, len },
@@ -562,6 +562,22 @@ impl Kernel {
         controllen: usize,
         flags: u32,
     ) -> Option<KResult<RecvOut>> {
+        let mut data = Vec::new();
+        let r = self.tcp_recvmsg_into(sk, &mut data, len, controllen, flags)?;
+        Some(r.map(|o| RecvOut { data, ..o }))
+    }
+
+    /// [`Kernel::tcp_recvmsg`] appending the copied bytes to `data` (the user's buffer, which
+    /// a caller may reuse across calls as a real process reuses its `iov`) instead of
+    /// `RecvOut::data`.
+    pub fn tcp_recvmsg_into(
+        &mut self,
+        sk: SockId,
+        data: &mut Vec<u8>,
+        len: usize,
+        controllen: usize,
+        flags: u32,
+    ) -> Option<KResult<RecvOut>> {
         if flags & MSG_ERRQUEUE != 0 {
             return Some(self.sock_recv_errqueue(sk, controllen));
         }
@@ -581,7 +597,7 @@ impl Kernel {
         if flags & MSG_SOCK_DEVMEM == 0 {
             let queued = s.rx_stash.iter().map(|c| c.len()).sum::<usize>()
                 + s.conn().map_or(0, |c| c.recv_queue_len());
-            out.data.reserve(len.min(queued));
+            data.reserve(len.min(queued));
         }
         while out.len < len && !s.shut_rd {
             let chunk = match s.rx_stash.pop_front() {
@@ -605,7 +621,7 @@ impl Kernel {
             }
             if !chunk.unreadable {
                 match frag_bytes(&chunk.frag) {
-                    Some(b) => out.data.extend_from_slice(b),
+                    Some(b) => data.extend_from_slice(b),
                     None => {
                         s.rx_stash.push_front(chunk);
                         err = Some(KernelError::new(EFAULT));
@@ -642,7 +658,7 @@ impl Kernel {
                     break;
                 }
                 if let Some(b) = frag_bytes(&chunk.frag) {
-                    out.data.extend_from_slice(b);
+                    data.extend_from_slice(b);
                 }
                 out.len += n;
                 continue;

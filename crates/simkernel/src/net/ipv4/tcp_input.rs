@@ -90,7 +90,7 @@ fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, 
     seg.options.window_scale = repr.window_scale;
     seg.options.sack_permitted = repr.sack_permitted;
     if !repr.payload.is_empty() {
-        let bytes: Rc<[u8]> = Rc::from(repr.payload);
+        let bytes = Rc::new(repr.payload.to_vec());
         let len = bytes.len();
         seg.payload.push(SkbData {
             frag: Frag::Page { bytes, off: 0, len },

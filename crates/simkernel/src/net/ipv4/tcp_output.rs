@@ -346,7 +346,7 @@ mod tests {
     use tcp::SeqNumber;
 
     fn page_data(n: usize) -> Vec<SkbData> {
-        let bytes: Rc<[u8]> = Rc::from(vec![7u8; n]);
+        let bytes = Rc::new(vec![7u8; n]);
         (0..n)
             .map(|i| SkbData {
                 frag: crate::net::core::skbuff::Frag::Page {

@@ -1,0 +1,303 @@
+//! Generic receive offload: consecutive TCP segments of one flow that a NAPI poll
+//! receives are merged into one skb before the stack sees them, so IP and TCP run once per
+//! up to 64 KiB instead of once per frame, and the receiver ACKs once per merged skb.
+//!
+//! Kernel: `dev_gro_receive()` / `napi_gro_flush()` (net/core/gro.c), `ipv6_gro_receive()`
+//! / `ipv6_gro_complete()` (net/ipv6/ip6_offload.c), `inet_gro_receive()` /
+//! `inet_gro_complete()` (net/ipv4/af_inet.c), `tcp_gro_receive()` / `tcp_gro_complete()`
+//! (net/ipv4/tcp_offload.c), `skb_gro_receive()` (net/core/gro.c).
+//!
+//! What merges, as the kernel decides it: the same 4-tuple; IPv6 without extension
+//! headers with the same traffic class, flow label and hop limit, or IPv4 without options
+//! or fragmentation with the same TOS, TTL and DF; the next expected sequence number; the
+//! same ACK number, header length, option bytes, window and flags (PSH and FIN may be
+//! added, CWR may not); a payload no larger than the first segment's (`gso_size`); a
+//! checksum the NIC verified; at most [`GRO_MAX_SIZE`] bytes and [`MAX_SKB_FRAGS`] frags;
+//! and, since the devmem series' ancestors, never readable and unreadable frags in one skb
+//! (`skb_frags_readable()` must agree). A segment with PSH, FIN, URG, RST or SYN, or one
+//! shorter than `gso_size`, is merged (when it may be) and then the flow is flushed;
+//! anything that cannot merge flushes the held skb of its flow first, so a flow's order is
+//! kept. Merging needs the payload in frags (the NIC's header split or page frag), as
+//! `skb_gro_receive()` appends frags; a frame whose payload stayed linear
+//! (`rx_copybreak`) goes up alone.
+//!
+//! On flush (`*_gro_complete()`), a merged skb gets its IP length rewritten, `gso_size` /
+//! `gso_type` set and `CHECKSUM_PARTIAL` with the pseudo-header sum in the TCP checksum
+//! field, so that it is re-segmented correctly if forwarded.
+
+use crate::kernel::Kernel;
+use crate::net::core::dev::DevId;
+use crate::net::core::skbuff::{GsoType, IpSummed, MAX_SKB_FRAGS, Skb};
+use wire::IpProtocol;
+use wire::checksum;
+
+/// Kernel: `GRO_LEGACY_MAX_SIZE`: the largest merged packet (IP length fields are 16 bits).
+pub const GRO_MAX_SIZE: usize = 65536;
+
+/// Kernel: `MAX_GRO_SKBS`: held flows per NAPI; one more flushes the oldest.
+pub const MAX_GRO_SKBS: usize = 8;
+
+const TCP_FIN: u8 = 0x01;
+const TCP_SYN: u8 = 0x02;
+const TCP_RST: u8 = 0x04;
+const TCP_PSH: u8 = 0x08;
+const TCP_URG: u8 = 0x20;
+const TCP_CWR: u8 = 0x80;
+
+/// Where a GRO candidate's headers are and what must match to merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hdr {
+    v6: bool,
+    /// Offset of the TCP header in `head` (Ethernet at 0, IP at 14).
+    l4: usize,
+    /// TCP header length.
+    thlen: usize,
+    seq: u32,
+    flags: u8,
+    /// TCP payload bytes (all in frags).
+    payload: usize,
+}
+
+const L3: usize = 14;
+
+/// Parses a received frame's headers for GRO; `None` when it cannot be merged at all.
+fn gro_hdr(skb: &Skb) -> Option<Hdr> {
+    let h = &skb.head;
+    let et = u16::from_be_bytes([*h.get(12)?, *h.get(13)?]);
+    let (v6, l4, ip_len) = match et {
+        0x86dd => {
+            let ip = h.get(L3..L3 + 40)?;
+            if ip[6] != 6 {
+                return None; // extension headers or not TCP
+            }
+            let plen = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+            (true, L3 + 40, 40 + plen)
+        }
+        0x0800 => {
+            let ip = h.get(L3..L3 + 20)?;
+            let frag = u16::from_be_bytes([ip[6], ip[7]]);
+            if ip[0] != 0x45 || ip[9] != 6 || frag & 0x3fff != 0 {
+                return None; // options, not TCP, or a fragment
+            }
+            (
+                false,
+                L3 + 20,
+                usize::from(u16::from_be_bytes([ip[2], ip[3]])),
+            )
+        }
+        _ => return None,
+    };
+    let th = h.get(l4..l4 + 20)?;
+    let thlen = usize::from(th[12] >> 4) * 4;
+    // The head is exactly the headers; the payload is in frags and the IP length covers
+    // exactly the skb (no Ethernet padding).
+    if thlen < 20 || h.len() != l4 + thlen || skb.len() != L3 + ip_len {
+        return None;
+    }
+    Some(Hdr {
+        v6,
+        l4,
+        thlen,
+        seq: u32::from_be_bytes([th[4], th[5], th[6], th[7]]),
+        flags: th[13],
+        payload: skb.len() - h.len(),
+    })
+}
+
+/// Same flow: addresses and ports.
+fn same_flow(a: &Skb, ah: &Hdr, b: &Skb, bh: &Hdr) -> bool {
+    if ah.v6 != bh.v6 {
+        return false;
+    }
+    let addrs = if ah.v6 {
+        L3 + 8..L3 + 40
+    } else {
+        L3 + 12..L3 + 20
+    };
+    a.head[addrs.clone()] == b.head[addrs] && a.head[ah.l4..ah.l4 + 4] == b.head[bh.l4..bh.l4 + 4]
+}
+
+/// The IP fields that must agree (`ipv6_gro_receive()` / `inet_gro_receive()`).
+fn same_ip(a: &[u8], b: &[u8], v6: bool) -> bool {
+    if v6 {
+        // Version, traffic class, flow label; hop limit.
+        a[L3..L3 + 4] == b[L3..L3 + 4] && a[L3 + 7] == b[L3 + 7]
+    } else {
+        // TOS, DF, TTL.
+        a[L3 + 1] == b[L3 + 1] && (a[L3 + 6] & 0x40) == (b[L3 + 6] & 0x40) && a[L3 + 8] == b[L3 + 8]
+    }
+}
+
+/// One held (possibly merged) skb.
+#[derive(Debug)]
+struct Held {
+    skb: Skb,
+    hdr: Hdr,
+    next_seq: u32,
+    /// The first segment's payload size (`gso_size`).
+    mss: usize,
+    segs: u16,
+}
+
+/// Kernel: `struct gro_node` of a NAPI instance: the flows held during one poll.
+#[derive(Debug, Default)]
+pub struct GroList {
+    held: Vec<Held>,
+    /// Segments merged into an earlier skb (`ethtool -S` `rx_gro_packets`-style counter).
+    pub merged: u64,
+    /// Merged skbs delivered.
+    pub flushed: u64,
+}
+
+impl GroList {
+    /// Skbs held right now.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+}
+
+/// Whether `new` may be appended to `held` (`tcp_gro_receive()`'s flush conditions).
+fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> bool {
+    let (a, b) = (&held.skb.head, &new.head);
+    let (al4, bl4) = (held.hdr.l4, nh.l4);
+    held.hdr.thlen == nh.thlen
+        && nh.seq == held.next_seq
+        && nh.payload <= held.mss
+        && nh.flags & TCP_CWR == 0
+        && held.hdr.flags & (TCP_PSH | TCP_FIN) == 0
+        // ACK number; then flags (but PSH, FIN, CWR) and window; then options.
+        && a[al4 + 8..al4 + 12] == b[bl4 + 8..bl4 + 12]
+        && (a[al4 + 13] ^ nh.flags) & !(TCP_CWR | TCP_FIN | TCP_PSH) == 0
+        && a[al4 + 14..al4 + 16] == b[bl4 + 14..bl4 + 16]
+        && a[al4 + 20..al4 + held.hdr.thlen] == b[bl4 + 20..bl4 + nh.thlen]
+        && same_ip(a, b, nh.v6)
+        && held.skb.len() + nh.payload <= GRO_MAX_SIZE
+        && held.skb.frags.len() + new.frags.len() <= MAX_SKB_FRAGS
+        && held.skb.skb_frags_readable() == new.skb_frags_readable()
+}
+
+/// Kernel: `*_gro_complete()`: make a merged skb look like one large TCP packet.
+fn gro_complete(h: Held) -> Skb {
+    let Held {
+        mut skb,
+        hdr,
+        mss,
+        segs,
+        ..
+    } = h;
+    if segs < 2 {
+        return skb;
+    }
+    let len = skb.len();
+    let tcp_len = len - hdr.l4;
+    let head = &mut skb.head;
+    let ph = if hdr.v6 {
+        let plen = (len - L3 - 40) as u16;
+        head[L3 + 4..L3 + 6].copy_from_slice(&plen.to_be_bytes());
+        let a = |o: usize| -> [u8; 16] {
+            let mut x = [0u8; 16];
+            x.copy_from_slice(&head[o..o + 16]);
+            x
+        };
+        checksum::pseudo_header_v6(
+            &a(L3 + 8).into(),
+            &a(L3 + 24).into(),
+            IpProtocol::Tcp,
+            tcp_len as u32,
+        )
+    } else {
+        head[L3 + 2..L3 + 4].copy_from_slice(&((len - L3) as u16).to_be_bytes());
+        crate::net::ipv4::ip_output::ipv4_fill_checksum(&mut head[L3..]);
+        let a = |o: usize| [head[o], head[o + 1], head[o + 2], head[o + 3]];
+        checksum::pseudo_header_v4(
+            &a(L3 + 12).into(),
+            &a(L3 + 16).into(),
+            IpProtocol::Tcp,
+            tcp_len as u32,
+        )
+    };
+    head[hdr.l4 + 16..hdr.l4 + 18].copy_from_slice(&ph.to_be_bytes());
+    skb.ip_summed = IpSummed::Partial;
+    skb.csum_start = hdr.l4 as u16;
+    skb.csum_offset = 16;
+    skb.gso_size = mss as u16;
+    skb.gso_type = if hdr.v6 {
+        GsoType::TcpV6
+    } else {
+        GsoType::TcpV4
+    };
+    skb
+}
+
+impl Kernel {
+    /// Kernel: `napi_gro_receive()`: merge `skb` (received on NIC `dev`, Ethernet header
+    /// first) into a held skb of its flow, hold it, or pass it up (`netif_rx()`).
+    pub(crate) fn napi_gro_receive(&mut self, dev: DevId, gro: &mut GroList, skb: Skb) {
+        let hdr = gro_hdr(&skb).filter(|_| skb.ip_summed == IpSummed::Unnecessary);
+        let Some(nh) = hdr.filter(|h| h.payload > 0) else {
+            // Not mergeable: its flow's held skb goes first, then this one.
+            if let Some(nh) = hdr
+                && let Some(i) = gro
+                    .held
+                    .iter()
+                    .position(|h| same_flow(&h.skb, &h.hdr, &skb, &nh))
+            {
+                self.gro_flush_one(dev, gro, i);
+            }
+            self.netif_rx(dev, skb);
+            return;
+        };
+        let pos = gro
+            .held
+            .iter()
+            .position(|h| same_flow(&h.skb, &h.hdr, &skb, &nh));
+        if let Some(i) = pos {
+            if can_merge(&gro.held[i], &skb, &nh) {
+                let h = &mut gro.held[i];
+                h.skb.frags.extend(skb.frags);
+                h.skb.head[h.hdr.l4 + 13] |= nh.flags & (TCP_FIN | TCP_PSH);
+                h.hdr.flags |= nh.flags & (TCP_FIN | TCP_PSH);
+                h.next_seq = h.next_seq.wrapping_add(nh.payload as u32);
+                h.segs += 1;
+                gro.merged += 1;
+                let last = nh.payload < h.mss
+                    || nh.flags & (TCP_URG | TCP_PSH | TCP_RST | TCP_SYN | TCP_FIN) != 0;
+                if last {
+                    self.gro_flush_one(dev, gro, i);
+                }
+                return;
+            }
+            self.gro_flush_one(dev, gro, i);
+        }
+        if nh.flags & (TCP_URG | TCP_PSH | TCP_RST | TCP_SYN | TCP_FIN) != 0 {
+            self.netif_rx(dev, skb);
+            return;
+        }
+        if gro.held.len() >= MAX_GRO_SKBS {
+            self.gro_flush_one(dev, gro, 0);
+        }
+        gro.held.push(Held {
+            next_seq: nh.seq.wrapping_add(nh.payload as u32),
+            mss: nh.payload,
+            segs: 1,
+            hdr: nh,
+            skb,
+        });
+    }
+
+    fn gro_flush_one(&mut self, dev: DevId, gro: &mut GroList, i: usize) {
+        let h = gro.held.remove(i);
+        if h.segs > 1 {
+            gro.flushed += 1;
+        }
+        let skb = gro_complete(h);
+        self.netif_rx(dev, skb);
+    }
+
+    /// Kernel: `napi_gro_flush()`: pass every held skb up, oldest first.
+    pub(crate) fn napi_gro_flush(&mut self, dev: DevId, gro: &mut GroList) {
+        while !gro.held.is_empty() {
+            self.gro_flush_one(dev, gro, 0);
+        }
+    }
+}
