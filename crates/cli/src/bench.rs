@@ -70,6 +70,9 @@ pub struct TxArgs {
     /// lands at once).
     #[arg(long, default_value_t = 100)]
     pub wire_gbps: u64,
+    /// Runs of each side, alternating; the last line reports the medians.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
     /// Skip the Linux veth baseline (the last line then says nan).
     #[arg(long)]
     pub no_baseline: bool,
@@ -430,27 +433,57 @@ fn run_tx(a: TxArgs) -> ExitCode {
         a.chunk,
         a.ring >> 10
     );
-    let emu = match emulated_tx(&a, driver) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("nkdevmem bench tx: emulated run failed: {e}");
-            println!("devmem_tx_gbps=nan linux_veth_gbps=nan ratio=nan");
-            return ExitCode::FAILURE;
+    let runs = a.runs.max(1);
+    let (mut emus, mut veths) = (Vec::new(), Vec::new());
+    for run in 1..=runs {
+        let emu = match emulated_tx(&a, driver) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("nkdevmem bench tx: emulated run failed: {e}");
+                println!("devmem_tx_gbps=nan linux_veth_gbps=nan ratio=nan");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!(
+            "# run {run}/{runs} emulated: {} bytes read by the remote in {:.3} s WALL-CLOCK ({:.3} s CPU = {} Gbps; {} sendmsg calls, {} frames at MTU {} on the wire, {:.3} s virtual): {} Gbps wall-clock",
+            emu.bytes,
+            emu.wall.as_secs_f64(),
+            emu.cpu.as_secs_f64(),
+            fig(emu.cpu_gbps()),
+            emu.calls,
+            emu.wire_frames,
+            emu.mtu,
+            emu.virt_us as f64 / 1e6,
+            fig(emu.gbps())
+        );
+        emus.push(emu.gbps());
+        if a.no_baseline {
+            continue;
         }
-    };
-    println!(
-        "# emulated: {} bytes read by the remote in {:.3} s WALL-CLOCK ({:.3} s CPU = {} Gbps; {} sendmsg calls, {} frames at MTU {} on the wire, {:.3} s virtual): {} Gbps wall-clock",
-        emu.bytes,
-        emu.wall.as_secs_f64(),
-        emu.cpu.as_secs_f64(),
-        fig(emu.cpu_gbps()),
-        emu.calls,
-        emu.wire_frames,
-        emu.mtu,
-        emu.virt_us as f64 / 1e6,
-        fig(emu.gbps())
-    );
-    let devmem = emu.gbps();
+        // Alternating the two keeps a slow phase of a shared machine from favouring one.
+        match linux::veth_bench::veth_tcp_throughput(a.bytes) {
+            Ok(v) => {
+                println!(
+                    "# run {run}/{runs} linux veth: the kernel's TCP between two namespaces over veth, sender and receiver pinned to CPU 0: {} bytes in {:.3} s: {} Gbps",
+                    v.bytes,
+                    v.elapsed.as_secs_f64(),
+                    fig(v.gbps())
+                );
+                veths.push(v.gbps());
+            }
+            Err(e) => {
+                println!(
+                    "# linux veth: baseline could not run ({e}); it needs root and iproute2 to create network namespaces"
+                );
+                println!(
+                    "devmem_tx_gbps={} linux_veth_gbps=nan ratio=nan",
+                    fig(median(&mut emus))
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let devmem = median(&mut emus);
     if a.no_baseline {
         println!("# linux veth: skipped (--no-baseline)");
         println!(
@@ -459,37 +492,23 @@ fn run_tx(a: TxArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    println!(
-        "# linux veth: the kernel's TCP between two namespaces over veth, sender and receiver pinned to CPU 0"
-    );
-    match linux::veth_bench::veth_tcp_throughput(a.bytes) {
-        Ok(v) => {
-            println!(
-                "# linux veth: {} bytes in {:.3} s: {} Gbps",
-                v.bytes,
-                v.elapsed.as_secs_f64(),
-                fig(v.gbps())
-            );
-            let ratio = devmem / v.gbps();
-            println!(
-                "devmem_tx_gbps={} linux_veth_gbps={} ratio={}",
-                fig(devmem),
-                fig(v.gbps()),
-                fig(ratio)
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            println!(
-                "# linux veth: baseline could not run ({e}); it needs root and iproute2 to create network namespaces"
-            );
-            println!(
-                "devmem_tx_gbps={} linux_veth_gbps=nan ratio=nan",
-                fig(devmem)
-            );
-            ExitCode::FAILURE
-        }
+    let veth = median(&mut veths);
+    if runs > 1 {
+        println!("# medians of {runs} alternating runs");
     }
+    println!(
+        "devmem_tx_gbps={} linux_veth_gbps={} ratio={}",
+        fig(devmem),
+        fig(veth),
+        fig(devmem / veth)
+    );
+    ExitCode::SUCCESS
+}
+
+/// The median (the upper one of an even count); `nan` when empty.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 #[cfg(test)]
@@ -505,6 +524,7 @@ mod tests {
             verify: true,
             ring: 4 << 20,
             wire_gbps: 100,
+            runs: 1,
             no_baseline: true,
         }
     }
@@ -537,5 +557,12 @@ mod tests {
         let mut a = args(1 << 20, 1 << 20);
         a.mtu = 20;
         assert!(emulated_tx(&a, Driver::Bnxt).is_err());
+    }
+
+    #[test]
+    fn median_of_runs() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0]), 4.0);
+        assert!(median(&mut []).is_nan());
     }
 }

@@ -55,3 +55,34 @@ fn bench_tx_bad_input() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// With the baseline (root and iproute2, as in CI): alternating runs, the medians on the
+/// last line, ratio = devmem / veth.
+#[test]
+fn bench_tx_medians_with_baseline() {
+    let (code, out, err) = nkdevmem(&["bench", "tx", "--bytes", "4194304", "--runs", "2"]);
+    if out.contains("baseline could not run") {
+        println!("skipping: {out}");
+        return;
+    }
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out.matches("emulated: 4194304 bytes read").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("linux veth: the kernel's TCP").count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("# medians of 2 alternating runs"), "{out}");
+    let last = out.lines().last().expect("a last line");
+    let v: Vec<f64> = last
+        .split(' ')
+        .map(|kv| kv.split_once('=').expect(last).1.parse().expect(last))
+        .collect();
+    assert_eq!(v.len(), 3, "{last}");
+    assert!(v[0] > 0.0 && v[1] > 0.0, "{last}");
+    assert!((v[2] - v[0] / v[1]).abs() < 0.02, "{last}");
+}

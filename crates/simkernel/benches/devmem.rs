@@ -91,7 +91,7 @@ fn xmit(c: &mut Criterion) {
     let id = b.k.bind_tx(&b.admin, b.ifindex, fd).expect("bind-tx");
     let binding = b.k.net_devmem_lookup_dmabuf(id).expect("binding");
     let (niov, _, _) = binding.net_devmem_get_niov_at(0).expect("niov");
-    let page = Rc::new(vec![0x5a; PAGE]);
+    let page = simkernel::net::core::skbuff::Page::new_buf(vec![0x5a; PAGE]);
     let header = vec![0u8; 66];
 
     let mut group = c.benchmark_group("xmit");

@@ -98,7 +98,9 @@ fn tso_with_page_and_net_iov_frags() {
 
     let hdr_tcp = tcp(40000, 5201, TcpFlags::PSH | TcpFlags::FIN, &[]);
     // Payload: 3000 page bytes then 3 pages of net_iov (from offset 100), 15288 bytes.
-    let page = Rc::new((0..3000).map(|i| (i % 7) as u8).collect::<Vec<_>>());
+    let page = simkernel::net::core::skbuff::Page::new_buf(
+        (0..3000).map(|i| (i % 7) as u8).collect::<Vec<_>>(),
+    );
     let mut frags = vec![Frag::Page {
         bytes: page.clone(),
         off: 0,

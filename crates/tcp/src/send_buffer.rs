@@ -75,11 +75,12 @@ impl<P: Payload> SendBuffer<P> {
             from >= self.start && from + len as u64 <= self.end,
             "range not queued"
         );
-        let mut out = Vec::new();
         let to = from + len as u64;
         let first = self
             .chunks
             .partition_point(|(off, p)| off + p.len() as u64 <= from);
+        let last = self.chunks.partition_point(|(off, _)| *off < to);
+        let mut out = Vec::with_capacity(last.saturating_sub(first));
         for (off, p) in self.chunks.range(first..) {
             if *off >= to {
                 break;

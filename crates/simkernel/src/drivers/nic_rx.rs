@@ -194,9 +194,13 @@ fn ntuple_match(r: &NtupleRule, f: &Flow) -> bool {
 
 /// Which RX queue `frame` lands on (`None`: discarded by an ntuple rule).
 pub fn nic_select_queue(k: &Kernel, dev: DevId, frame: &[u8]) -> Option<u32> {
+    nic_select_queue_flow(k, dev, parse_flow(frame).as_ref())
+}
+
+/// [`nic_select_queue`] for a frame already parsed into `flow`.
+fn nic_select_queue_flow(k: &Kernel, dev: DevId, flow: Option<&Flow>) -> Option<u32> {
     let d = k.device(dev);
-    let flow = parse_flow(frame);
-    if let Some(f) = &flow {
+    if let Some(f) = flow {
         for r in d.ethtool.ntuple.values() {
             if ntuple_match(r, f) {
                 return match r.action {
@@ -211,7 +215,7 @@ pub fn nic_select_queue(k: &Kernel, dev: DevId, frame: &[u8]) -> Option<u32> {
     if table.is_empty() {
         return Some(0);
     }
-    let q = table[(rss_hash(&f) as usize) % table.len()];
+    let q = table[(rss_hash(f) as usize) % table.len()];
     Some(q.min(d.real_num_rx_queues.saturating_sub(1)))
 }
 
@@ -261,7 +265,7 @@ fn nic_build_skb(frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
     let len = frame.len() - hlen;
     let mut skb = Skb::linear(head);
     skb.frags.push(Frag::Page {
-        bytes: std::rc::Rc::new(frame),
+        bytes: crate::net::core::skbuff::Page::new_buf(frame),
         off: hlen,
         len,
     });
@@ -376,13 +380,13 @@ impl Kernel {
             self.dev_mut(dev).stats.rx_dropped += 1;
             return None;
         }
-        let Some(q) = nic_select_queue(self, dev, &frame) else {
+        let flow = parse_flow(&frame);
+        let Some(q) = nic_select_queue_flow(self, dev, flow.as_ref()) else {
             if let DeviceKind::Nic(n) = &mut self.dev_mut(dev).kind {
                 n.rx_stats.ntuple_discard += 1;
             }
             return None;
         };
-        let flow = parse_flow(&frame);
         let tcp = flow.filter(|f| f.proto == 6);
         let csum = match &tcp {
             Some(f) if tcp_csum_ok(&frame, f) => IpSummed::Unnecessary,

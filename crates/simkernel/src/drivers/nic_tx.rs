@@ -163,7 +163,7 @@ pub(crate) fn tso_segment(skb: &Skb, iommu: Option<&Iommu>) -> Result<Vec<Vec<u8
     for i in 0..nseg {
         let off = i * seg;
         let n = seg.min(payload - off.min(payload));
-        let mut f = Vec::with_capacity(h.end + n);
+        let mut f = crate::net::core::skbuff::frame_buf_alloc(h.end + n);
         f.extend_from_slice(&skb.head[..h.end]);
         gather(skb, h.end, off, n, iommu, &mut f)?;
         if nseg > 1 {

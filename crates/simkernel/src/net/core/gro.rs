@@ -276,6 +276,9 @@ impl Kernel {
         if gro.held.len() >= MAX_GRO_SKBS {
             self.gro_flush_one(dev, gro, 0);
         }
+        let mut skb = skb;
+        skb.frags
+            .reserve(MAX_SKB_FRAGS - skb.frags.len().min(MAX_SKB_FRAGS));
         gro.held.push(Held {
             next_seq: nh.seq.wrapping_add(nh.payload as u32),
             mss: nh.payload,

@@ -10,10 +10,73 @@ use std::rc::Rc;
 
 use crate::net::core::netmem::NetIov;
 
-/// A host page (or a driver's RX buffer) shared by reference. An `Rc<Vec>` rather than an
-/// `Rc<[u8]>` so that a buffer the NIC just filled becomes the page without a copy, as
-/// `build_skb()` wraps the DMA buffer instead of copying it.
-pub type PageBuf = Rc<Vec<u8>>;
+/// A host page (or a driver's RX buffer) shared by reference: a buffer the NIC just filled
+/// becomes the page without a copy, as `build_skb()` wraps the DMA buffer instead of
+/// copying it.
+pub type PageBuf = Rc<Page>;
+
+/// The bytes of a host page. When the last reference goes, the buffer goes back to this
+/// thread's recycling list, from which the next frame a NIC builds is taken
+/// ([`frame_buf_alloc`]); frames are jumbo-sized, and reusing them keeps the per-frame
+/// cost off the allocator. Kernel: the page pool's recycling (`page_pool_put_page()` into
+/// the pool's cache, `page_pool_alloc_pages()` from it).
+#[derive(Debug, Default)]
+pub struct Page(Vec<u8>);
+
+impl Page {
+    /// A shared page holding `bytes`.
+    pub fn new_buf(bytes: Vec<u8>) -> PageBuf {
+        Rc::new(Page(bytes))
+    }
+}
+
+impl std::ops::Deref for Page {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        frame_buf_free(std::mem::take(&mut self.0));
+    }
+}
+
+/// Buffers smaller than this are left to the allocator (its own caches are fast for them).
+const FRAME_BUF_MIN: usize = 2048;
+/// How many free buffers a thread keeps.
+const FRAME_BUF_CACHE: usize = 512;
+
+thread_local! {
+    static FRAME_BUFS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for at least `cap` bytes, recycled when one is free.
+pub fn frame_buf_alloc(cap: usize) -> Vec<u8> {
+    if cap >= FRAME_BUF_MIN
+        && let Some(v) = FRAME_BUFS.with_borrow_mut(|l| match l.last() {
+            Some(v) if v.capacity() >= cap => l.pop(),
+            _ => None,
+        })
+    {
+        return v;
+    }
+    Vec::with_capacity(cap)
+}
+
+/// Hands `v` back for reuse (emptied), or frees it.
+pub fn frame_buf_free(mut v: Vec<u8>) {
+    if v.capacity() < FRAME_BUF_MIN {
+        return;
+    }
+    v.clear();
+    FRAME_BUFS.with_borrow_mut(|l| {
+        if l.len() < FRAME_BUF_CACHE {
+            l.push(v);
+        }
+    });
+}
 
 /// One fragment.
 #[derive(Debug, Clone)]
@@ -218,7 +281,7 @@ mod tests {
     fn readable_until_a_niov_frag() {
         let mut skb = Skb::linear(vec![1, 2, 3]);
         skb.frags.push(Frag::Page {
-            bytes: Rc::new(vec![0u8; 10]),
+            bytes: Page::new_buf(vec![0u8; 10]),
             off: 2,
             len: 5,
         });

@@ -531,7 +531,7 @@ impl Kernel {
                     match v {
                         UserIov::Buf([]) => {}
                         UserIov::Buf(b) => {
-                            let bytes = Rc::new(b.to_vec());
+                            let bytes = crate::net::core::skbuff::Page::new_buf(b.to_vec());
                             let len = bytes.len();
                             prog.pending.push_back(SkbData {
                                 frag: Frag::Page { bytes, off: 0, len },

@@ -7,7 +7,6 @@
 //! checks, with the TCP header at the start of `skb.head`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::rc::Rc;
 
 use tcp::{ListenAction, Segment, SeqNumber, listen_segment, reset_for_unmatched};
 use wire::ChecksumCaps;
@@ -90,7 +89,7 @@ fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, 
     seg.options.window_scale = repr.window_scale;
     seg.options.sack_permitted = repr.sack_permitted;
     if !repr.payload.is_empty() {
-        let bytes = Rc::new(repr.payload.to_vec());
+        let bytes = crate::net::core::skbuff::Page::new_buf(repr.payload.to_vec());
         let len = bytes.len();
         seg.payload.push(SkbData {
             frag: Frag::Page { bytes, off: 0, len },

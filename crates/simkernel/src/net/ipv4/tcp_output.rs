@@ -265,11 +265,17 @@ impl crate::net::core::sock::Sock {
 /// payload has more frags becomes several skbs with consecutive sequence numbers; flags
 /// other than ACK go on the first (SYN/RST) or last (FIN/PSH) one).
 pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<SkbData>) -> Vec<Skb> {
-    let mut groups: Vec<Vec<SkbData>> = Vec::new();
-    for p in seg.payload.iter() {
+    let mut groups: Vec<Vec<SkbData>> =
+        Vec::with_capacity(seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1));
+    let payload_len = seg.payload.len();
+    for p in seg.payload {
         match groups.last_mut() {
-            Some(g) if g.len() < MAX_SKB_FRAGS => g.push(p.clone()),
-            _ => groups.push(vec![p.clone()]),
+            Some(g) if g.len() < MAX_SKB_FRAGS => g.push(p),
+            _ => {
+                let mut g = Vec::with_capacity(payload_len.min(MAX_SKB_FRAGS));
+                g.push(p);
+                groups.push(g);
+            }
         }
     }
     if groups.is_empty() {
@@ -346,7 +352,7 @@ mod tests {
     use tcp::SeqNumber;
 
     fn page_data(n: usize) -> Vec<SkbData> {
-        let bytes = Rc::new(vec![7u8; n]);
+        let bytes = crate::net::core::skbuff::Page::new_buf(vec![7u8; n]);
         (0..n)
             .map(|i| SkbData {
                 frag: crate::net::core::skbuff::Frag::Page {
