@@ -11,7 +11,6 @@
 //!   the same run: the ratio shows what validation and IOVA translation add.
 
 use std::hint::black_box;
-use std::rc::Rc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use simkernel::drivers::nic::NicProfile;

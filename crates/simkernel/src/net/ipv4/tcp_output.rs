@@ -348,7 +348,6 @@ pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<Skb
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::rc::Rc;
     use tcp::SeqNumber;
 
     fn page_data(n: usize) -> Vec<SkbData> {
