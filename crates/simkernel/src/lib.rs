@@ -49,7 +49,7 @@ pub use net::core::dev::{DevId, NetDevice, NetmemTx, XmitDrop, XmitResult};
 pub use net::core::devmem::DevmemBinding;
 pub use net::core::net_namespace::NetNsId;
 pub use net::core::netdev_nl_ops::{BadAttr, OpError, QueueSel};
-pub use net::core::netmem::{NetIov, Netmem};
+pub use net::core::netmem::NetIov;
 pub use net::core::skbuff::{Frag, Skb};
 pub use process::{Cred, File, ProcessId};
 pub use sim::{Proc, SimError, World};

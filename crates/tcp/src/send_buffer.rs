@@ -81,10 +81,7 @@ impl<P: Payload> SendBuffer<P> {
             .partition_point(|(off, p)| off + p.len() as u64 <= from);
         let last = self.chunks.partition_point(|(off, _)| *off < to);
         let mut out = Vec::with_capacity(last.saturating_sub(first));
-        for (off, p) in self.chunks.range(first..) {
-            if *off >= to {
-                break;
-            }
+        for (off, p) in self.chunks.range(first..last) {
             let s = from.saturating_sub(*off) as usize;
             let e = ((to - off) as usize).min(p.len());
             out.push(if s == 0 && e == p.len() {

@@ -224,14 +224,10 @@ fn tcp_csum_ok(frame: &[u8], f: &Flow) -> bool {
     let Some(seg) = frame.get(f.l4..f.l4 + f.l4_len) else {
         return false;
     };
-    let ph = match (f.saddr, f.daddr) {
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            wire::checksum::pseudo_header_v6(&s, &d, wire::IpProtocol::Tcp, seg.len() as u32)
-        }
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            wire::checksum::pseudo_header_v4(&s, &d, wire::IpProtocol::Tcp, seg.len() as u32)
-        }
-        _ => return false,
+    let Ok(ph) =
+        wire::checksum::pseudo_header(&f.saddr, &f.daddr, wire::IpProtocol::Tcp, seg.len() as u32)
+    else {
+        return false;
     };
     let mut acc = wire::checksum::Accumulator::new();
     acc.add_sum(ph);
@@ -318,12 +314,17 @@ impl Kernel {
             now + Duration::from_micros(u64::from(n.profile.rx_usecs))
         };
         if n.napi.sched_at.is_none_or(|t| at < t) {
+            self.nic_napi_schedule(dev, at);
+        }
+    }
+
+    /// Arms the RX interrupt of NIC `dev` for `at` (superseding an armed later one).
+    fn nic_napi_schedule(&mut self, dev: DevId, at: Instant) {
+        if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) {
             n.napi.sched_at = Some(at);
             self.schedule(
                 at,
-                KernelEvent::Run(Box::new(move |k: &mut Kernel| {
-                    k.nic_napi_irq(dev, at);
-                })),
+                KernelEvent::Run(Box::new(move |k: &mut Kernel| k.nic_napi_irq(dev, at))),
             );
         }
     }
@@ -359,15 +360,10 @@ impl Kernel {
             }
         }
         self.napi_gro_flush(dev, &mut gro);
-        let now = self.clock();
         if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) {
             n.napi.gro = gro;
             if !n.napi.ring.is_empty() && n.napi.sched_at.is_none() {
-                n.napi.sched_at = Some(now);
-                self.schedule(
-                    now,
-                    KernelEvent::Run(Box::new(move |k: &mut Kernel| k.nic_napi_irq(dev, now))),
-                );
+                self.nic_napi_schedule(dev, self.clock());
             }
         }
     }

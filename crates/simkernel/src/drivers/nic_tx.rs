@@ -10,8 +10,8 @@
 
 use crate::dma::{Iommu, IommuFault};
 use crate::net::core::skbuff::{Frag, IpSummed, Skb};
-use wire::IpProtocol;
 use wire::checksum::{self, Accumulator};
+use wire::{IpProtocol, TcpFlags};
 
 /// Where the headers of a TCP/IP frame end.
 #[derive(Debug, Clone, Copy)]
@@ -103,27 +103,9 @@ fn tcp_csum(frame: &mut [u8], h: &Hdrs) {
     let tcp_len = frame.len() - h.l4;
     frame[h.l4 + 16] = 0;
     frame[h.l4 + 17] = 0;
-    let ph = if h.v6 {
-        let mut s = [0u8; 16];
-        let mut d = [0u8; 16];
-        s.copy_from_slice(&frame[h.l3 + 8..h.l3 + 24]);
-        d.copy_from_slice(&frame[h.l3 + 24..h.l3 + 40]);
-        checksum::pseudo_header_v6(&s.into(), &d.into(), IpProtocol::Tcp, tcp_len as u32)
-    } else {
-        let s = [
-            frame[h.l3 + 12],
-            frame[h.l3 + 13],
-            frame[h.l3 + 14],
-            frame[h.l3 + 15],
-        ];
-        let d = [
-            frame[h.l3 + 16],
-            frame[h.l3 + 17],
-            frame[h.l3 + 18],
-            frame[h.l3 + 19],
-        ];
-        checksum::pseudo_header_v4(&s.into(), &d.into(), IpProtocol::Tcp, tcp_len as u32)
-    };
+    // parse_hdrs() read a whole IPv4 or IPv6 header, so its addresses are there.
+    let ph = checksum::pseudo_header_of(&frame[h.l3..], h.v6, IpProtocol::Tcp, tcp_len as u32)
+        .unwrap_or_default();
     let mut acc = Accumulator::new();
     acc.add_sum(ph);
     acc.add(&frame[h.l4..]);
@@ -178,10 +160,10 @@ pub(crate) fn tso_segment(skb: &Skb, iommu: Option<&Iommu>) -> Result<Vec<Vec<u8
             f[h.l4 + 4..h.l4 + 8].copy_from_slice(&seq.to_be_bytes());
             let mut fl = flags0;
             if i + 1 < nseg {
-                fl &= !(0x01 | 0x08); // FIN, PSH only on the last segment
+                fl &= !(TcpFlags::FIN | TcpFlags::PSH).0; // only on the last segment
             }
             if i > 0 {
-                fl &= !0x80; // CWR only on the first
+                fl &= !TcpFlags::CWR.0; // only on the first
             }
             f[h.l4 + 13] = fl;
             if !h.v6 {

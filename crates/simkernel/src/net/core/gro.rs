@@ -28,8 +28,8 @@
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::skbuff::{GsoType, IpSummed, MAX_SKB_FRAGS, Skb};
-use wire::IpProtocol;
 use wire::checksum;
+use wire::{IpProtocol, TcpFlags};
 
 /// Kernel: `GRO_LEGACY_MAX_SIZE`: the largest merged packet (IP length fields are 16 bits).
 pub const GRO_MAX_SIZE: usize = 65536;
@@ -37,12 +37,12 @@ pub const GRO_MAX_SIZE: usize = 65536;
 /// Kernel: `MAX_GRO_SKBS`: held flows per NAPI; one more flushes the oldest.
 pub const MAX_GRO_SKBS: usize = 8;
 
-const TCP_FIN: u8 = 0x01;
-const TCP_SYN: u8 = 0x02;
-const TCP_RST: u8 = 0x04;
-const TCP_PSH: u8 = 0x08;
-const TCP_URG: u8 = 0x20;
-const TCP_CWR: u8 = 0x80;
+const TCP_FIN: u8 = TcpFlags::FIN.0;
+const TCP_PSH: u8 = TcpFlags::PSH.0;
+const TCP_CWR: u8 = TcpFlags::CWR.0;
+/// A segment with any of these ends its flow's merge (`tcp_gro_receive()`'s final check).
+const TCP_FLUSH: u8 =
+    (TcpFlags::URG.0) | TcpFlags::PSH.0 | TcpFlags::RST.0 | TcpFlags::SYN.0 | TcpFlags::FIN.0;
 
 /// Where a GRO candidate's headers are and what must match to merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,31 +191,15 @@ fn gro_complete(h: Held) -> Skb {
     let len = skb.len();
     let tcp_len = len - hdr.l4;
     let head = &mut skb.head;
-    let ph = if hdr.v6 {
-        let plen = (len - L3 - 40) as u16;
-        head[L3 + 4..L3 + 6].copy_from_slice(&plen.to_be_bytes());
-        let a = |o: usize| -> [u8; 16] {
-            let mut x = [0u8; 16];
-            x.copy_from_slice(&head[o..o + 16]);
-            x
-        };
-        checksum::pseudo_header_v6(
-            &a(L3 + 8).into(),
-            &a(L3 + 24).into(),
-            IpProtocol::Tcp,
-            tcp_len as u32,
-        )
+    if hdr.v6 {
+        head[L3 + 4..L3 + 6].copy_from_slice(&((len - L3 - 40) as u16).to_be_bytes());
     } else {
         head[L3 + 2..L3 + 4].copy_from_slice(&((len - L3) as u16).to_be_bytes());
         crate::net::ipv4::ip_output::ipv4_fill_checksum(&mut head[L3..]);
-        let a = |o: usize| [head[o], head[o + 1], head[o + 2], head[o + 3]];
-        checksum::pseudo_header_v4(
-            &a(L3 + 12).into(),
-            &a(L3 + 16).into(),
-            IpProtocol::Tcp,
-            tcp_len as u32,
-        )
-    };
+    }
+    // gro_hdr() read a whole IPv4 or IPv6 header, so its addresses are there.
+    let ph = checksum::pseudo_header_of(&head[L3..], hdr.v6, IpProtocol::Tcp, tcp_len as u32)
+        .unwrap_or_default();
     head[hdr.l4 + 16..hdr.l4 + 18].copy_from_slice(&ph.to_be_bytes());
     skb.ip_summed = IpSummed::Partial;
     skb.csum_start = hdr.l4 as u16;
@@ -260,8 +244,7 @@ impl Kernel {
                 h.next_seq = h.next_seq.wrapping_add(nh.payload as u32);
                 h.segs += 1;
                 gro.merged += 1;
-                let last = nh.payload < h.mss
-                    || nh.flags & (TCP_URG | TCP_PSH | TCP_RST | TCP_SYN | TCP_FIN) != 0;
+                let last = nh.payload < h.mss || nh.flags & TCP_FLUSH != 0;
                 if last {
                     self.gro_flush_one(dev, gro, i);
                 }
@@ -269,7 +252,7 @@ impl Kernel {
             }
             self.gro_flush_one(dev, gro, i);
         }
-        if nh.flags & (TCP_URG | TCP_PSH | TCP_RST | TCP_SYN | TCP_FIN) != 0 {
+        if nh.flags & TCP_FLUSH != 0 {
             self.netif_rx(dev, skb);
             return;
         }

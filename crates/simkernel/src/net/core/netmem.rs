@@ -152,19 +152,3 @@ impl NetIov {
             }
     }
 }
-
-/// Kernel: `netmem_ref`: either a host page (readable) or a net_iov (unreadable).
-#[derive(Debug, Clone)]
-pub enum Netmem {
-    /// A host page: bytes the kernel may read.
-    Page(Rc<[u8]>),
-    /// A net_iov: device memory, no byte access.
-    Iov(NetIov),
-}
-
-impl Netmem {
-    /// Kernel: `netmem_is_net_iov()`.
-    pub fn is_net_iov(&self) -> bool {
-        matches!(self, Netmem::Iov(_))
-    }
-}
