@@ -18,7 +18,9 @@ use std::task::Waker;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 
+use crate::drivers::wire::WireId;
 use crate::kernel::Kernel;
+use crate::net::core::dev::DevId;
 use crate::net::core::sock::SockId;
 
 pub use tcp::time::{Duration, Instant};
@@ -33,6 +35,23 @@ pub enum KernelEvent {
     },
     /// Wake a task sleeping until this instant (`nanosleep`, a `poll` timeout).
     Wake(Waker),
+    /// A frame's last bit reaches end `to` of a wire (the per-frame event of every link,
+    /// kept out of [`KernelEvent::Run`] so a frame in flight costs no boxed closure).
+    WireDeliver {
+        /// The wire.
+        wire: WireId,
+        /// The receiving end (0 or 1).
+        to: u8,
+        /// The frame.
+        frame: Vec<u8>,
+    },
+    /// The moderated RX interrupt of NIC `dev` armed for `at`.
+    NapiIrq {
+        /// The NIC.
+        dev: DevId,
+        /// The instant it was armed for (a superseded one does nothing).
+        at: Instant,
+    },
     /// A deferred kernel action (packet delivery on a link with latency, softirq work).
     /// Kernel: the work a softirq or a timer callback does, as a closure.
     Run(Box<dyn FnOnce(&mut Kernel)>),
@@ -43,6 +62,10 @@ impl fmt::Debug for KernelEvent {
         match self {
             KernelEvent::TcpTimer { sk } => write!(f, "TcpTimer({sk:?})"),
             KernelEvent::Wake(_) => f.write_str("Wake"),
+            KernelEvent::WireDeliver { wire, to, frame } => {
+                write!(f, "WireDeliver({wire:?}, {to}, {} bytes)", frame.len())
+            }
+            KernelEvent::NapiIrq { dev, at } => write!(f, "NapiIrq({dev:?}, {at:?})"),
             KernelEvent::Run(_) => f.write_str("Run"),
         }
     }
@@ -164,6 +187,8 @@ impl Kernel {
         match ev {
             KernelEvent::TcpTimer { sk } => self.tcp_timer_fire(sk),
             KernelEvent::Wake(w) => w.wake(),
+            KernelEvent::WireDeliver { wire, to, frame } => self.wire_deliver(wire, to, frame),
+            KernelEvent::NapiIrq { dev, at } => self.nic_napi_irq(dev, at),
             KernelEvent::Run(f) => f(self),
         }
     }

@@ -51,6 +51,19 @@ impl<P: Payload> Assembler<P> {
             return 0;
         }
         let start = off.max(self.next);
+        if start == self.next && self.ooo.is_empty() {
+            // In sequence with nothing out of order: straight onto the receive queue
+            // (tcp_data_queue()'s fast path to tcp_queue_rcv()).
+            let piece = if start == off {
+                chunk
+            } else {
+                chunk.slice((start - off) as usize..len as usize)
+            };
+            self.next = end;
+            self.ready_len += piece.len();
+            self.ready.push_back(piece);
+            return end - start;
+        }
         let mut cursor = start;
         if let Some((&k, v)) = self.ooo.range(..=cursor).next_back() {
             cursor = cursor.max(k + v.len() as u64);

@@ -143,10 +143,16 @@ fn rss_default_table() -> &'static [[u32; 256]; 36] {
     TABLE.get_or_init(|| {
         let mut t = Box::new([[0u32; 256]; 36]);
         for (i, row) in t.iter_mut().enumerate() {
+            // Linear in the bits: a byte's contribution is the XOR of its set bits' ones, so
+            // each value extends the one without its lowest set bit.
             let mut input = [0u8; 36];
-            for (v, slot) in row.iter_mut().enumerate() {
-                input[i] = v as u8;
+            let mut bit = [0u32; 8];
+            for (b, slot) in bit.iter_mut().enumerate() {
+                input[i] = 1 << b;
                 *slot = toeplitz(&RSS_DEFAULT_KEY, &input[..=i]);
+            }
+            for v in 1..256usize {
+                row[v] = row[v & (v - 1)] ^ bit[v.trailing_zeros() as usize];
             }
         }
         t
@@ -322,16 +328,13 @@ impl Kernel {
     fn nic_napi_schedule(&mut self, dev: DevId, at: Instant) {
         if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) {
             n.napi.sched_at = Some(at);
-            self.schedule(
-                at,
-                KernelEvent::Run(Box::new(move |k: &mut Kernel| k.nic_napi_irq(dev, at))),
-            );
+            self.schedule(at, KernelEvent::NapiIrq { dev, at });
         }
     }
 
     /// The moderated RX interrupt armed for `at` fires (a stale one, superseded by an
     /// earlier interrupt, does nothing).
-    fn nic_napi_irq(&mut self, dev: DevId, at: Instant) {
+    pub(crate) fn nic_napi_irq(&mut self, dev: DevId, at: Instant) {
         let armed = match self.devices.get(&dev).map(|d| &d.kind) {
             Some(DeviceKind::Nic(n)) => n.napi.sched_at == Some(at),
             _ => false,

@@ -2,7 +2,7 @@
 //!
 //! Not a kernel object: the cable. Each direction serialises frames at the configured
 //! bandwidth (a frame starts when the previous one has left) and delivers them `latency`
-//! later as a [`KernelEvent::Run`] event. Faults follow turmoil's shape: an ordered
+//! later as a [`KernelEvent::WireDeliver`] event. Faults follow turmoil's shape: an ordered
 //! chain of [`Rule`]s sees every frame, the first non-[`Verdict::Pass`] wins; rules draw
 //! from the kernel's seeded RNG, so a seed replays the same losses, reorderings,
 //! duplicates and bit flips.
@@ -343,9 +343,11 @@ impl Kernel {
                 let copy = frame.clone();
                 self.schedule(
                     at,
-                    KernelEvent::Run(Box::new(move |k: &mut Kernel| {
-                        k.wire_deliver(wire, to, copy)
-                    })),
+                    KernelEvent::WireDeliver {
+                        wire,
+                        to,
+                        frame: copy,
+                    },
                 );
             }
             Verdict::Corrupt => {
@@ -356,12 +358,7 @@ impl Kernel {
             }
             Verdict::Pass => {}
         }
-        self.schedule(
-            at,
-            KernelEvent::Run(Box::new(move |k: &mut Kernel| {
-                k.wire_deliver(wire, to, frame)
-            })),
-        );
+        self.schedule(at, KernelEvent::WireDeliver { wire, to, frame });
     }
 
     /// The delivery event: the frame reaches the NIC at end `to`.

@@ -69,10 +69,7 @@ pub(crate) fn eth_header(dst: [u8; 6], src: [u8; 6], ethertype: u16) -> [u8; 14]
 /// whose head starts with its network header.
 pub(crate) fn push_eth(skb: &mut Skb, dst: [u8; 6], src: [u8; 6]) {
     let h = eth_header(dst, src, skb.protocol);
-    let mut head = Vec::with_capacity(14 + skb.head.len());
-    head.extend_from_slice(&h);
-    head.extend_from_slice(&skb.head);
-    skb.head = head;
+    skb.push(&h);
     skb.mac_header = 0;
     skb.network_header = 14;
     skb.transport_header += 14;

@@ -43,6 +43,10 @@ impl Drop for Page {
     }
 }
 
+/// Kernel: `MAX_TCP_HEADER`: the head room a TCP skb is allocated with, enough for the
+/// TCP, IP and link headers pushed in front of it on the way down.
+pub const MAX_TCP_HEADER: usize = 128 + 60;
+
 /// Buffers smaller than this are left to the allocator (its own caches are fast for them).
 const FRAME_BUF_MIN: usize = 2048;
 /// How many free buffers a thread keeps.
@@ -220,6 +224,16 @@ impl Skb {
             head,
             ..Skb::default()
         }
+    }
+
+    /// Kernel: `skb_push()`: prepend `hdr` to the head. Heads are built with room for the
+    /// headers the layers below push ([`MAX_TCP_HEADER`]), so this moves bytes, not memory.
+    pub fn push(&mut self, hdr: &[u8]) {
+        let old = self.head.len();
+        let n = hdr.len();
+        self.head.resize(old + n, 0);
+        self.head.copy_within(0..old, n);
+        self.head[..n].copy_from_slice(hdr);
     }
 
     /// Kernel: `skb_frags_readable()` (i.e. `!skb->unreadable`): no net_iov frag.

@@ -66,10 +66,7 @@ impl Kernel {
         let ident = self.ip_ident;
         self.ip_ident = self.ip_ident.wrapping_add(1);
         let h = ipv4_header(saddr, daddr, proto, skb.len(), 64, ident);
-        let mut head = Vec::with_capacity(IPV4_HLEN + skb.head.len() + 14);
-        head.extend_from_slice(&h);
-        head.extend_from_slice(&skb.head);
-        skb.head = head;
+        skb.push(&h);
         skb.network_header = 0;
         skb.transport_header = IPV4_HLEN;
         if skb.ip_summed == IpSummed::Partial {

@@ -321,7 +321,8 @@ pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<Skb
             payload: &[],
         };
         let hlen = repr.header_len();
-        let mut head = vec![0u8; hlen];
+        let mut head = Vec::with_capacity(crate::net::core::skbuff::MAX_TCP_HEADER);
+        head.resize(hlen, 0);
         let mut pkt = TcpPacket::new_unchecked(&mut head[..]);
         if repr
             .emit_header(&mut pkt, &saddr, &daddr, len, TcpChecksum::Partial)

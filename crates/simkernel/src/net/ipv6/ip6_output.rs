@@ -83,10 +83,7 @@ impl Kernel {
         let _ = netns;
         let len = skb.len();
         let h = ipv6_header(saddr, daddr, proto, len, IPV6_DEFAULT_HOPLIMIT);
-        let mut head = Vec::with_capacity(HEADER_LEN + skb.head.len() + 14);
-        head.extend_from_slice(&h);
-        head.extend_from_slice(&skb.head);
-        skb.head = head;
+        skb.push(&h);
         skb.network_header = 0;
         skb.transport_header = HEADER_LEN;
         if skb.ip_summed == IpSummed::Partial {

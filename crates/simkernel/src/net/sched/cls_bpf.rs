@@ -119,21 +119,15 @@ impl Kernel {
             .collect()
     }
 
-    fn tc_chain(&self, dev: DevId, dir: TcDir) -> Vec<Rc<dyn TcProgram>> {
-        self.try_device(dev)
-            .and_then(|d| d.tc.as_ref())
-            .map(|tc| match dir {
-                TcDir::Ingress => tc.ingress.iter().map(|f| f.prog.clone()).collect(),
-                TcDir::Egress => tc.egress.iter().map(|f| f.prog.clone()).collect(),
-            })
-            .unwrap_or_default()
-    }
-
     /// Kernel: `tcx_run()` + `tcx_action_code()` at ingress.
     pub(crate) fn tcf_classify(&mut self, dev: DevId, dir: TcDir, mut skb: Skb) -> IngressResult {
-        let progs = self.tc_chain(dev, dir);
-        let ifindex = self.dev(dev).ifindex;
-        let (act, redirect) = run_progs(progs.iter(), &mut skb, ifindex, dir == TcDir::Ingress);
+        let d = self.dev(dev);
+        let chain = d.tc.as_ref().map_or(&[][..], |tc| match dir {
+            TcDir::Ingress => &tc.ingress[..],
+            TcDir::Egress => &tc.egress[..],
+        });
+        let progs = chain.iter().map(|f| &f.prog);
+        let (act, redirect) = run_progs(progs, &mut skb, d.ifindex, dir == TcDir::Ingress);
         match act {
             TcAction::Shot => {
                 self.softnet.tc_dropped += 1;
