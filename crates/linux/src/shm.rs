@@ -5,6 +5,12 @@
 //! write the mapping at any moment, no `&[u8]` into it is ever handed out; all access copies
 //! through the raw mapping pointer.
 
+/// Bytes one `memcpy` call moves in [`SharedMem::read_append`] (a NIC's TX gather): glibc
+/// switches copies of a page and more to `rep movsb`, which some CPUs (AMD Zen 3 among them)
+/// run well below their vector-copy speed when source and destination alignments differ, as
+/// a payload copied behind a frame's headers does.
+const COPY_CHUNK: usize = 2048;
+
 use std::ffi::CString;
 use std::fmt;
 use std::io;
@@ -196,11 +202,15 @@ impl SharedMem {
         // left at least `len` bytes of spare capacity after `start`, which the copy fully
         // initialises before set_len exposes them; the buffers are distinct.
         unsafe {
-            ptr::copy_nonoverlapping(
-                self.ptr.as_ptr().add(offset),
-                out.as_mut_ptr().add(start),
-                len,
-            );
+            let src = self.ptr.as_ptr().add(offset);
+            let dst = out.as_mut_ptr().add(start);
+            // In COPY_CHUNK pieces: see COPY_CHUNK.
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(COPY_CHUNK);
+                ptr::copy_nonoverlapping(src.add(done), dst.add(done), n);
+                done += n;
+            }
             out.set_len(start + len);
         }
         Ok(())

@@ -621,7 +621,7 @@ impl Kernel {
             }
             if !chunk.unreadable {
                 match frag_bytes(&chunk.frag) {
-                    Some(b) => data.extend_from_slice(b),
+                    Some(b) => crate::net::core::datagram::copy_to_user(data, b),
                     None => {
                         s.rx_stash.push_front(chunk);
                         err = Some(KernelError::new(EFAULT));
