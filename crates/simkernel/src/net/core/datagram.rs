@@ -122,6 +122,22 @@ pub fn zerocopy_fill_skb_from_devmem(
     Ok(out)
 }
 
+/// Bytes one `memcpy` call moves in [`copy_to_user`].
+const COPY_CHUNK: usize = 2048;
+
+/// Appends `src` to the user's buffer `dst` (recvmsg's copy, the one per-byte cost of a
+/// plain receive). Kernel: `copy_to_iter()` / `skb_copy_datagram_iter()`.
+///
+/// The copy goes in [`COPY_CHUNK`]-sized calls: glibc switches large copies to `rep movsb`,
+/// which some CPUs (AMD Zen 3 among them) run well below their vector-copy speed when source
+/// and destination are not equally aligned, as payload behind a 74-byte header never is.
+pub fn copy_to_user(dst: &mut Vec<u8>, src: &[u8]) {
+    dst.reserve(src.len());
+    for c in src.chunks(COPY_CHUNK) {
+        dst.extend_from_slice(c);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,21 +232,5 @@ mod tests {
                 .all(|s| s.iter().map(|d| d.frag.len()).sum::<usize>() <= 6000)
         );
         assert_eq!(f.bytes, 10 * PAGE_SIZE);
-    }
-}
-
-/// Bytes one `memcpy` call moves in [`copy_to_user`].
-const COPY_CHUNK: usize = 2048;
-
-/// Appends `src` to the user's buffer `dst` (recvmsg's copy, the one per-byte cost of a
-/// plain receive). Kernel: `copy_to_iter()` / `skb_copy_datagram_iter()`.
-///
-/// The copy goes in [`COPY_CHUNK`]-sized calls: glibc switches large copies to `rep movsb`,
-/// which some CPUs (AMD Zen 3 among them) run well below their vector-copy speed when source
-/// and destination are not equally aligned, as payload behind a 74-byte header never is.
-pub fn copy_to_user(dst: &mut Vec<u8>, src: &[u8]) {
-    dst.reserve(src.len());
-    for c in src.chunks(COPY_CHUNK) {
-        dst.extend_from_slice(c);
     }
 }
