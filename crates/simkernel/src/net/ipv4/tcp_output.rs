@@ -34,6 +34,8 @@ pub struct FlowRoute {
     pub dev: DevId,
     /// Source address the route picked.
     pub saddr: IpAddr,
+    /// Neighbour to resolve: the gateway, or the destination itself.
+    pub nexthop: IpAddr,
     /// Device MTU.
     pub mtu: u32,
 }
@@ -47,18 +49,23 @@ impl Kernel {
         daddr: IpAddr,
         oif: Option<DevId>,
     ) -> KResult<FlowRoute> {
-        let (dev, saddr) = match daddr {
+        let (dev, saddr, nexthop) = match daddr {
             IpAddr::V6(d) => {
                 let r = crate::net::ipv6::route::ip6_route_output(self, netns, d, oif)?;
-                (r.dev, IpAddr::V6(r.saddr))
+                (r.dev, IpAddr::V6(r.saddr), IpAddr::V6(r.nexthop))
             }
             IpAddr::V4(d) => {
                 let r = crate::net::ipv4::route::ip_route_output(self, netns, d, oif)?;
-                (r.dev, IpAddr::V4(r.saddr))
+                (r.dev, IpAddr::V4(r.saddr), IpAddr::V4(r.nexthop))
             }
         };
         let mtu = self.try_device(dev).map_or(1500, |d| d.mtu);
-        Ok(FlowRoute { dev, saddr, mtu })
+        Ok(FlowRoute {
+            dev,
+            saddr,
+            nexthop,
+            mtu,
+        })
     }
 
     /// Emit `seg` from `local` to `remote` as one or more skbs through IP.
@@ -87,13 +94,23 @@ impl Kernel {
         daddr: IpAddr,
         skb: Skb,
     ) -> KResult<()> {
-        match (saddr, daddr) {
-            (IpAddr::V6(s), IpAddr::V6(d)) => {
-                let r = crate::net::ipv6::route::ip6_route_output(self, netns, d, Some(route.dev))?;
+        // The route tcp_transmit() looked up for this segment (one lookup per transmit, as
+        // inet6_csk_xmit() uses the socket's dst).
+        match (saddr, daddr, route.saddr, route.nexthop) {
+            (IpAddr::V6(s), IpAddr::V6(d), IpAddr::V6(rs), IpAddr::V6(nh)) => {
+                let r = crate::net::ipv6::route::Route6 {
+                    dev: route.dev,
+                    saddr: rs,
+                    nexthop: nh,
+                };
                 crate::net::ipv6::ip6_output::ip6_xmit(self, netns, &r, s, d, IPPROTO_TCP, skb)
             }
-            (IpAddr::V4(s), IpAddr::V4(d)) => {
-                let r = crate::net::ipv4::route::ip_route_output(self, netns, d, Some(route.dev))?;
+            (IpAddr::V4(s), IpAddr::V4(d), IpAddr::V4(rs), IpAddr::V4(nh)) => {
+                let r = crate::net::ipv4::route::Route4 {
+                    dev: route.dev,
+                    saddr: rs,
+                    nexthop: nh,
+                };
                 crate::net::ipv4::ip_output::ip_queue_xmit(self, netns, &r, s, d, IPPROTO_TCP, skb)
             }
             _ => Ok(()),
