@@ -74,10 +74,10 @@ pub const MIN_NAPI_ID: u32 = 8193;
 #[derive(Debug)]
 pub struct Kernel {
     pub(crate) config: KernelConfig,
-    pub(crate) netns: BTreeMap<NetNsId, NetNs>,
+    pub(crate) netns: crate::idr::IdTable<NetNsId, NetNs>,
     init_net: NetNsId,
     next_netns: u64,
-    pub(crate) devices: crate::net::core::dev_table::DevTable,
+    pub(crate) devices: crate::idr::IdTable<DevId, NetDevice>,
     next_dev: u64,
     pub(crate) nic_count: u32,
     processes: BTreeMap<ProcessId, Process>,
@@ -110,7 +110,7 @@ impl Kernel {
     pub fn new(config: KernelConfig) -> Self {
         let mut k = Kernel {
             config,
-            netns: BTreeMap::new(),
+            netns: Default::default(),
             init_net: NetNsId(0),
             next_netns: 1,
             devices: Default::default(),

@@ -29,6 +29,7 @@
 pub mod dma;
 pub mod drivers;
 pub mod error;
+pub mod idr;
 pub mod kernel;
 pub mod net;
 pub mod process;

@@ -4,7 +4,6 @@ pub mod capture;
 pub mod datagram;
 pub mod dev;
 pub mod dev_rx;
-pub mod dev_table;
 pub mod devmem;
 pub mod filter;
 pub mod gro;
