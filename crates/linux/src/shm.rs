@@ -5,12 +5,6 @@
 //! write the mapping at any moment, no `&[u8]` into it is ever handed out; all access copies
 //! through the raw mapping pointer.
 
-/// Bytes one `memcpy` call moves in [`SharedMem::read_append`] (a NIC's TX gather): glibc
-/// switches copies of a page and more to `rep movsb`, which some CPUs (AMD Zen 3 among them)
-/// run well below their vector-copy speed when source and destination alignments differ, as
-/// a payload copied behind a frame's headers does.
-const COPY_CHUNK: usize = 2048;
-
 use std::ffi::CString;
 use std::fmt;
 use std::io;
@@ -18,6 +12,12 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::{self, NonNull};
 
 use crate::sys::cvt;
+
+/// Bytes one `memcpy` call moves in a bulk copy of payload ([`SharedMem::read_append`], the
+/// NIC's TX gather; the emulator's recvmsg copy): glibc switches copies of a page and more to
+/// `rep movsb`, which some CPUs (AMD Zen 3 among them) run well below their vector-copy speed
+/// when source and destination alignments differ, as payload behind a frame's headers does.
+pub const COPY_CHUNK: usize = 2048;
 
 /// An access outside the mapping: `offset + len` runs past `size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

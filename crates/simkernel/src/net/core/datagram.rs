@@ -122,18 +122,12 @@ pub fn zerocopy_fill_skb_from_devmem(
     Ok(out)
 }
 
-/// Bytes one `memcpy` call moves in [`copy_to_user`].
-const COPY_CHUNK: usize = 2048;
-
 /// Appends `src` to the user's buffer `dst` (recvmsg's copy, the one per-byte cost of a
-/// plain receive). Kernel: `copy_to_iter()` / `skb_copy_datagram_iter()`.
-///
-/// The copy goes in [`COPY_CHUNK`]-sized calls: glibc switches large copies to `rep movsb`,
-/// which some CPUs (AMD Zen 3 among them) run well below their vector-copy speed when source
-/// and destination are not equally aligned, as payload behind a 74-byte header never is.
+/// plain receive), in [`linux::shm::COPY_CHUNK`]-sized `memcpy` calls (why: there).
+/// Kernel: `copy_to_iter()` / `skb_copy_datagram_iter()`.
 pub fn copy_to_user(dst: &mut Vec<u8>, src: &[u8]) {
     dst.reserve(src.len());
-    for c in src.chunks(COPY_CHUNK) {
+    for c in src.chunks(linux::shm::COPY_CHUNK) {
         dst.extend_from_slice(c);
     }
 }
