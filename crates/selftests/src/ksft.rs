@@ -92,6 +92,18 @@ pub struct Ksft {
     armed: Cell<bool>,
     /// Kernel: `KSFT_DISRUPTIVE` (`DISRUPTIVE=False` turns it off).
     pub disruptive: bool,
+    /// Explains failed cases (an emulator addition; see [`CaseDiag`]).
+    pub diag: Option<Box<dyn CaseDiag>>,
+}
+
+/// Something that can say why a case failed beyond its checks, printed as `#` lines right
+/// before the case's `not ok` line: the emulator's wire fault log (what the real tests
+/// would leave to tcpdump).
+pub trait CaseDiag {
+    /// A case starts: remember where its story begins.
+    fn start(&self);
+    /// Lines for a case that failed, about what happened since [`CaseDiag::start`].
+    fn explain(&self) -> Vec<String>;
 }
 
 impl std::fmt::Debug for Ksft {
@@ -112,6 +124,7 @@ impl Ksft {
             defers: RefCell::new(Vec::new()),
             armed: Cell::new(false),
             disruptive: true,
+            diag: None,
         }
     }
 
@@ -221,6 +234,9 @@ impl Ksft {
             return Outcome::Skip("marked as disruptive".into());
         }
         self.armed.set(true);
+        if let Some(d) = &self.diag {
+            d.start();
+        }
         let r = (case.func)(self, env).await;
         self.armed.set(false);
         let mut outcome = match r {
@@ -243,7 +259,15 @@ impl Ksft {
                 Outcome::Fail
             });
         }
-        outcome.unwrap_or(Outcome::Fail)
+        let outcome = outcome.unwrap_or(Outcome::Fail);
+        if outcome == Outcome::Fail
+            && let Some(d) = &self.diag
+        {
+            for l in d.explain() {
+                self.out.diag(&l);
+            }
+        }
+        outcome
     }
 }
 
@@ -391,6 +415,49 @@ ok 7 suite.disruptive # SKIP marked as disruptive
         assert!(text.ends_with(expected_tail), "{text}");
         assert!(text.starts_with("TAP version 13\n1..7\nok 1 suite.passes\n# Check| At "));
         assert!(text.contains("# Check failed 1 != 2 numbers\nnot ok 2 suite.check_fails\n"));
+    }
+
+    /// Counts case starts; explains every failure with the number of the case.
+    struct Counting(Cell<u32>);
+
+    impl CaseDiag for Counting {
+        fn start(&self) {
+            self.0.set(self.0.get() + 1);
+        }
+        fn explain(&self) -> Vec<String> {
+            vec![format!("wire: something happened in case {}", self.0.get())]
+        }
+    }
+
+    #[test]
+    fn case_diag_explains_failures_above_their_result() {
+        let buf = SharedBuf::default();
+        let mut k = Ksft::new(KtapOut::new(buf.clone()));
+        k.diag = Some(Box::new(Counting(Cell::new(0))));
+        let env = Env { log: Rc::default() };
+        let cases = [
+            Case {
+                name: "passes",
+                func: passes,
+                disruptive: false,
+            },
+            Case {
+                name: "raises",
+                func: raises,
+                disruptive: false,
+            },
+        ];
+        let (t, _) = block_on_ready(ksft_run(&k, "suite", &cases, &env));
+        assert_eq!((t.pass, t.fail), (1, 1));
+        let text = buf.text();
+        assert!(!text.contains("in case 1"), "{text}");
+        assert!(
+            text.ends_with(
+                "# Exception| EXIT: 1\n# wire: something happened in case 2\nnot ok 2 suite.raises\n\
+                 # Totals: pass:1 fail:1 xfail:0 xpass:0 skip:0 error:0\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! output indented as `# ` diagnostics, and one `ok N selftests: drivers/net/hw: X.py`
 //! line per program.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use simkernel::{Kernel, KernelConfig};
@@ -13,7 +13,7 @@ use simkernel::{Kernel, KernelConfig};
 use crate::config::{RunConfig, Suite};
 use crate::devmem_lib::setup_test;
 use crate::env::{NetDrvContEnv, NetDrvEpEnv};
-use crate::ksft::{CaseReport, Ksft, block_on_ready, ksft_run};
+use crate::ksft::{CaseDiag, CaseReport, Ksft, block_on_ready, ksft_run};
 use crate::ktap::{KtapOut, Outcome, SharedBuf, Totals};
 use crate::suites::{self, nk_qlease};
 
@@ -87,13 +87,13 @@ pub fn run_suite(cfg: &RunConfig, s: Suite, out: &KtapOut) -> SuiteReport {
         Suite::Devmem | Suite::Probe => match NetDrvEpEnv::new(cfg) {
             Ok(env) => {
                 setup_test(&env, BIN_LOCAL);
+                ksft.diag = Some(Box::new(WireDiag::new(&env)));
                 let cases = if s == Suite::Devmem {
                     suites::devmem::cases()
                 } else {
                     suites::probe::cases()
                 };
                 let r = block_on_ready(ksft_run(&ksft, s.name(), &cases, &env));
-                wire_diag(out, &env, &r.0);
                 teardown(env.teardown());
                 r
             }
@@ -108,13 +108,13 @@ pub fn run_suite(cfg: &RunConfig, s: Suite, out: &KtapOut) -> SuiteReport {
             match NetDrvContEnv::new(cfg, rxq, redirect) {
                 Ok(env) => {
                     setup_test(&env, BIN_LOCAL);
+                    ksft.diag = Some(Box::new(WireDiag::new(&env.ep)));
                     let cases = if s == Suite::NkDevmem {
                         suites::nk_devmem::cases()
                     } else {
                         suites::nk_netns::cases()
                     };
                     let r = block_on_ready(ksft_run(&ksft, s.name(), &cases, &env));
-                    wire_diag(out, &env.ep, &r.0);
                     teardown(env.teardown());
                     r
                 }
@@ -130,20 +130,53 @@ pub fn run_suite(cfg: &RunConfig, s: Suite, out: &KtapOut) -> SuiteReport {
     }
 }
 
-/// After a failed run on an impaired wire, says which frames the wire's fault rules lost or
-/// mangled (the cause the real tests would leave you to find with tcpdump).
-fn wire_diag(out: &KtapOut, env: &NetDrvEpEnv, totals: &Totals) {
-    if totals.fail == 0 {
-        return;
+/// Says which frames the wire's fault rules lost or mangled during a failed case (the cause
+/// the real tests would leave you to find with tcpdump).
+struct WireDiag {
+    kernel: Rc<RefCell<Kernel>>,
+    wire: simkernel::drivers::wire::WireId,
+    /// Fault events the wire had logged when the case started.
+    at_start: Cell<u64>,
+}
+
+impl WireDiag {
+    fn new(env: &NetDrvEpEnv) -> Self {
+        WireDiag {
+            kernel: env.kernel.clone(),
+            wire: env.wire,
+            at_start: Cell::new(0),
+        }
     }
-    for e in env.kernel.borrow().wire_log(env.wire) {
-        let end = if e.from == 0 { "host" } else { "remote" };
-        out.diag(&format!(
-            "wire: {} from {end} at {} us: {}",
-            e.verdict,
-            e.at.as_micros(),
-            e.summary
-        ));
+
+    /// Frames a rule did not pass, so far (each one logged).
+    fn events(&self) -> u64 {
+        self.kernel
+            .borrow()
+            .wire_stats(self.wire)
+            .map_or(0, |s| s.dropped + s.delayed + s.duplicated + s.corrupted)
+    }
+}
+
+impl CaseDiag for WireDiag {
+    fn start(&self) {
+        self.at_start.set(self.events());
+    }
+
+    fn explain(&self) -> Vec<String> {
+        let new = usize::try_from(self.events() - self.at_start.get()).unwrap_or(usize::MAX);
+        let log = self.kernel.borrow().wire_log(self.wire);
+        log[log.len().saturating_sub(new)..]
+            .iter()
+            .map(|e| {
+                let end = if e.from == 0 { "host" } else { "remote" };
+                format!(
+                    "wire: {} from {end} at {} us: {}",
+                    e.verdict,
+                    e.at.as_micros(),
+                    e.summary
+                )
+            })
+            .collect()
     }
 }
 
