@@ -79,7 +79,7 @@ impl fmt::Display for IommuFault {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Mapping {
     len: u64,
     mem: Rc<dyn DmaMemory>,
@@ -92,6 +92,10 @@ struct Domain {
     name: String,
     next_iova: Iova,
     mappings: BTreeMap<Iova, Mapping>,
+    /// The IOTLB: the last translation used, keyed by its mapping's first IOVA. A DMA
+    /// engine walks a buffer in order, so consecutive accesses mostly hit it; unmapping
+    /// that mapping invalidates it (`iommu_iotlb_sync()` after `iommu_unmap()`).
+    iotlb: Option<(Iova, Mapping)>,
     faults: u64,
     mapped_bytes: u64,
 }
@@ -111,6 +115,7 @@ impl Iommu {
             name: name.into(),
             next_iova: IOVA_BASE,
             mappings: BTreeMap::new(),
+            iotlb: None,
             faults: 0,
             mapped_bytes: 0,
         })))
@@ -157,6 +162,9 @@ impl Iommu {
         if let Some(m) = d.mappings.remove(&iova) {
             d.mapped_bytes -= m.len;
         }
+        if d.iotlb.as_ref().is_some_and(|(start, _)| *start == iova) {
+            d.iotlb = None;
+        }
     }
 
     fn lookup<R>(
@@ -168,20 +176,28 @@ impl Iommu {
     ) -> Result<R, IommuFault> {
         let fault = IommuFault { iova, len, write };
         let mut d = self.0.borrow_mut();
-        let hit = d
-            .mappings
-            .range(..=iova)
-            .next_back()
-            .and_then(|(&start, m)| {
-                let end = iova.checked_add(len as u64)?;
-                let ok_dir = if write {
-                    m.dir.allows_write()
-                } else {
-                    m.dir.allows_read()
-                };
-                (end <= start + m.len && ok_dir)
-                    .then(|| (m.mem.clone(), m.mem_off + (iova - start) as usize))
-            });
+        let translate = |start: Iova, m: &Mapping| {
+            let end = iova.checked_add(len as u64)?;
+            let ok_dir = if write {
+                m.dir.allows_write()
+            } else {
+                m.dir.allows_read()
+            };
+            (start <= iova && end <= start + m.len && ok_dir)
+                .then(|| (m.mem.clone(), m.mem_off + (iova - start) as usize))
+        };
+        let cached = d.iotlb.as_ref().and_then(|(start, m)| translate(*start, m));
+        let hit = match cached {
+            Some(h) => Some(h),
+            None => {
+                let walked = d.mappings.range(..=iova).next_back();
+                let hit = walked.and_then(|(&start, m)| translate(start, m));
+                if hit.is_some() {
+                    d.iotlb = walked.map(|(&start, m)| (start, m.clone()));
+                }
+                hit
+            }
+        };
         match hit {
             Some((mem, off)) => {
                 drop(d);
@@ -311,6 +327,27 @@ mod tests {
         assert_eq!(mmu.mapping_count(), 1);
         drop(rx);
         assert_eq!(mmu.mapped_bytes(), 0);
+    }
+
+    /// The IOTLB only ever answers for its own mapping, and unmapping drops it.
+    #[test]
+    fn iotlb_hits_stay_inside_their_mapping_and_die_with_it() {
+        let mmu = Iommu::new("x");
+        let ram: Rc<dyn DmaMemory> = Rc::new(Ram(Cell::new(vec![7; 8192])));
+        let a = mmu.map(ram.clone(), 0, 4096, DmaDirection::ToDevice);
+        let b = mmu.map(ram, 4096, 4096, DmaDirection::ToDevice);
+        let mut buf = [0u8; 8];
+        mmu.dma_read(a.iova() + 8, &mut buf).unwrap();
+        // The guard page after `a` while `a` is cached.
+        assert!(mmu.dma_read(a.iova() + 4096, &mut buf).is_err());
+        // Straddling the end of `a`.
+        assert!(mmu.dma_read(a.iova() + 4092, &mut buf).is_err());
+        mmu.dma_read(b.iova(), &mut buf).unwrap();
+        let b_iova = b.iova();
+        drop(b);
+        assert!(mmu.dma_read(b_iova, &mut buf).is_err());
+        mmu.dma_read(a.iova(), &mut buf).unwrap();
+        assert_eq!(mmu.faults(), 3);
     }
 
     #[test]
