@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use tcp::{Event, Payload, Segment};
+use tcp::{Event, Segment};
 use uapi::errno::{ECONNREFUSED, ECONNRESET, ETIMEDOUT};
 use wire::tcp::{TcpChecksum, TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 
@@ -19,7 +19,7 @@ use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::msg_zerocopy::msg_zerocopy_notify;
 use crate::net::core::net_namespace::NetNsId;
-use crate::net::core::skbuff::{IpSummed, MAX_SKB_FRAGS, Skb};
+use crate::net::core::skbuff::{Frag, IpSummed, MAX_SKB_FRAGS, Skb};
 use crate::net::core::sock::{SkDstCache, SkState, SkbData, SockId};
 use crate::net::ipv6::ip6_output::IPPROTO_TCP;
 use crate::time::KernelEvent;
@@ -282,29 +282,20 @@ impl crate::net::core::sock::Sock {
 /// payload has more frags becomes several skbs with consecutive sequence numbers; flags
 /// other than ACK go on the first (SYN/RST) or last (FIN/PSH) one).
 pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<SkbData>) -> Vec<Skb> {
-    let mut groups: Vec<Vec<SkbData>> =
-        Vec::with_capacity(seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1));
-    let payload_len = seg.payload.len();
-    for p in seg.payload {
-        match groups.last_mut() {
-            Some(g) if g.len() < MAX_SKB_FRAGS => g.push(p),
-            _ => {
-                let mut g = Vec::with_capacity(payload_len.min(MAX_SKB_FRAGS));
-                g.push(p);
-                groups.push(g);
-            }
-        }
-    }
-    if groups.is_empty() {
-        groups.push(Vec::new());
-    }
-    let n = groups.len();
+    // MAX_SKB_FRAGS payload pieces per skb, moved straight into its frags.
+    let n = seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1);
+    let mut payload = seg.payload.into_iter();
     let mut seq = seg.seq;
     let mut out = Vec::with_capacity(n);
-    for (i, g) in groups.into_iter().enumerate() {
+    for i in 0..n {
+        let frags: Vec<Frag> = payload
+            .by_ref()
+            .take(MAX_SKB_FRAGS)
+            .map(|d| d.frag)
+            .collect();
         let first = i == 0;
         let last = i + 1 == n;
-        let len: usize = g.iter().map(Payload::len).sum();
+        let len: usize = frags.iter().map(Frag::len).sum();
         let mut flags = TcpFlags::default();
         if seg.flags.syn && first {
             flags.insert(TcpFlags::SYN);
@@ -350,7 +341,7 @@ pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<Skb
         }
         let skb = Skb {
             head,
-            frags: g.into_iter().map(|d| d.frag).collect(),
+            frags,
             ip_summed: IpSummed::Partial,
             csum_start: 0,
             csum_offset: 16,
