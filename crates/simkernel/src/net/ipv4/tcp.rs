@@ -203,7 +203,7 @@ impl Kernel {
         let route = self.tcp_route(netns, remote.ip(), oif)?;
         let local_ip = match bound {
             Some(b) if !b.ip().is_unspecified() => b.ip(),
-            _ => route.saddr,
+            _ => route.route.saddr(),
         };
         let port = match bound {
             Some(b) if b.port() != 0 => b.port(),
@@ -220,7 +220,7 @@ impl Kernel {
         s.remote = Some(remote);
         s.was_syn_sent = true;
         self.socks.ehash.insert((netns, local, remote), sk);
-        self.sk_dst_set(sk, route.dev);
+        self.sk_dst_set(sk, route.route.dev());
         self.tcp_push(sk);
         Ok(())
     }
@@ -374,7 +374,7 @@ impl Kernel {
         }
         match s.remote {
             Some(r) => match self.tcp_route(s.netns, r.ip(), s.bound_dev_if) {
-                Ok(rt) => SkDst::Dev(rt.dev),
+                Ok(rt) => SkDst::Dev(rt.route.dev()),
                 Err(_) => SkDst::RebuildFailed,
             },
             None => SkDst::RebuildFailed,

@@ -309,7 +309,7 @@ impl Kernel {
             c.bound_dev_if = bound;
         }
         self.socks.ehash.insert((netns, local, remote), child);
-        self.sk_dst_set(child, route.dev);
+        self.sk_dst_set(child, route.route.dev());
         self.tcp_push(child);
     }
 

@@ -21,21 +21,46 @@ use crate::net::core::msg_zerocopy::msg_zerocopy_notify;
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::skbuff::{Frag, IpSummed, MAX_SKB_FRAGS, Skb};
 use crate::net::core::sock::{SkDstCache, SkState, SkbData, SockId};
+use crate::net::ipv4::route::Route4;
 use crate::net::ipv6::ip6_output::IPPROTO_TCP;
+use crate::net::ipv6::route::Route6;
 use crate::time::KernelEvent;
 
 /// Largest GSO skb the stack builds (kernel: `GSO_MAX_SIZE` default, 64 KiB).
 pub const GSO_MAX_SIZE: usize = 65_536;
 
+/// The family's own output route (what `ip6_route_output()` / `ip_route_output()` return).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpRoute {
+    /// IPv6.
+    V6(Route6),
+    /// IPv4.
+    V4(Route4),
+}
+
+impl IpRoute {
+    /// Output device.
+    pub fn dev(&self) -> DevId {
+        match self {
+            IpRoute::V6(r) => r.dev,
+            IpRoute::V4(r) => r.dev,
+        }
+    }
+
+    /// Source address the route picked.
+    pub fn saddr(&self) -> IpAddr {
+        match self {
+            IpRoute::V6(r) => IpAddr::V6(r.saddr),
+            IpRoute::V4(r) => IpAddr::V4(r.saddr),
+        }
+    }
+}
+
 /// A resolved output route for a socket's flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowRoute {
-    /// Output device.
-    pub dev: DevId,
-    /// Source address the route picked.
-    pub saddr: IpAddr,
-    /// Neighbour to resolve: the gateway, or the destination itself.
-    pub nexthop: IpAddr,
+    /// The route: device, preferred source, next hop.
+    pub route: IpRoute,
     /// Device MTU.
     pub mtu: u32,
 }
@@ -49,23 +74,16 @@ impl Kernel {
         daddr: IpAddr,
         oif: Option<DevId>,
     ) -> KResult<FlowRoute> {
-        let (dev, saddr, nexthop) = match daddr {
-            IpAddr::V6(d) => {
-                let r = crate::net::ipv6::route::ip6_route_output(self, netns, d, oif)?;
-                (r.dev, IpAddr::V6(r.saddr), IpAddr::V6(r.nexthop))
-            }
-            IpAddr::V4(d) => {
-                let r = crate::net::ipv4::route::ip_route_output(self, netns, d, oif)?;
-                (r.dev, IpAddr::V4(r.saddr), IpAddr::V4(r.nexthop))
-            }
+        let route = match daddr {
+            IpAddr::V6(d) => IpRoute::V6(crate::net::ipv6::route::ip6_route_output(
+                self, netns, d, oif,
+            )?),
+            IpAddr::V4(d) => IpRoute::V4(crate::net::ipv4::route::ip_route_output(
+                self, netns, d, oif,
+            )?),
         };
-        let mtu = self.try_device(dev).map_or(1500, |d| d.mtu);
-        Ok(FlowRoute {
-            dev,
-            saddr,
-            nexthop,
-            mtu,
-        })
+        let mtu = self.try_device(route.dev()).map_or(1500, |d| d.mtu);
+        Ok(FlowRoute { route, mtu })
     }
 
     /// Emit `seg` from `local` to `remote` as one or more skbs through IP.
@@ -96,22 +114,12 @@ impl Kernel {
     ) -> KResult<()> {
         // The route tcp_transmit() looked up for this segment (one lookup per transmit, as
         // inet6_csk_xmit() uses the socket's dst).
-        match (saddr, daddr, route.saddr, route.nexthop) {
-            (IpAddr::V6(s), IpAddr::V6(d), IpAddr::V6(rs), IpAddr::V6(nh)) => {
-                let r = crate::net::ipv6::route::Route6 {
-                    dev: route.dev,
-                    saddr: rs,
-                    nexthop: nh,
-                };
-                crate::net::ipv6::ip6_output::ip6_xmit(self, netns, &r, s, d, IPPROTO_TCP, skb)
+        match (saddr, daddr, &route.route) {
+            (IpAddr::V6(s), IpAddr::V6(d), IpRoute::V6(r)) => {
+                crate::net::ipv6::ip6_output::ip6_xmit(self, netns, r, s, d, IPPROTO_TCP, skb)
             }
-            (IpAddr::V4(s), IpAddr::V4(d), IpAddr::V4(rs), IpAddr::V4(nh)) => {
-                let r = crate::net::ipv4::route::Route4 {
-                    dev: route.dev,
-                    saddr: rs,
-                    nexthop: nh,
-                };
-                crate::net::ipv4::ip_output::ip_queue_xmit(self, netns, &r, s, d, IPPROTO_TCP, skb)
+            (IpAddr::V4(s), IpAddr::V4(d), IpRoute::V4(r)) => {
+                crate::net::ipv4::ip_output::ip_queue_xmit(self, netns, r, s, d, IPPROTO_TCP, skb)
             }
             _ => Ok(()),
         }
