@@ -45,18 +45,14 @@ impl<K, V> Default for IdTable<K, V> {
 }
 
 impl<K: TableId, V> IdTable<K, V> {
-    fn slot(id: &K) -> Option<usize> {
-        id.slot()
-    }
-
     /// The value for `id`.
     pub fn get(&self, id: &K) -> Option<&V> {
-        self.slots.get(Self::slot(id)?)?.as_ref()
+        self.slots.get(id.slot()?)?.as_ref()
     }
 
     /// The value for `id`.
     pub fn get_mut(&mut self, id: &K) -> Option<&mut V> {
-        self.slots.get_mut(Self::slot(id)?)?.as_mut()
+        self.slots.get_mut(id.slot()?)?.as_mut()
     }
 
     /// Whether `id` has a value.
@@ -66,7 +62,7 @@ impl<K: TableId, V> IdTable<K, V> {
 
     /// Stores `v` as `id`, returning the value the id had before.
     pub fn insert(&mut self, id: K, v: V) -> Option<V> {
-        let i = Self::slot(&id)?;
+        let i = id.slot()?;
         if self.slots.len() <= i {
             self.slots.resize_with(i + 1, || None);
         }
@@ -75,7 +71,7 @@ impl<K: TableId, V> IdTable<K, V> {
 
     /// Takes the value of `id` out.
     pub fn remove(&mut self, id: &K) -> Option<V> {
-        self.slots.get_mut(Self::slot(id)?)?.take()
+        self.slots.get_mut(id.slot()?)?.take()
     }
 
     /// Every value, in id order.

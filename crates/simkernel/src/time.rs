@@ -52,7 +52,7 @@ pub enum KernelEvent {
         /// The instant it was armed for (a superseded one does nothing).
         at: Instant,
     },
-    /// A deferred kernel action (packet delivery on a link with latency, softirq work).
+    /// A deferred kernel action (a neighbour or addrconf timer, softirq work).
     /// Kernel: the work a softirq or a timer callback does, as a closure.
     Run(Box<dyn FnOnce(&mut Kernel)>),
 }
