@@ -26,9 +26,8 @@ use simkernel::time::Duration as VDuration;
 use simkernel::topology::{Topology, TopologyConfig};
 use simkernel::{Caller, Cred, Kernel, KernelConfig, KernelModel, NlSockId, Proc, World};
 use uapi::socket::{
-    CmsgHdr, MSG_ERRQUEUE, MSG_ZEROCOPY, POLLERR, SCM_DEVMEM_DMABUF, SO_BINDTODEVICE,
-    SO_EE_ORIGIN_ZEROCOPY, SO_ZEROCOPY, SOCK_STREAM, SOL_SOCKET, SockExtendedErr, cmsg_len,
-    cmsg_space,
+    MSG_ERRQUEUE, MSG_ZEROCOPY, POLLERR, SCM_DEVMEM_DMABUF, SO_BINDTODEVICE, SO_EE_ORIGIN_ZEROCOPY,
+    SO_ZEROCOPY, SOCK_STREAM, SOL_SOCKET, SockExtendedErr,
 };
 
 /// `nkdevmem bench …`.
@@ -117,16 +116,9 @@ fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(131) ^ (i >> 12)) as u8
 }
 
+/// The `SCM_DEVMEM_DMABUF` control message naming binding `id`.
 fn devmem_cmsg(id: u32) -> Vec<u8> {
-    let h = CmsgHdr {
-        cmsg_len: cmsg_len(4) as u64,
-        cmsg_level: SOL_SOCKET,
-        cmsg_type: SCM_DEVMEM_DMABUF,
-    };
-    let mut v = h.to_bytes().to_vec();
-    v.extend_from_slice(&id.to_ne_bytes());
-    v.resize(cmsg_space(4), 0);
-    v
+    ncdevmem::cmsg::build(SOL_SOCKET, SCM_DEVMEM_DMABUF, &id.to_ne_bytes())
 }
 
 fn admin() -> Cred {
@@ -221,10 +213,9 @@ async fn drain_errqueue(c: &Proc, fd: i32, wait: Option<VDuration>) -> Result<u3
     }
     let mut n = 0;
     while let Ok(m) = c.recvmsg(fd, 0, 128, MSG_ERRQUEUE).await {
-        let ee = m
-            .control
-            .get(CmsgHdr::SIZE..)
-            .and_then(|b| SockExtendedErr::from_bytes(b).ok())
+        let ee = ncdevmem::cmsg::cmsgs(&m.control)
+            .next()
+            .and_then(|c| SockExtendedErr::from_bytes(c.data).ok())
             .ok_or("short MSG_ERRQUEUE cmsg")?;
         if (ee.ee_errno, ee.ee_origin) != (0, SO_EE_ORIGIN_ZEROCOPY) {
             return Err(format!("unexpected completion {ee:?}"));
