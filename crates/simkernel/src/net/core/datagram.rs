@@ -70,7 +70,7 @@ pub fn zerocopy_fill_skb_from_devmem(
         bytes: 0,
         err: None,
     };
-    let mut cur: Vec<SkbData> = Vec::new();
+    let mut cur: Vec<SkbData> = Vec::with_capacity(MAX_SKB_FRAGS);
     let mut cur_len = 0usize;
     for v in iov {
         let (base, len) = match *v {
@@ -88,7 +88,10 @@ pub fn zerocopy_fill_skb_from_devmem(
             if cur.len() == MAX_SKB_FRAGS || cur_len >= size_goal {
                 // -EMSGSIZE with progress: push this skb, start the next one.
                 out.bytes += cur_len;
-                out.skbs.push(std::mem::take(&mut cur));
+                out.skbs.push(std::mem::replace(
+                    &mut cur,
+                    Vec::with_capacity(MAX_SKB_FRAGS),
+                ));
                 cur_len = 0;
             }
             let off = base

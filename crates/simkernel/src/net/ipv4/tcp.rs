@@ -524,7 +524,8 @@ impl Kernel {
                 let goal = s.gso_max_payload();
                 let fill = zerocopy_fill_skb_from_devmem(&b, iov, goal)?;
                 prog.err_after = fill.err;
-                prog.pending = fill.skbs.into_iter().flatten().collect();
+                prog.pending.reserve(fill.skbs.iter().map(Vec::len).sum());
+                prog.pending.extend(fill.skbs.into_iter().flatten());
             }
             None => {
                 for v in iov {

@@ -88,6 +88,8 @@ fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, 
     seg.options.mss = repr.max_seg_size;
     seg.options.window_scale = repr.window_scale;
     seg.options.sack_permitted = repr.sack_permitted;
+    seg.payload
+        .reserve(skb.frags.len() + usize::from(!repr.payload.is_empty()));
     if !repr.payload.is_empty() {
         let bytes = crate::net::core::skbuff::Page::new_buf(repr.payload.to_vec());
         let len = bytes.len();
