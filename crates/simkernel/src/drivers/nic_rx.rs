@@ -159,13 +159,18 @@ fn rss_default_table() -> &'static [[u32; 256]; 36] {
     })
 }
 
-/// The RSS hash input (addresses, then ports) and its Toeplitz hash.
+/// The Toeplitz hash of the RSS input (addresses, then ports), without assembling the input:
+/// Toeplitz is linear in the input bits, so it is the XOR of each byte's contribution at its
+/// position.
 pub fn rss_hash(flow: &Flow) -> u32 {
-    let mut input = [0u8; 36];
-    let mut n = 0;
-    let mut put = |b: &[u8]| {
-        input[n..n + b.len()].copy_from_slice(b);
-        n += b.len();
+    let t = rss_default_table();
+    let mut h = 0;
+    let mut pos = 0;
+    let mut put = |bytes: &[u8]| {
+        for (row, &b) in t[pos..].iter().zip(bytes) {
+            h ^= row[usize::from(b)];
+        }
+        pos += bytes.len();
     };
     for a in [flow.saddr, flow.daddr] {
         match a {
@@ -177,12 +182,7 @@ pub fn rss_hash(flow: &Flow) -> u32 {
         put(&s.to_be_bytes());
         put(&d.to_be_bytes());
     }
-    // Toeplitz is linear in the input bits: XOR the per-byte contributions.
-    let t = rss_default_table();
-    input[..n]
-        .iter()
-        .enumerate()
-        .fold(0, |h, (i, &b)| h ^ t[i][usize::from(b)])
+    h
 }
 
 fn ntuple_match(r: &NtupleRule, f: &Flow) -> bool {
