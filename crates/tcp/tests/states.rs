@@ -427,45 +427,101 @@ fn test_established_out_of_order_then_fill() {
     assert_eq!(chunks, vec![b"hello".to_vec(), b"world".to_vec()]);
 }
 
+/// Full segments number `i` (0-based) of 1460 bytes from the peer.
+fn full_seg(i: u32) -> Seg {
+    recv(
+        REMOTE_SEQ + 1 + 1460 * i,
+        Some(LOCAL_SEQ + 1),
+        Flags::default(),
+        &[7u8; 1460],
+    )
+}
+
+/// Linux's ACK timing (tcp_event_data_recv / __tcp_ack_snd_check): the first data enters
+/// quick-ACK mode, 16 ACKs with the default 256 KiB buffer; after it, one full segment waits
+/// for the delayed-ACK timer and more than one MSS is ACKed at once.
 #[test]
 fn test_established_delayed_ack() {
     let mut c = established();
-    let full = vec![7u8; 1460];
-    c.handle_segment(
-        T0,
-        recv(REMOTE_SEQ + 1, Some(LOCAL_SEQ + 1), Flags::default(), &full),
-    );
+    let mut i = 0;
+    for _ in 0..16 {
+        c.handle_segment(T0, full_seg(i));
+        i += 1;
+        let out = drain(&mut c, T0);
+        assert_eq!(
+            (out.len(), out[0].ack),
+            (1, Some(SeqNumber(REMOTE_SEQ + 1 + 1460 * i))),
+            "quick ACK {i}"
+        );
+        // The application keeps up, so the window stays open.
+        while c.recv(usize::MAX).is_some() {}
+    }
+    c.handle_segment(T0, full_seg(i));
+    i += 1;
     assert!(drain(&mut c, T0).is_empty());
     assert_eq!(c.poll_timeout(), Some(T0 + Duration::from_millis(40)));
     c.handle_timeout(T0 + Duration::from_millis(40));
     let out = drain(&mut c, T0 + Duration::from_millis(40));
     assert_eq!(
         (out.len(), out[0].ack),
-        (1, Some(SeqNumber(REMOTE_SEQ + 1461)))
+        (1, Some(SeqNumber(REMOTE_SEQ + 1 + 1460 * i)))
     );
-    // Two full segments: ACK at once.
+    // One full segment and one byte more: ACK at once.
+    c.handle_segment(T0, full_seg(i));
     c.handle_segment(
         T0,
         recv(
-            REMOTE_SEQ + 1461,
+            REMOTE_SEQ + 1 + 1460 * (i + 1),
             Some(LOCAL_SEQ + 1),
             Flags::default(),
-            &full,
-        ),
-    );
-    c.handle_segment(
-        T0,
-        recv(
-            REMOTE_SEQ + 2921,
-            Some(LOCAL_SEQ + 1),
-            Flags::default(),
-            &full,
+            &[7u8],
         ),
     );
     let out = drain(&mut c, T0);
     assert_eq!(
         (out.len(), out[0].ack),
-        (1, Some(SeqNumber(REMOTE_SEQ + 4381)))
+        (1, Some(SeqNumber(REMOTE_SEQ + 2 + 1460 * (i + 1))))
+    );
+}
+
+/// __tcp_cleanup_rbuf: once quick-ACK mode is over, a short (end-of-write) segment is ACKed
+/// when the application reads the queue empty, not when the delayed-ACK timer fires; a full
+/// segment without PSH still waits for the timer.
+#[test]
+fn test_established_read_of_pushed_segment_acks() {
+    let mut c = established();
+    let mut i = 0;
+    for _ in 0..16 {
+        c.handle_segment(T0, full_seg(i));
+        i += 1;
+        drain(&mut c, T0);
+        while c.recv(usize::MAX).is_some() {}
+    }
+    c.handle_segment(T0, full_seg(i));
+    i += 1;
+    while c.recv(usize::MAX).is_some() {}
+    assert!(
+        drain(&mut c, T0).is_empty(),
+        "full segment read: still delayed"
+    );
+    c.handle_timeout(T0 + Duration::from_millis(40));
+    drain(&mut c, T0 + Duration::from_millis(40));
+    let psh = Flags {
+        psh: true,
+        ..Flags::default()
+    };
+    c.handle_segment(
+        T0,
+        recv(REMOTE_SEQ + 1 + 1460 * i, Some(LOCAL_SEQ + 1), psh, b"tail"),
+    );
+    assert!(drain(&mut c, T0).is_empty(), "delayed until read");
+    assert_eq!(bytes(&[c.recv(2).expect("data")]), b"ta");
+    assert!(drain(&mut c, T0).is_empty(), "data still queued");
+    assert_eq!(bytes(&[c.recv(2).expect("data")]), b"il");
+    let out = drain(&mut c, T0);
+    assert_eq!(
+        (out.len(), out[0].ack),
+        (1, Some(SeqNumber(REMOTE_SEQ + 5 + 1460 * i)))
     );
 }
 

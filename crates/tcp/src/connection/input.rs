@@ -78,7 +78,7 @@ impl<P: Payload> Connection<P> {
                 self.transition(StateEvent::RcvSynAck);
                 self.events.push_back(Event::Connected);
                 self.ack_now = true;
-                self.process_text(now, 1, seg.payload, seg.flags.fin);
+                self.process_text(now, 1, seg.payload, seg.flags);
             }
             None => {
                 // Simultaneous open: answer with SYN-ACK (our SYN again, now with ACK).
@@ -256,7 +256,7 @@ impl<P: Payload> Connection<P> {
             self.state,
             State::Established | State::FinWait1 | State::FinWait2
         ) {
-            self.process_text(now, seq_off as u64, seg.payload, seg.flags.fin);
+            self.process_text(now, seq_off as u64, seg.payload, seg.flags);
         }
     }
 
@@ -318,7 +318,8 @@ impl<P: Payload> Connection<P> {
 
     /// Queue payload starting at receive offset `seq_off` and note a FIN after it.
     /// Kernel: tcp_data_queue() / tcp_fin().
-    fn process_text(&mut self, now: Instant, seq_off: u64, payload: Vec<P>, fin: bool) {
+    fn process_text(&mut self, now: Instant, seq_off: u64, payload: Vec<P>, flags: Flags) {
+        let fin = flags.fin;
         let rn = self.rcv_nxt;
         let right = rn + self.rcv_wnd();
         let plen: u64 = payload.iter().map(|p| p.len() as u64).sum();
@@ -356,13 +357,18 @@ impl<P: Payload> Connection<P> {
 
         if plen > 0 {
             //= RFC 5681 §4.2: ACK at once for out-of-order data and for data filling a hole;
-            //= otherwise at least every second full-sized segment, or within the delay.
+            //= otherwise as Linux decides (see `ack_sched`): at once in quick-ACK mode or
+            //= past one MSS unacknowledged, else within the delay.
             if advanced == 0 || had_ooo || self.assembler.ooo_len() > 0 {
                 self.owe_ack();
             } else {
                 self.unacked_rcv_bytes += advanced as usize;
+                let remnant = flags.psh || flags.fin || flags.syn;
+                let wnd = self.rcv_wnd();
+                self.ack_sched
+                    .data_recv(plen as usize, flags.psh, remnant, self.local_mss, wnd);
                 match self.config.delayed_ack {
-                    Some(delay) if self.unacked_rcv_bytes < 2 * usize::from(self.local_mss) => {
+                    Some(delay) if !self.ack_sched.ack_now_on_data(self.unacked_rcv_bytes) => {
                         if !self.timers.is_set(Timer::DelayedAck) {
                             self.timers.set(Timer::DelayedAck, now + delay);
                         }

@@ -1,5 +1,6 @@
 //! The sans-IO TCP connection (one TCB).
 
+mod ack_sched;
 mod input;
 mod output;
 mod timers;
@@ -8,6 +9,7 @@ use core::fmt;
 use core::net::SocketAddr;
 use std::collections::VecDeque;
 
+use self::ack_sched::AckSched;
 use crate::assembler::Assembler;
 use crate::config::{Config, default_peer_mss};
 use crate::congestion::Reno;
@@ -192,6 +194,8 @@ pub struct Connection<P: Payload> {
     rcv_adv_edge: u64,
     /// In-order bytes received since our last ACK (delayed-ACK accounting).
     unacked_rcv_bytes: usize,
+    /// When to ACK at once rather than delay ([`ack_sched`]).
+    ack_sched: AckSched,
     ack_now: bool,
     /// Immediate pure ACKs owed, one per out-of-order or duplicate segment, so the peer
     /// counts its duplicate ACKs (Kernel: tcp_send_dupack(), tcp_data_queue_ofo()).
@@ -257,6 +261,7 @@ impl<P: Payload> Connection<P> {
             fin_received: false,
             rcv_adv_edge: 0,
             unacked_rcv_bytes: 0,
+            ack_sched: AckSched::new(local_mss, config.recv_buffer as u64),
             ack_now: false,
             acks_owed: 0,
             pending_rst: None,
@@ -473,6 +478,14 @@ impl<P: Payload> Connection<P> {
             if 2 * remaining <= max_wnd && now_wnd >= 2 * remaining && now_wnd - remaining >= sws {
                 self.ack_now = true;
             }
+            // A delayed ACK goes now if this read drained a pushed segment.
+            if self.unacked_rcv_bytes > 0
+                && self
+                    .ack_sched
+                    .ack_now_on_read(self.unacked_rcv_bytes, self.assembler.ready_len() == 0)
+            {
+                self.ack_now = true;
+            }
         }
         Some(p)
     }
@@ -624,6 +637,7 @@ impl<P: Payload> Connection<P> {
             self.rcv_adv_edge = self
                 .rcv_adv_edge
                 .max(self.rcv_nxt + (raw << self.rcv_wscale));
+            self.ack_sched.ack_sent(self.unacked_rcv_bytes > 0);
             self.ack_now = false;
             self.unacked_rcv_bytes = 0;
             self.timers.stop(Timer::DelayedAck);
