@@ -1,10 +1,12 @@
 //! The `ethtool` genl family: ring and channel settings, what ncdevmem and
-//! devmem_lib.py read and change (header split, hds-thresh, RX ring size, queue count).
+//! devmem_lib.py read and change (header split, hds-thresh, RX ring size, queue count),
+//! and interrupt coalescing (`ethtool -c` / `-C`).
 //!
 //! Requests carry the `ETHTOOL_A_*_HEADER` nest with `ETHTOOL_A_HEADER_DEV_INDEX`, as
 //! YNL's `ethtool_header_put()` writes it. Message ids differ by direction: requests use
 //! `ETHTOOL_MSG_*_GET/SET`, replies come back as `ETHTOOL_MSG_*_GET_REPLY`.
 
+use netlink::attr::Attr;
 use netlink::client::OwnedMsg;
 use netlink::msg::MsgBuilder;
 use uapi::ethtool::*;
@@ -57,6 +59,134 @@ pub struct ChannelsSet {
     pub tx: Option<u32>,
     pub other: Option<u32>,
     pub combined: Option<u32>,
+}
+
+/// A coalescing parameter's wire form: u32, or a flag sent as u8 0/1.
+trait CoalesceValue: Copy {
+    fn get(a: &Attr<'_>) -> Result<Self, Error>;
+    fn put(self, b: &mut MsgBuilder, attr: u16);
+}
+
+impl CoalesceValue for u32 {
+    fn get(a: &Attr<'_>) -> Result<Self, Error> {
+        Ok(a.u32()?)
+    }
+    fn put(self, b: &mut MsgBuilder, attr: u16) {
+        b.put_u32(attr, self);
+    }
+}
+
+impl CoalesceValue for bool {
+    fn get(a: &Attr<'_>) -> Result<Self, Error> {
+        Ok(a.u8()? != 0)
+    }
+    fn put(self, b: &mut MsgBuilder, attr: u16) {
+        b.put_u8(attr, u8::from(self));
+    }
+}
+
+/// One row per coalescing parameter (YNL name, type, attribute), in attribute order:
+/// both structs, the reply decoding and the request encoding come from it.
+macro_rules! coalesce_params {
+    ($( $(#[$doc:meta])* $field:ident: $ty:ty = $attr:ident; )*) => {
+        /// `coalesce-get`: the parameters the kernel reported. The kernel reports a
+        /// parameter when the driver supports it or it is non-zero
+        /// (`coalesce_fill_reply()`), so `None` means unsupported (and 0).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct Coalesce {
+            $( $(#[$doc])* pub $field: Option<$ty>, )*
+        }
+
+        /// `coalesce-set`: only the `Some` parameters are sent, in attribute order. One
+        /// the driver does not support fails the whole request (`EINVAL`, "cannot
+        /// modify an unsupported parameter").
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct CoalesceSet {
+            $( $(#[$doc])* pub $field: Option<$ty>, )*
+        }
+
+        impl Coalesce {
+            /// Takes one reply attribute (others, e.g. the DIM profiles, are ignored).
+            fn read(&mut self, a: &Attr<'_>) -> Result<(), Error> {
+                match a.ty {
+                    $( $attr => self.$field = Some(<$ty as CoalesceValue>::get(a)?), )*
+                    _ => {}
+                }
+                Ok(())
+            }
+        }
+
+        impl CoalesceSet {
+            fn put(&self, b: &mut MsgBuilder) {
+                $(
+                    if let Some(v) = self.$field {
+                        v.put(b, $attr);
+                    }
+                )*
+            }
+        }
+    };
+}
+
+coalesce_params! {
+    /// `rx-usecs`.
+    rx_usecs: u32 = ETHTOOL_A_COALESCE_RX_USECS;
+    /// `rx-max-frames`.
+    rx_max_frames: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES;
+    /// `rx-usecs-irq`.
+    rx_usecs_irq: u32 = ETHTOOL_A_COALESCE_RX_USECS_IRQ;
+    /// `rx-max-frames-irq`.
+    rx_max_frames_irq: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_IRQ;
+    /// `tx-usecs`.
+    tx_usecs: u32 = ETHTOOL_A_COALESCE_TX_USECS;
+    /// `tx-max-frames`.
+    tx_max_frames: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES;
+    /// `tx-usecs-irq`.
+    tx_usecs_irq: u32 = ETHTOOL_A_COALESCE_TX_USECS_IRQ;
+    /// `tx-max-frames-irq`.
+    tx_max_frames_irq: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_IRQ;
+    /// `stats-block-usecs`.
+    stats_block_usecs: u32 = ETHTOOL_A_COALESCE_STATS_BLOCK_USECS;
+    /// `use-adaptive-rx`.
+    use_adaptive_rx: bool = ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX;
+    /// `use-adaptive-tx`.
+    use_adaptive_tx: bool = ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX;
+    /// `pkt-rate-low`.
+    pkt_rate_low: u32 = ETHTOOL_A_COALESCE_PKT_RATE_LOW;
+    /// `rx-usecs-low`.
+    rx_usecs_low: u32 = ETHTOOL_A_COALESCE_RX_USECS_LOW;
+    /// `rx-max-frames-low`.
+    rx_max_frames_low: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_LOW;
+    /// `tx-usecs-low`.
+    tx_usecs_low: u32 = ETHTOOL_A_COALESCE_TX_USECS_LOW;
+    /// `tx-max-frames-low`.
+    tx_max_frames_low: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_LOW;
+    /// `pkt-rate-high`.
+    pkt_rate_high: u32 = ETHTOOL_A_COALESCE_PKT_RATE_HIGH;
+    /// `rx-usecs-high`.
+    rx_usecs_high: u32 = ETHTOOL_A_COALESCE_RX_USECS_HIGH;
+    /// `rx-max-frames-high`.
+    rx_max_frames_high: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_HIGH;
+    /// `tx-usecs-high`.
+    tx_usecs_high: u32 = ETHTOOL_A_COALESCE_TX_USECS_HIGH;
+    /// `tx-max-frames-high`.
+    tx_max_frames_high: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_HIGH;
+    /// `rate-sample-interval`.
+    rate_sample_interval: u32 = ETHTOOL_A_COALESCE_RATE_SAMPLE_INTERVAL;
+    /// `use-cqe-mode-tx`.
+    use_cqe_mode_tx: bool = ETHTOOL_A_COALESCE_USE_CQE_MODE_TX;
+    /// `use-cqe-mode-rx`.
+    use_cqe_mode_rx: bool = ETHTOOL_A_COALESCE_USE_CQE_MODE_RX;
+    /// `tx-aggr-max-bytes`.
+    tx_aggr_max_bytes: u32 = ETHTOOL_A_COALESCE_TX_AGGR_MAX_BYTES;
+    /// `tx-aggr-max-frames`.
+    tx_aggr_max_frames: u32 = ETHTOOL_A_COALESCE_TX_AGGR_MAX_FRAMES;
+    /// `tx-aggr-time-usecs`.
+    tx_aggr_time_usecs: u32 = ETHTOOL_A_COALESCE_TX_AGGR_TIME_USECS;
+    /// `rx-cqe-frames` (net-next 2026; not in Linux 6.18).
+    rx_cqe_frames: u32 = ETHTOOL_A_COALESCE_RX_CQE_FRAMES;
+    /// `rx-cqe-nsecs` (net-next 2026; not in Linux 6.18).
+    rx_cqe_nsecs: u32 = ETHTOOL_A_COALESCE_RX_CQE_NSECS;
 }
 
 /// A typed client of the `ethtool` family.
@@ -156,6 +286,32 @@ impl<T: NetlinkTransport> EthtoolClient<T> {
             *slot = a.u32()?;
         }
         Ok(c)
+    }
+
+    /// `coalesce-get {header {dev-index}}`. Kernel: `coalesce_fill_reply()`.
+    pub fn coalesce_get(&mut self, ifindex: u32) -> Result<Coalesce, Error> {
+        let m = self.get(ETHTOOL_MSG_COALESCE_GET, ETHTOOL_A_COALESCE_HEADER, ifindex)?;
+        let mut c = Coalesce::default();
+        for a in genl_attrs(&m)? {
+            c.read(&a?)?;
+        }
+        Ok(c)
+    }
+
+    /// `coalesce-set {header, <parameters>}`. Kernel: `ethnl_set_coalesce()`; a request
+    /// that changes nothing succeeds without notifying.
+    pub fn coalesce_set(&mut self, ifindex: u32, set: &CoalesceSet) -> Result<(), Error> {
+        self.genl.request(
+            ETHTOOL,
+            ETHTOOL_MSG_COALESCE_SET,
+            0,
+            |b| {
+                put_header(b, ETHTOOL_A_COALESCE_HEADER, ifindex);
+                set.put(b);
+            },
+            &[],
+        )?;
+        Ok(())
     }
 
     /// `channels-set {header, rx-count?, tx-count?, other-count?, combined-count?}`.
@@ -278,6 +434,54 @@ mod tests {
             0, 0, 0, 0,       //   = 0
         ];
         assert_eq!(log.borrow().sent[0].0, golden);
+    }
+
+    #[test]
+    fn coalesce_get_and_set_golden() {
+        let reply = genl_msg(ETHTOOL_ID, ETHTOOL_MSG_COALESCE_GET_REPLY, |b| {
+            let h = b.nest_start(ETHTOOL_A_COALESCE_HEADER);
+            b.put_u32(ETHTOOL_A_HEADER_DEV_INDEX, 2);
+            b.nest_end(h);
+            b.put_u32(ETHTOOL_A_COALESCE_RX_USECS, 10)
+                .put_u32(ETHTOOL_A_COALESCE_RX_MAX_FRAMES, 30)
+                .put_u8(ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX, 0)
+                .put_u8(ETHTOOL_A_COALESCE_USE_CQE_MODE_RX, 1);
+        });
+        let (mock, log) = Mock::new(vec![reply_then_ack(vec![reply]), reply_then_ack(vec![])]);
+        let mut c = EthtoolClient::new(mock);
+        assert_eq!(
+            c.coalesce_get(2).unwrap(),
+            Coalesce {
+                rx_usecs: Some(10),
+                rx_max_frames: Some(30),
+                use_adaptive_rx: Some(false),
+                use_cqe_mode_rx: Some(true),
+                ..Default::default()
+            }
+        );
+        assert_eq!(log.borrow().sent[0].0[16], ETHTOOL_MSG_COALESCE_GET);
+        c.coalesce_set(
+            2,
+            &CoalesceSet {
+                use_adaptive_rx: Some(true),
+                rx_usecs: Some(50),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        #[rustfmt::skip]
+        let golden: &[u8] = &[
+            0x30, 0, 0, 0, 21, 0, 0x05, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+            20, 1, 0, 0,      // ETHTOOL_MSG_COALESCE_SET v1 (20 means GET_REPLY coming back)
+            12, 0, 1, 0x80,   // ETHTOOL_A_COALESCE_HEADER | NLA_F_NESTED
+            8, 0, 1, 0,       //   ETHTOOL_A_HEADER_DEV_INDEX
+            2, 0, 0, 0,       //     = 2
+            8, 0, 2, 0,       // ETHTOOL_A_COALESCE_RX_USECS (attribute order, not field order)
+            50, 0, 0, 0,      //   = 50
+            5, 0, 11, 0,      // ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX (u8)
+            1, 0, 0, 0,       //   = 1, 3 pad bytes
+        ];
+        assert_eq!(log.borrow().sent[1].0, golden);
     }
 
     #[test]

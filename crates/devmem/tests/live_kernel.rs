@@ -98,6 +98,31 @@ fn rings_get_lo_is_eopnotsupp() {
 }
 
 #[test]
+fn coalesce_on_lo_is_eopnotsupp() {
+    if let Err(why) = linux::netlink::probe_netlink_generic() {
+        eprintln!("skip: {why}");
+        return;
+    }
+    let mut c = EthtoolClient::open_kernel().unwrap();
+    let e = c.coalesce_get(1).unwrap_err();
+    eprintln!("coalesce-get observed: {e}");
+    // lo has no get_coalesce (coalesce_prepare_data()): EOPNOTSUPP, no extack message.
+    assert_eq!((e.errno(), e.extack_msg()), (Some(EOPNOTSUPP), None), "{e}");
+    // Set stops in ethnl_set_coalesce_validate() before any parameter is looked at
+    // (EPERM first without CAP_NET_ADMIN); nothing on lo changes either way.
+    let set = devmem::ethtool::CoalesceSet {
+        rx_usecs: Some(1),
+        ..Default::default()
+    };
+    let e = c.coalesce_set(1, &set).unwrap_err();
+    eprintln!("coalesce-set observed: {e}");
+    assert!(
+        matches!(e.errno(), Some(EOPNOTSUPP) | Some(uapi::errno::EPERM)),
+        "{e}"
+    );
+}
+
+#[test]
 fn rtnl_link_lo() {
     let mut c = match RtnlClient::open_kernel() {
         Ok(c) => c,

@@ -2,7 +2,8 @@
 //! request bytes go through `EmulatedTransport` into the emulated kernel's AF_NETLINK
 //! socket and the replies (data, NLMSG_ERROR with extack) are parsed back, on the
 //! selftests topology (`default_topology`): permissions, the container's queue-create
-//! lease, bind-rx on the leased queue, its errors, and the read-only dumps.
+//! lease, bind-rx on the leased queue, its errors, the read-only dumps, and ethtool
+//! coalesce get/set.
 #![allow(clippy::unwrap_used)]
 
 use std::cell::RefCell;
@@ -11,7 +12,7 @@ use std::rc::Rc;
 
 use devmem::dmabuf::Dmabuf;
 use devmem::emulator::EmulatedTransport;
-use devmem::ethtool::{ChannelsSet, EthtoolClient, RingsSet, TcpDataSplit};
+use devmem::ethtool::{ChannelsSet, Coalesce, CoalesceSet, EthtoolClient, RingsSet, TcpDataSplit};
 use devmem::netdev::{Lease, NetdevClient, QueueType};
 use simkernel::topology::{Topology, default_topology};
 use simkernel::{Cred, Duration, Kernel, KernelConfig, NetNsId};
@@ -56,6 +57,10 @@ impl Env {
 
     fn ethtool(&self) -> EthtoolClient<EmulatedTransport> {
         EthtoolClient::new(self.transport(self.t.host_ns, true))
+    }
+
+    fn ethtool_as(&self, ns: NetNsId, admin: bool) -> EthtoolClient<EmulatedTransport> {
+        EthtoolClient::new(self.transport(ns, admin))
     }
 
     /// What ncdevmem configures before binding: header split on, threshold 0.
@@ -280,4 +285,82 @@ fn qstats_dump_counts_a_ping_through_the_topology() {
         .map(|s| s.get(NETDEV_A_QSTATS_RX_PACKETS).unwrap_or(0))
         .sum();
     assert_eq!(rxq, rx1);
+}
+
+#[test]
+fn coalesce_get_and_set_on_the_bnxt_nic() {
+    let e = env();
+    let mut c = e.ethtool();
+    let before = c.coalesce_get(e.nic).unwrap();
+    // bnxt_ethtool_ops' supported parameters, reported even when 0; nothing else.
+    assert_eq!(
+        before,
+        Coalesce {
+            rx_usecs: Some(10),
+            rx_max_frames: Some(30),
+            rx_usecs_irq: Some(1),
+            rx_max_frames_irq: Some(1),
+            tx_usecs: Some(28),
+            tx_max_frames: Some(30),
+            tx_usecs_irq: Some(2),
+            tx_max_frames_irq: Some(2),
+            stats_block_usecs: Some(1_000_000),
+            use_adaptive_rx: Some(false),
+            use_cqe_mode_tx: Some(false),
+            use_cqe_mode_rx: Some(false),
+            ..Default::default()
+        }
+    );
+    c.coalesce_set(
+        e.nic,
+        &CoalesceSet {
+            rx_usecs: Some(0),
+            rx_max_frames: Some(8),
+            use_adaptive_rx: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let after = c.coalesce_get(e.nic).unwrap();
+    assert_eq!(
+        (after.rx_usecs, after.rx_max_frames, after.use_adaptive_rx),
+        (Some(0), Some(8), Some(true))
+    );
+    assert_eq!(after.tx_usecs, before.tx_usecs);
+    let k = e.k.borrow().ethtool_coalesce_get(e.t.nic).unwrap();
+    assert_eq!((k.rx_usecs, k.rx_max_frames), (0, 8));
+
+    // Not in bnxt's supported_coalesce_params: EINVAL, the kernel's extack.
+    let err = c
+        .coalesce_set(
+            e.nic,
+            &CoalesceSet {
+                tx_aggr_max_bytes: Some(4096),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.errno(), err.extack_msg()),
+        (Some(EINVAL), Some("cannot modify an unsupported parameter"))
+    );
+    // Unprivileged: EPERM, as for rings-set.
+    let err = e
+        .ethtool_as(e.t.host_ns, false)
+        .coalesce_set(
+            e.nic,
+            &CoalesceSet {
+                rx_usecs: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!((err.errno(), err.extack_msg()), (Some(EPERM), None));
+    // netkit has no coalescing ops.
+    let err = e
+        .ethtool_as(e.t.cont_ns, true)
+        .coalesce_get(e.guest)
+        .unwrap_err();
+    assert_eq!(err.errno(), Some(EOPNOTSUPP));
+    assert_eq!(c.coalesce_get(e.nic).unwrap(), after);
 }

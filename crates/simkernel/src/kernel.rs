@@ -103,6 +103,8 @@ pub struct Kernel {
     pub hooks: crate::net::inet::L4Hooks,
     /// Kernel: the IPv4 ID generator (one counter: `ip_select_ident()` reduced).
     pub(crate) ip_ident: u16,
+    /// The ethtool family's notifications (`ethnl_bcast_seq` and what "monitor" carried).
+    pub(crate) ethnl_monitor: crate::net::ethtool::netlink::EthnlMonitor,
 }
 
 impl Kernel {
@@ -132,6 +134,7 @@ impl Kernel {
             ping: Default::default(),
             hooks: Default::default(),
             ip_ident: 1,
+            ethnl_monitor: Default::default(),
         };
         k.netns
             .insert(NetNsId(0), NetNs::new(NetNsId(0), "init_net"));

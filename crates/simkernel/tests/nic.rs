@@ -473,7 +473,10 @@ fn napi_poll_follows_interrupt_moderation() {
     let mut k = Kernel::new(KernelConfig::default());
     let init = k.init_net();
     let profile = NicProfile::bnxt();
-    let (usecs, frames) = (profile.rx_usecs, profile.rx_frames as usize);
+    let (usecs, frames) = (
+        profile.coalesce.rx_usecs,
+        profile.coalesce.rx_max_frames as usize,
+    );
     let nic = k.nic_add(init, "eth0", profile, 2).unwrap();
     k.link_set_up(nic, true).unwrap();
     k.advance(k.clock() + simkernel::Duration::from_secs(1));
@@ -492,4 +495,78 @@ fn napi_poll_follows_interrupt_moderation() {
     }
     k.advance(k.clock());
     assert_eq!(pending(&k), 0, "rx-frames reached: polled at once");
+}
+
+/// `ethtool -C` changes the moderation: rx-usecs 0 polls each frame at once; rx-frames 0
+/// with rx-usecs 50 waits out the timer whatever the count (the default 30-frame trigger
+/// is gone), then drains the ring in NAPI_POLL_WEIGHT bites; rx-frames 4 with a long timer
+/// polls on the 4th frame.
+#[test]
+fn napi_poll_follows_the_coalesce_settings() {
+    use simkernel::Duration;
+    use simkernel::drivers::nic_rx::NAPI_POLL_WEIGHT;
+    use simkernel::net::ethtool::CoalesceSet;
+
+    let mut k = Kernel::new(KernelConfig::default());
+    let init = k.init_net();
+    let nic = k.nic_add(init, "eth0", NicProfile::bnxt(), 2).unwrap();
+    k.link_set_up(nic, true).unwrap();
+    k.advance(k.clock() + Duration::from_secs(1));
+    let napi = |k: &Kernel| match &k.device(nic).kind {
+        DeviceKind::Nic(n) => (n.napi.pending(), n.napi.polls),
+        _ => unreachable!(),
+    };
+    let set = |k: &mut Kernel, usecs, frames| {
+        let req = CoalesceSet {
+            rx_usecs: Some(usecs),
+            rx_max_frames: Some(frames),
+            ..Default::default()
+        };
+        assert!(k.ethtool_coalesce_set(nic, &req).unwrap());
+    };
+    let mut seq = 1000;
+    let mut rx = |k: &mut Kernel, n: usize| {
+        for _ in 0..n {
+            let f = seg_frame(k, nic, seq, TcpFlags::ACK, 100);
+            k.nic_receive(nic, f);
+            seq += 100;
+        }
+    };
+
+    set(&mut k, 0, 30);
+    let (_, polls0) = napi(&k);
+    rx(&mut k, 1);
+    k.advance(k.clock());
+    assert_eq!(napi(&k), (0, polls0 + 1), "rx-usecs 0: polled at once");
+
+    set(&mut k, 50, 0);
+    let t0 = k.clock();
+    rx(&mut k, 100);
+    k.advance(t0 + Duration::from_micros(49));
+    assert_eq!(
+        napi(&k),
+        (100, polls0 + 1),
+        "no frame trigger, the timer runs"
+    );
+    k.advance(t0 + Duration::from_micros(50));
+    let (pending, polls) = napi(&k);
+    assert_eq!(pending, 0);
+    assert_eq!(
+        polls,
+        polls0 + 1 + 100_usize.div_ceil(NAPI_POLL_WEIGHT) as u64
+    );
+
+    set(&mut k, 1000, 4);
+    let t1 = k.clock();
+    rx(&mut k, 3);
+    k.advance(t1 + Duration::from_micros(999));
+    assert_eq!(napi(&k), (3, polls));
+    rx(&mut k, 1);
+    k.advance(k.clock());
+    assert_eq!(napi(&k), (0, polls + 1), "the 4th frame interrupts");
+    assert_eq!(
+        k.device(nic).stats.rx_packets,
+        105,
+        "every frame went through RX"
+    );
 }

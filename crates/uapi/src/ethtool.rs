@@ -144,6 +144,65 @@ pub const ETHTOOL_A_CHANNELS_OTHER_COUNT: u16 = 8;
 pub const ETHTOOL_A_CHANNELS_COMBINED_COUNT: u16 = 9;
 pub const ETHTOOL_A_CHANNELS_MAX: u16 = 9;
 
+// COALESCE_GET / COALESCE_SET (`ethtool_netlink_generated.h`). Parameters start at
+// RX_USECS, and `supported_coalesce_params` bit N stands for attribute N + 2. RX_CQE_FRAMES
+// and RX_CQE_NSECS came with net-next in 2026 ("net: ethtool: add ethtool
+// COALESCE_RX_CQE_FRAMES/NSECS"); Linux 6.18 ends at TX_PROFILE (30).
+pub const ETHTOOL_A_COALESCE_UNSPEC: u16 = 0;
+pub const ETHTOOL_A_COALESCE_HEADER: u16 = 1;
+/// u32 µs: how long after a frame arrives the RX interrupt may wait.
+pub const ETHTOOL_A_COALESCE_RX_USECS: u16 = 2;
+/// u32: frames after which the RX interrupt fires at once.
+pub const ETHTOOL_A_COALESCE_RX_MAX_FRAMES: u16 = 3;
+pub const ETHTOOL_A_COALESCE_RX_USECS_IRQ: u16 = 4;
+pub const ETHTOOL_A_COALESCE_RX_MAX_FRAMES_IRQ: u16 = 5;
+pub const ETHTOOL_A_COALESCE_TX_USECS: u16 = 6;
+pub const ETHTOOL_A_COALESCE_TX_MAX_FRAMES: u16 = 7;
+pub const ETHTOOL_A_COALESCE_TX_USECS_IRQ: u16 = 8;
+pub const ETHTOOL_A_COALESCE_TX_MAX_FRAMES_IRQ: u16 = 9;
+pub const ETHTOOL_A_COALESCE_STATS_BLOCK_USECS: u16 = 10;
+/// u8 (bool).
+pub const ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX: u16 = 11;
+/// u8 (bool).
+pub const ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX: u16 = 12;
+pub const ETHTOOL_A_COALESCE_PKT_RATE_LOW: u16 = 13;
+pub const ETHTOOL_A_COALESCE_RX_USECS_LOW: u16 = 14;
+pub const ETHTOOL_A_COALESCE_RX_MAX_FRAMES_LOW: u16 = 15;
+pub const ETHTOOL_A_COALESCE_TX_USECS_LOW: u16 = 16;
+pub const ETHTOOL_A_COALESCE_TX_MAX_FRAMES_LOW: u16 = 17;
+pub const ETHTOOL_A_COALESCE_PKT_RATE_HIGH: u16 = 18;
+pub const ETHTOOL_A_COALESCE_RX_USECS_HIGH: u16 = 19;
+pub const ETHTOOL_A_COALESCE_RX_MAX_FRAMES_HIGH: u16 = 20;
+pub const ETHTOOL_A_COALESCE_TX_USECS_HIGH: u16 = 21;
+pub const ETHTOOL_A_COALESCE_TX_MAX_FRAMES_HIGH: u16 = 22;
+pub const ETHTOOL_A_COALESCE_RATE_SAMPLE_INTERVAL: u16 = 23;
+/// u8 (0 or 1).
+pub const ETHTOOL_A_COALESCE_USE_CQE_MODE_TX: u16 = 24;
+/// u8 (0 or 1).
+pub const ETHTOOL_A_COALESCE_USE_CQE_MODE_RX: u16 = 25;
+pub const ETHTOOL_A_COALESCE_TX_AGGR_MAX_BYTES: u16 = 26;
+pub const ETHTOOL_A_COALESCE_TX_AGGR_MAX_FRAMES: u16 = 27;
+pub const ETHTOOL_A_COALESCE_TX_AGGR_TIME_USECS: u16 = 28;
+/// Nest of `ETHTOOL_A_PROFILE_*` (net DIM profile).
+pub const ETHTOOL_A_COALESCE_RX_PROFILE: u16 = 29;
+/// Nest of `ETHTOOL_A_PROFILE_*` (net DIM profile).
+pub const ETHTOOL_A_COALESCE_TX_PROFILE: u16 = 30;
+pub const ETHTOOL_A_COALESCE_RX_CQE_FRAMES: u16 = 31;
+pub const ETHTOOL_A_COALESCE_RX_CQE_NSECS: u16 = 32;
+pub const ETHTOOL_A_COALESCE_MAX: u16 = 32;
+
+// Inside ETHTOOL_A_COALESCE_{RX,TX}_PROFILE: one IRQ_MODERATION nest per DIM level.
+pub const ETHTOOL_A_PROFILE_UNSPEC: u16 = 0;
+pub const ETHTOOL_A_PROFILE_IRQ_MODERATION: u16 = 1;
+pub const ETHTOOL_A_PROFILE_MAX: u16 = 1;
+
+// Inside ETHTOOL_A_PROFILE_IRQ_MODERATION (all u32).
+pub const ETHTOOL_A_IRQ_MODERATION_UNSPEC: u16 = 0;
+pub const ETHTOOL_A_IRQ_MODERATION_USEC: u16 = 1;
+pub const ETHTOOL_A_IRQ_MODERATION_PKTS: u16 = 2;
+pub const ETHTOOL_A_IRQ_MODERATION_COMPS: u16 = 3;
+pub const ETHTOOL_A_IRQ_MODERATION_MAX: u16 = 3;
+
 // RSS_GET.
 pub const ETHTOOL_A_RSS_UNSPEC: u16 = 0;
 pub const ETHTOOL_A_RSS_HEADER: u16 = 1;
@@ -248,5 +307,53 @@ mod tests {
         assert_eq!(ETHTOOL_MSG_CHANNELS_GET_REPLY, 18);
         assert_eq!(ETHTOOL_MSG_RSS_GET, ETHTOOL_MSG_RSS_GET_REPLY);
         assert_eq!(ETHTOOL_A_RINGS_HDS_THRESH_MAX, 18);
+        assert_eq!(ETHTOOL_MSG_COALESCE_SET, ETHTOOL_MSG_COALESCE_GET_REPLY);
+        assert_eq!(ETHTOOL_MSG_COALESCE_NTF, 21);
+    }
+
+    /// The coalesce attributes as `ethtool_netlink_generated.h` enumerates them: dense
+    /// from UNSPEC, header first, RX_USECS at 2 (the `supported_coalesce_params` offset).
+    #[test]
+    fn coalesce_attributes_are_dense() {
+        let all = [
+            ETHTOOL_A_COALESCE_UNSPEC,
+            ETHTOOL_A_COALESCE_HEADER,
+            ETHTOOL_A_COALESCE_RX_USECS,
+            ETHTOOL_A_COALESCE_RX_MAX_FRAMES,
+            ETHTOOL_A_COALESCE_RX_USECS_IRQ,
+            ETHTOOL_A_COALESCE_RX_MAX_FRAMES_IRQ,
+            ETHTOOL_A_COALESCE_TX_USECS,
+            ETHTOOL_A_COALESCE_TX_MAX_FRAMES,
+            ETHTOOL_A_COALESCE_TX_USECS_IRQ,
+            ETHTOOL_A_COALESCE_TX_MAX_FRAMES_IRQ,
+            ETHTOOL_A_COALESCE_STATS_BLOCK_USECS,
+            ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX,
+            ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX,
+            ETHTOOL_A_COALESCE_PKT_RATE_LOW,
+            ETHTOOL_A_COALESCE_RX_USECS_LOW,
+            ETHTOOL_A_COALESCE_RX_MAX_FRAMES_LOW,
+            ETHTOOL_A_COALESCE_TX_USECS_LOW,
+            ETHTOOL_A_COALESCE_TX_MAX_FRAMES_LOW,
+            ETHTOOL_A_COALESCE_PKT_RATE_HIGH,
+            ETHTOOL_A_COALESCE_RX_USECS_HIGH,
+            ETHTOOL_A_COALESCE_RX_MAX_FRAMES_HIGH,
+            ETHTOOL_A_COALESCE_TX_USECS_HIGH,
+            ETHTOOL_A_COALESCE_TX_MAX_FRAMES_HIGH,
+            ETHTOOL_A_COALESCE_RATE_SAMPLE_INTERVAL,
+            ETHTOOL_A_COALESCE_USE_CQE_MODE_TX,
+            ETHTOOL_A_COALESCE_USE_CQE_MODE_RX,
+            ETHTOOL_A_COALESCE_TX_AGGR_MAX_BYTES,
+            ETHTOOL_A_COALESCE_TX_AGGR_MAX_FRAMES,
+            ETHTOOL_A_COALESCE_TX_AGGR_TIME_USECS,
+            ETHTOOL_A_COALESCE_RX_PROFILE,
+            ETHTOOL_A_COALESCE_TX_PROFILE,
+            ETHTOOL_A_COALESCE_RX_CQE_FRAMES,
+            ETHTOOL_A_COALESCE_RX_CQE_NSECS,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            assert_eq!(usize::from(*a), i);
+        }
+        assert_eq!(usize::from(ETHTOOL_A_COALESCE_MAX), all.len() - 1);
+        assert_eq!(ETHTOOL_A_IRQ_MODERATION_MAX, ETHTOOL_A_IRQ_MODERATION_COMPS);
     }
 }

@@ -21,7 +21,13 @@ use crate::net::core::dev::{
 };
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::skbuff::Skb;
-use crate::net::ethtool::{Channels, EthtoolState, Rings};
+use crate::net::ethtool::coalesce::{
+    ETHTOOL_COALESCE_MAX_FRAMES, ETHTOOL_COALESCE_MAX_FRAMES_IRQ, ETHTOOL_COALESCE_RX_MAX_FRAMES,
+    ETHTOOL_COALESCE_STATS_BLOCK_USECS, ETHTOOL_COALESCE_USE_ADAPTIVE,
+    ETHTOOL_COALESCE_USE_ADAPTIVE_RX, ETHTOOL_COALESCE_USE_CQE, ETHTOOL_COALESCE_USECS,
+    ETHTOOL_COALESCE_USECS_IRQ,
+};
+use crate::net::ethtool::{Channels, Coalesce, EthtoolState, Rings};
 
 /// gve queue formats (`enum gve_queue_format`), which decide netmem TX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +73,13 @@ pub struct NicProfile {
     pub rss_table_size: u32,
     /// `NETDEV_XDP_ACT_*` features.
     pub xdp_features: u64,
-    /// Interrupt moderation (`ethtool -c` `rx-usecs`): the RX interrupt, and so the NAPI
-    /// poll, comes this long after the first frame of a batch lands.
-    pub rx_usecs: u32,
-    /// Interrupt moderation (`rx-frames`): ... or as soon as this many frames wait.
-    pub rx_frames: u32,
+    /// Kernel: `ethtool_ops::supported_coalesce_params`, what `ethtool -C` may change.
+    pub supported_coalesce_params: u32,
+    /// The coalescing parameters at probe (`ethtool -c`). `rx_usecs` / `rx_max_frames`
+    /// moderate the RX interrupt and so the NAPI poll (see [`Kernel::nic_receive`]); a
+    /// value outside `supported_coalesce_params` is the device's fixed setting, used but
+    /// neither reported nor settable. Representative of the drivers, not exact.
+    pub coalesce: Coalesce,
 }
 
 const XDP_COMMON: u64 = NETDEV_XDP_ACT_BASIC
@@ -81,7 +89,10 @@ const XDP_COMMON: u64 = NETDEV_XDP_ACT_BASIC
     | NETDEV_XDP_ACT_NDO_XMIT_SG;
 
 impl NicProfile {
-    /// Broadcom bnxt: netmem TX DMA unconditionally.
+    /// Broadcom bnxt: netmem TX DMA unconditionally. Coalescing: `bnxt_ethtool_ops`
+    /// (usecs, max-frames, their `_irq` forms, stats-block-usecs, adaptive-rx, CQE mode);
+    /// defaults after `bnxt_init_dflt_coal()` (RX 10 µs / 30 buffers, TX 28 µs / 30,
+    /// stats every second), adaptive-rx off since there is no DIM here.
     pub fn bnxt() -> Self {
         NicProfile {
             driver: "bnxt_en",
@@ -98,12 +109,31 @@ impl NicProfile {
             ntuple_slots: 128,
             rss_table_size: 128,
             xdp_features: XDP_COMMON,
-            rx_usecs: 10,
-            rx_frames: 30,
+            supported_coalesce_params: ETHTOOL_COALESCE_USECS
+                | ETHTOOL_COALESCE_MAX_FRAMES
+                | ETHTOOL_COALESCE_USECS_IRQ
+                | ETHTOOL_COALESCE_MAX_FRAMES_IRQ
+                | ETHTOOL_COALESCE_STATS_BLOCK_USECS
+                | ETHTOOL_COALESCE_USE_ADAPTIVE_RX
+                | ETHTOOL_COALESCE_USE_CQE,
+            coalesce: Coalesce {
+                rx_usecs: 10,
+                rx_max_frames: 30,
+                rx_usecs_irq: 1,
+                rx_max_frames_irq: 1,
+                tx_usecs: 28,
+                tx_max_frames: 30,
+                tx_usecs_irq: 2,
+                tx_max_frames_irq: 2,
+                stats_block_usecs: 1_000_000,
+                ..Coalesce::default()
+            },
         }
     }
 
-    /// Google gve: netmem TX DMA only for DQO without QPL.
+    /// Google gve: netmem TX DMA only for DQO without QPL. Coalescing: `gve_ethtool_ops`
+    /// has usecs only (DQO rate limits, RX 20 µs, TX 50 µs); the 64-frame RX threshold is
+    /// the device's own.
     pub fn gve(format: GveQueueFormat) -> Self {
         let dqo = matches!(format, GveQueueFormat::DqoRda | GveQueueFormat::DqoQpl);
         NicProfile {
@@ -125,12 +155,19 @@ impl NicProfile {
             ntuple_slots: 64,
             rss_table_size: 128,
             xdp_features: NETDEV_XDP_ACT_BASIC | NETDEV_XDP_ACT_REDIRECT | NETDEV_XDP_ACT_NDO_XMIT,
-            rx_usecs: 20,
-            rx_frames: 64,
+            supported_coalesce_params: ETHTOOL_COALESCE_USECS,
+            coalesce: Coalesce {
+                rx_usecs: 20,
+                rx_max_frames: 64,
+                tx_usecs: 50,
+                ..Coalesce::default()
+            },
         }
     }
 
-    /// Mellanox mlx5e: netmem TX DMA unconditionally.
+    /// Mellanox mlx5e: netmem TX DMA unconditionally. Coalescing: `mlx5e_ethtool_ops`
+    /// (usecs, max-frames, adaptive RX/TX, CQE mode); defaults the
+    /// `MLX5E_PARAMS_DEFAULT_{RX,TX}_CQ_MODERATION_*` values, adaptive off (no DIM here).
     pub fn mlx5e() -> Self {
         NicProfile {
             driver: "mlx5_core",
@@ -147,12 +184,22 @@ impl NicProfile {
             ntuple_slots: 256,
             rss_table_size: 256,
             xdp_features: XDP_COMMON | NETDEV_XDP_ACT_XSK_ZEROCOPY,
-            rx_usecs: 8,
-            rx_frames: 128,
+            supported_coalesce_params: ETHTOOL_COALESCE_USECS
+                | ETHTOOL_COALESCE_MAX_FRAMES
+                | ETHTOOL_COALESCE_USE_ADAPTIVE
+                | ETHTOOL_COALESCE_USE_CQE,
+            coalesce: Coalesce {
+                rx_usecs: 8,
+                rx_max_frames: 128,
+                tx_usecs: 16,
+                tx_max_frames: 32,
+                ..Coalesce::default()
+            },
         }
     }
 
     /// Meta fbnic: netmem TX DMA unconditionally, queue management and header split.
+    /// Coalescing: `fbnic_ethtool_ops` (usecs, rx-frames).
     pub fn fbnic() -> Self {
         NicProfile {
             driver: "fbnic",
@@ -169,8 +216,13 @@ impl NicProfile {
             ntuple_slots: 64,
             rss_table_size: 128,
             xdp_features: XDP_COMMON,
-            rx_usecs: 30,
-            rx_frames: 64,
+            supported_coalesce_params: ETHTOOL_COALESCE_USECS | ETHTOOL_COALESCE_RX_MAX_FRAMES,
+            coalesce: Coalesce {
+                rx_usecs: 30,
+                rx_max_frames: 64,
+                tx_usecs: 35,
+                ..Coalesce::default()
+            },
         }
     }
 }
@@ -178,8 +230,8 @@ impl NicProfile {
 /// Driver state of a NIC.
 #[derive(Debug)]
 pub struct NicState {
-    /// The capabilities.
-    pub profile: NicProfile,
+    /// The capabilities (boxed: the coalescing defaults make them large).
+    pub profile: Box<NicProfile>,
     /// Frames the DMA engine gathered, in transmit order, when no wire is plugged in.
     pub tx_ring: VecDeque<Vec<u8>>,
     /// The cable and our end of it.
@@ -220,7 +272,7 @@ impl Kernel {
             netns,
             name.to_string(),
             DeviceKind::Nic(NicState {
-                profile: profile.clone(),
+                profile: Box::new(profile.clone()),
                 tx_ring: VecDeque::new(),
                 wire: None,
                 tap: None,
@@ -276,6 +328,8 @@ impl Kernel {
             rss_configured: false,
             ntuple: Default::default(),
             ntuple_capacity: profile.ntuple_slots,
+            coalesce: Some(profile.coalesce),
+            supported_coalesce_params: profile.supported_coalesce_params,
         };
         d.ethtool.rss_spread(cur);
         for q in &mut d.rx_queues {

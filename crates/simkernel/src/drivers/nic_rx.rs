@@ -10,8 +10,9 @@
 //! DMA-written through the IOMMU into net_iovs taken from the page pool (provider = the
 //! binding's chunk pool); an empty pool drops the frame (`rx_dropped`, `alloc_fail`).
 //! Other queues put the whole frame into a readable page. Frames wait on the RX ring for the
-//! NAPI poll, which interrupt moderation (`rx-usecs`, `rx-frames`) batches, and the poll
-//! hands them to GRO ([`crate::net::core::gro`]).
+//! NAPI poll, which interrupt moderation batches (the device's `rx-usecs` and `rx-frames`,
+//! `ethtool -c` / `-C`: [`crate::net::ethtool::coalesce`]), and the poll hands them to
+//! GRO ([`crate::net::core::gro`]).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -301,7 +302,9 @@ impl NicNapi {
 impl Kernel {
     /// A frame arrives from the wire at NIC `dev`: it lands on the RX ring, and the
     /// moderated interrupt schedules the NAPI poll `rx-usecs` after the first waiting frame,
-    /// or at once when `rx-frames` frames wait ([`Kernel::nic_napi_poll`]).
+    /// or at once when `rx-frames` frames wait ([`Kernel::nic_napi_poll`]). The values are
+    /// the device's current coalescing parameters: `rx-usecs` 0 interrupts at once,
+    /// `rx-frames` 0 leaves the timer alone to decide.
     pub fn nic_receive(&mut self, dev: DevId, frame: Vec<u8>) {
         self.capture_wire(dev, &frame);
         let now = self.clock();
@@ -310,14 +313,19 @@ impl Kernel {
             d.stats.rx_dropped += 1;
             return;
         }
+        let (usecs, frames) = d
+            .ethtool
+            .coalesce
+            .map_or((0, 0), |c| (c.rx_usecs, c.rx_max_frames));
         let DeviceKind::Nic(n) = &mut d.kind else {
             return;
         };
         n.napi.ring.push_back(frame);
-        let at = if n.napi.ring.len() >= n.profile.rx_frames.max(1) as usize {
+        let frames_due = frames != 0 && n.napi.ring.len() >= frames as usize;
+        let at = if frames_due || usecs == 0 {
             now
         } else {
-            now + Duration::from_micros(u64::from(n.profile.rx_usecs))
+            now + Duration::from_micros(u64::from(usecs))
         };
         if n.napi.sched_at.is_none_or(|t| at < t) {
             self.nic_napi_schedule(dev, at);

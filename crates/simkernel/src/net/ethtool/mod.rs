@@ -2,8 +2,9 @@
 //!
 //! Kernel: `net/ethtool/channels.c` (`ethnl_set_channels`), `common.c`
 //! (`ethtool_check_max_channel`), `rings.c` (`ethnl_set_rings{,_validate}`), RSS
-//! (`ethtool -X equal N` / `default`) and ntuple rules (`ethtool -N`). Messages and order
-//! are the kernel's; drivers are reduced to their limits (see [`NicProfile`]).
+//! (`ethtool -X equal N` / `default`), ntuple rules (`ethtool -N`) and interrupt
+//! coalescing ([`coalesce`]). Messages and order are the kernel's; drivers are reduced to
+//! their limits (see [`NicProfile`]).
 //!
 //! [`NicProfile`]: crate::drivers::nic::NicProfile
 
@@ -19,6 +20,8 @@ use crate::kernel::Kernel;
 use crate::net::core::dev::{DevId, DeviceKind};
 use crate::net::core::netdev_nl_ops::OpError;
 use crate::net::core::netdev_queues::netdev_queue_busy;
+
+pub use coalesce::{Coalesce, CoalesceSet};
 
 /// Kernel: `struct ethtool_channels`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -132,6 +135,10 @@ pub struct EthtoolState {
     pub ntuple: BTreeMap<u32, NtupleRule>,
     /// Rule slots the hardware has.
     pub ntuple_capacity: u32,
+    /// Interrupt coalescing (`None`: the driver has no `get/set_coalesce`).
+    pub coalesce: Option<Coalesce>,
+    /// Kernel: `ethtool_ops::supported_coalesce_params`.
+    pub supported_coalesce_params: u32,
 }
 
 /// A channels-set request: `None` leaves a count unchanged.
@@ -485,4 +492,5 @@ impl Kernel {
     }
 }
 
+pub mod coalesce;
 pub mod netlink;

@@ -1,13 +1,20 @@
-//! The ethtool generic netlink family, reduced to rings and channels get/set.
+//! The ethtool generic netlink family, reduced to rings, channels and coalesce get/set.
 //!
 //! Kernel: `net/ethtool/netlink.c` (`ethnl_parse_header_dev_get()`,
-//! `ethnl_default_doit()`, `ethnl_default_dumpit()`, `ethnl_default_set_doit()`),
-//! `rings.c` (`rings_fill_reply()`) and `channels.c` (`channels_fill_reply()`). The set
-//! rules and their messages live in the core ([`Kernel::ethtool_rings_set`],
-//! [`Kernel::ethtool_channels_set`]); this module parses and replies.
+//! `ethnl_default_doit()`, `ethnl_default_dumpit()`, `ethnl_default_set_doit()`,
+//! `ethnl_default_notify()`), `rings.c` (`rings_fill_reply()`), `channels.c`
+//! (`channels_fill_reply()`) and `coalesce.c` ([`super::coalesce`]). The set rules and
+//! their messages live in the core ([`Kernel::ethtool_rings_set`],
+//! [`Kernel::ethtool_channels_set`], [`Kernel::ethtool_coalesce_set`]); this module
+//! parses and replies.
 //!
 //! Replies carry the request header nest {DEV_INDEX, DEV_NAME}; dump parts carry
 //! `NLM_F_MULTI` (`ethnl_dump_put()`), and devices without the ops are skipped.
+//! Notifications (`*_NTF`) are built as the kernel multicasts them to the "monitor"
+//! group; delivery to sockets is not modelled, [`Kernel::ethnl_monitor_take`] hands them
+//! out instead.
+
+use std::collections::VecDeque;
 
 use netlink::attr::Attr;
 use netlink::family::{Family, GenlRequest, SplitOp};
@@ -18,15 +25,19 @@ use uapi::ethtool::*;
 use uapi::genetlink::GENL_UNS_ADMIN_PERM;
 use uapi::netlink::NLM_F_MULTI;
 
+use super::coalesce::{
+    COALESCE_SET_POLICY, coalesce_fill_reply, coalesce_request_attrs, coalesce_set_of,
+};
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
+use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::netdev_nl_ops::{BadAttr, OpError};
 use crate::net::ethtool::{ChannelsSet, RingsSet};
-use crate::net::netlink::genetlink::{DumpOut, GenlCtx};
+use crate::net::netlink::genetlink::{DumpOut, GenlCtx, genl_family_id};
 
-const UNSPEC: AttrPolicy = AttrPolicy::UNSPEC;
-const U32: AttrPolicy = AttrPolicy::new(PolicyType::U32);
-const U8: AttrPolicy = AttrPolicy::new(PolicyType::U8);
+pub(super) const UNSPEC: AttrPolicy = AttrPolicy::UNSPEC;
+pub(super) const U32: AttrPolicy = AttrPolicy::new(PolicyType::U32);
+pub(super) const U8: AttrPolicy = AttrPolicy::new(PolicyType::U8);
 
 /// `ethnl_header_policy`: ifindex, name (`ALTIFNAMSIZ - 1`), flags (basic), phy index.
 pub static HEADER_POLICY: Policy = Policy::new(
@@ -41,9 +52,10 @@ pub static HEADER_POLICY: Policy = Policy::new(
     ],
 );
 
-const HEADER: AttrPolicy = AttrPolicy::nested(&HEADER_POLICY);
+pub(super) const HEADER: AttrPolicy = AttrPolicy::nested(&HEADER_POLICY);
 
-/// `ethnl_rings_get_policy` / `ethnl_channels_get_policy`: the header only.
+/// `ethnl_rings_get_policy` / `ethnl_channels_get_policy` / `ethnl_coalesce_get_policy`:
+/// the header only.
 pub static GET_POLICY: Policy = Policy::new("ethnl_get_policy", 1, &[UNSPEC, HEADER]);
 
 /// `ethnl_rings_set_policy`.
@@ -83,7 +95,7 @@ pub static CHANNELS_SET_POLICY: Policy = Policy::new(
 
 /// The modelled part of `ethtool_genl_ops[]` (get: do + dump; set: admin in the
 /// netns' user namespace).
-pub static OPS: [SplitOp; 6] = [
+pub static OPS: [SplitOp; 9] = [
     SplitOp::doit(ETHTOOL_MSG_RINGS_GET, 0, Some(&GET_POLICY)),
     SplitOp::dumpit(ETHTOOL_MSG_RINGS_GET, 0, Some(&GET_POLICY)),
     SplitOp::doit(
@@ -97,6 +109,13 @@ pub static OPS: [SplitOp; 6] = [
         ETHTOOL_MSG_CHANNELS_SET,
         GENL_UNS_ADMIN_PERM,
         Some(&CHANNELS_SET_POLICY),
+    ),
+    SplitOp::doit(ETHTOOL_MSG_COALESCE_GET, 0, Some(&GET_POLICY)),
+    SplitOp::dumpit(ETHTOOL_MSG_COALESCE_GET, 0, Some(&GET_POLICY)),
+    SplitOp::doit(
+        ETHTOOL_MSG_COALESCE_SET,
+        GENL_UNS_ADMIN_PERM,
+        Some(&COALESCE_SET_POLICY),
     ),
 ];
 
@@ -115,6 +134,19 @@ pub static FAMILY: Family = Family {
 
 fn u32_of(a: Attr<'_>) -> Result<u32, ExtAckError> {
     a.u32().map_err(|_| ExtAckError::new(EINVAL))
+}
+
+/// Notifications kept when nobody takes them (oldest dropped first).
+pub const ETHNL_MONITOR_BACKLOG: usize = 64;
+
+/// What the ethtool "monitor" multicast group carried (`ethnl_multicast()`), per
+/// namespace, oldest first, and `ethnl_bcast_seq`.
+#[derive(Debug, Default)]
+pub struct EthnlMonitor {
+    /// Kernel: `ethnl_bcast_seq`, the last notification's sequence number.
+    seq: u32,
+    /// The notifications not taken yet, at most [`ETHNL_MONITOR_BACKLOG`].
+    ntf: VecDeque<(NetNsId, Vec<u8>)>,
 }
 
 impl Kernel {
@@ -174,7 +206,12 @@ impl Kernel {
             .put_str(ETHTOOL_A_HEADER_DEV_NAME, &d.name);
         b.nest_end(n);
         let e = &d.ethtool;
-        if cmd == ETHTOOL_MSG_RINGS_GET {
+        if cmd == ETHTOOL_MSG_COALESCE_GET {
+            // coalesce_prepare_data() ran before: only its errors are left out here.
+            if let Ok(c) = self.ethtool_coalesce_get(dev) {
+                coalesce_fill_reply(b, &c, e.supported_coalesce_params);
+            }
+        } else if cmd == ETHTOOL_MSG_RINGS_GET {
             let r = &e.rings;
             if r.rx_max != 0 {
                 b.put_u32(ETHTOOL_A_RINGS_RX_MAX, r.rx_max)
@@ -234,6 +271,54 @@ impl Kernel {
         cmd + 1
     }
 
+    /// Kernel: the get command's `prepare_data()`: rings and channels need the ops,
+    /// coalesce [`Kernel::ethtool_coalesce_get`]'s checks.
+    fn ethnl_prepare(&self, cmd: u8, dev: DevId) -> Result<(), ExtAckError> {
+        if cmd == ETHTOOL_MSG_COALESCE_GET {
+            return self
+                .ethtool_coalesce_get(dev)
+                .map(|_| ())
+                .map_err(|e| ExtAckError::new(e.errno()));
+        }
+        if !self.device(dev).ethtool.ops {
+            return Err(ExtAckError::new(EOPNOTSUPP));
+        }
+        Ok(())
+    }
+
+    /// Kernel: `ethtool_notify()` → `ethnl_default_notify()`: the `cmd` message
+    /// (sequence `++ethnl_bcast_seq`, port 0, no flags) with the header nest and the
+    /// get reply's attributes, multicast to "monitor" in the device's namespace.
+    pub(crate) fn ethtool_notify(&mut self, dev: DevId, cmd: u8) {
+        let get = match cmd {
+            ETHTOOL_MSG_COALESCE_NTF => ETHTOOL_MSG_COALESCE_GET,
+            _ => return,
+        };
+        let Some(family) = genl_family_id(ETHTOOL_GENL_NAME) else {
+            return;
+        };
+        if self.ethnl_prepare(get, dev).is_err() {
+            return;
+        }
+        let seq = self.ethnl_monitor.seq.wrapping_add(1);
+        self.ethnl_monitor.seq = seq;
+        let mut b = MsgBuilder::new(family, 0, seq, 0).genl(cmd, ETHTOOL_GENL_VERSION);
+        self.ethnl_fill(&mut b, get, dev);
+        let ns = self.device(dev).netns;
+        let q = &mut self.ethnl_monitor.ntf;
+        if q.len() == ETHNL_MONITOR_BACKLOG {
+            q.pop_front();
+        }
+        q.push_back((ns, b.finish()));
+    }
+
+    /// Takes the notifications the ethtool "monitor" group carried since the last call,
+    /// oldest first, each with the namespace it was multicast in (the last
+    /// [`ETHNL_MONITOR_BACKLOG`] are kept).
+    pub fn ethnl_monitor_take(&mut self) -> Vec<(NetNsId, Vec<u8>)> {
+        self.ethnl_monitor.ntf.drain(..).collect()
+    }
+
     /// Kernel: `ethnl_default_doit()` / `ethnl_default_set_doit()`.
     pub(crate) fn ethnl_doit(
         &mut self,
@@ -242,10 +327,8 @@ impl Kernel {
     ) -> Result<Vec<Vec<u8>>, ExtAckError> {
         let dev = self.ethnl_header_dev(ctx, req)?;
         match ctx.cmd {
-            ETHTOOL_MSG_RINGS_GET | ETHTOOL_MSG_CHANNELS_GET => {
-                if !self.device(dev).ethtool.ops {
-                    return Err(ExtAckError::new(EOPNOTSUPP));
-                }
+            ETHTOOL_MSG_RINGS_GET | ETHTOOL_MSG_CHANNELS_GET | ETHTOOL_MSG_COALESCE_GET => {
+                self.ethnl_prepare(ctx.cmd, dev)?;
                 let mut b = MsgBuilder::new(ctx.family_id, 0, ctx.seq, ctx.portid)
                     .genl(Self::ethnl_reply_cmd(ctx.cmd), ctx.version);
                 self.ethnl_fill(&mut b, ctx.cmd, dev);
@@ -281,27 +364,40 @@ impl Kernel {
                     .map_err(|e| ethnl_err(e, req))?;
                 Ok(vec![])
             }
+            ETHTOOL_MSG_COALESCE_SET => {
+                // The validate step sees every attribute (profiles included), as
+                // ethnl_set_coalesce_validate() walks info->attrs.
+                self.ethnl_set_coalesce_validate(dev, &coalesce_request_attrs(req))
+                    .map_err(|e| ethnl_err(e, req))?;
+                let set = coalesce_set_of(req)?;
+                self.ethtool_coalesce_set(dev, &set)
+                    .map_err(|e| ethnl_err(e, req))?;
+                Ok(vec![])
+            }
             _ => Err(ExtAckError::new(EOPNOTSUPP)),
         }
     }
 
-    /// Kernel: `ethnl_default_dumpit()`: every device of the caller's namespace that
-    /// has the ops, in ifindex order.
+    /// Kernel: `ethnl_default_dumpit()`: every device of the caller's namespace, in
+    /// ifindex order; a device whose `prepare_data()` says `EOPNOTSUPP` is skipped, any
+    /// other error ends the dump with it.
     pub(crate) fn ethnl_dumpit(&mut self, ctx: &GenlCtx<'_>, _req: &GenlRequest<'_>) -> DumpOut {
         let devs: Vec<DevId> = self
             .netns(ctx.caller.netns)
             .map(|n| n.dev_by_index.values().copied().collect())
             .unwrap_or_default();
-        let parts = devs
-            .into_iter()
-            .filter(|&d| self.device(d).ethtool.ops)
-            .map(|d| {
-                let mut b = MsgBuilder::new(ctx.family_id, NLM_F_MULTI, ctx.seq, ctx.portid)
-                    .genl(Self::ethnl_reply_cmd(ctx.cmd), ctx.version);
-                self.ethnl_fill(&mut b, ctx.cmd, d);
-                b.finish()
-            })
-            .collect();
+        let mut parts = Vec::new();
+        for d in devs {
+            match self.ethnl_prepare(ctx.cmd, d) {
+                Ok(()) => {}
+                Err(e) if e.errno == EOPNOTSUPP => continue,
+                Err(e) => return (parts, Err(e)),
+            }
+            let mut b = MsgBuilder::new(ctx.family_id, NLM_F_MULTI, ctx.seq, ctx.portid)
+                .genl(Self::ethnl_reply_cmd(ctx.cmd), ctx.version);
+            self.ethnl_fill(&mut b, ctx.cmd, d);
+            parts.push(b.finish());
+        }
         (parts, Ok(()))
     }
 }
