@@ -85,16 +85,16 @@ impl CoalesceValue for bool {
     }
 }
 
-/// One row per coalescing parameter (YNL name, type, attribute), in attribute order:
-/// both structs, the reply decoding and the request encoding come from it.
+/// Both structs, the reply decoding and the request encoding, from the parameter table
+/// ([`uapi::ethtool_coalesce_params`]).
 macro_rules! coalesce_params {
-    ($( $(#[$doc:meta])* $field:ident: $ty:ty = $attr:ident; )*) => {
+    ($( $name:literal $field:ident: $ty:ty = $attr:path; )*) => {
         /// `coalesce-get`: the parameters the kernel reported. The kernel reports a
         /// parameter when the driver supports it or it is non-zero
         /// (`coalesce_fill_reply()`), so `None` means unsupported (and 0).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
         pub struct Coalesce {
-            $( $(#[$doc])* pub $field: Option<$ty>, )*
+            $( #[doc = concat!("`", $name, "`.")] pub $field: Option<$ty>, )*
         }
 
         /// `coalesce-set`: only the `Some` parameters are sent, in attribute order. One
@@ -102,14 +102,14 @@ macro_rules! coalesce_params {
         /// modify an unsupported parameter").
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
         pub struct CoalesceSet {
-            $( $(#[$doc])* pub $field: Option<$ty>, )*
+            $( #[doc = concat!("`", $name, "`.")] pub $field: Option<$ty>, )*
         }
 
         impl Coalesce {
             /// Takes one reply attribute (others, e.g. the DIM profiles, are ignored).
             fn read(&mut self, a: &Attr<'_>) -> Result<(), Error> {
                 match a.ty {
-                    $( $attr => self.$field = Some(<$ty as CoalesceValue>::get(a)?), )*
+                    $( t if t == $attr => self.$field = Some(<$ty as CoalesceValue>::get(a)?), )*
                     _ => {}
                 }
                 Ok(())
@@ -128,66 +128,7 @@ macro_rules! coalesce_params {
     };
 }
 
-coalesce_params! {
-    /// `rx-usecs`.
-    rx_usecs: u32 = ETHTOOL_A_COALESCE_RX_USECS;
-    /// `rx-max-frames`.
-    rx_max_frames: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES;
-    /// `rx-usecs-irq`.
-    rx_usecs_irq: u32 = ETHTOOL_A_COALESCE_RX_USECS_IRQ;
-    /// `rx-max-frames-irq`.
-    rx_max_frames_irq: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_IRQ;
-    /// `tx-usecs`.
-    tx_usecs: u32 = ETHTOOL_A_COALESCE_TX_USECS;
-    /// `tx-max-frames`.
-    tx_max_frames: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES;
-    /// `tx-usecs-irq`.
-    tx_usecs_irq: u32 = ETHTOOL_A_COALESCE_TX_USECS_IRQ;
-    /// `tx-max-frames-irq`.
-    tx_max_frames_irq: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_IRQ;
-    /// `stats-block-usecs`.
-    stats_block_usecs: u32 = ETHTOOL_A_COALESCE_STATS_BLOCK_USECS;
-    /// `use-adaptive-rx`.
-    use_adaptive_rx: bool = ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX;
-    /// `use-adaptive-tx`.
-    use_adaptive_tx: bool = ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX;
-    /// `pkt-rate-low`.
-    pkt_rate_low: u32 = ETHTOOL_A_COALESCE_PKT_RATE_LOW;
-    /// `rx-usecs-low`.
-    rx_usecs_low: u32 = ETHTOOL_A_COALESCE_RX_USECS_LOW;
-    /// `rx-max-frames-low`.
-    rx_max_frames_low: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_LOW;
-    /// `tx-usecs-low`.
-    tx_usecs_low: u32 = ETHTOOL_A_COALESCE_TX_USECS_LOW;
-    /// `tx-max-frames-low`.
-    tx_max_frames_low: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_LOW;
-    /// `pkt-rate-high`.
-    pkt_rate_high: u32 = ETHTOOL_A_COALESCE_PKT_RATE_HIGH;
-    /// `rx-usecs-high`.
-    rx_usecs_high: u32 = ETHTOOL_A_COALESCE_RX_USECS_HIGH;
-    /// `rx-max-frames-high`.
-    rx_max_frames_high: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_HIGH;
-    /// `tx-usecs-high`.
-    tx_usecs_high: u32 = ETHTOOL_A_COALESCE_TX_USECS_HIGH;
-    /// `tx-max-frames-high`.
-    tx_max_frames_high: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_HIGH;
-    /// `rate-sample-interval`.
-    rate_sample_interval: u32 = ETHTOOL_A_COALESCE_RATE_SAMPLE_INTERVAL;
-    /// `use-cqe-mode-tx`.
-    use_cqe_mode_tx: bool = ETHTOOL_A_COALESCE_USE_CQE_MODE_TX;
-    /// `use-cqe-mode-rx`.
-    use_cqe_mode_rx: bool = ETHTOOL_A_COALESCE_USE_CQE_MODE_RX;
-    /// `tx-aggr-max-bytes`.
-    tx_aggr_max_bytes: u32 = ETHTOOL_A_COALESCE_TX_AGGR_MAX_BYTES;
-    /// `tx-aggr-max-frames`.
-    tx_aggr_max_frames: u32 = ETHTOOL_A_COALESCE_TX_AGGR_MAX_FRAMES;
-    /// `tx-aggr-time-usecs`.
-    tx_aggr_time_usecs: u32 = ETHTOOL_A_COALESCE_TX_AGGR_TIME_USECS;
-    /// `rx-cqe-frames` (net-next 2026; not in Linux 6.18).
-    rx_cqe_frames: u32 = ETHTOOL_A_COALESCE_RX_CQE_FRAMES;
-    /// `rx-cqe-nsecs` (net-next 2026; not in Linux 6.18).
-    rx_cqe_nsecs: u32 = ETHTOOL_A_COALESCE_RX_CQE_NSECS;
-}
+uapi::ethtool_coalesce_params!(coalesce_params);
 
 /// A typed client of the `ethtool` family.
 #[derive(Debug)]

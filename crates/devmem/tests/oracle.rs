@@ -243,21 +243,9 @@ fn netdev_replies_match_the_kernel() {
         ),
         ("unknown cmd 99", 99, vec![]),
     ];
-    let mut failures = Vec::new();
-    for (name, cmd, attrs) in &cases {
-        // bind-rx is admin-only on both sides: EPERM when we lack the capability.
-        let real = exchange(&mut s.real, &request(s.real_id, 5, *cmd, attrs));
-        let emu = exchange(&mut s.emu, &request(s.emu_id, 5, *cmd, attrs));
-        let real: Vec<_> = real.into_iter().map(|d| normalise(d, s.real_id)).collect();
-        let emu: Vec<_> = emu.into_iter().map(|d| normalise(d, s.emu_id)).collect();
-        if real != emu {
-            failures.push(format!(
-                "{name}:\n  kernel   {}\n  emulator {}",
-                real.iter().map(|d| hex(d)).collect::<Vec<_>>().join(" | "),
-                emu.iter().map(|d| hex(d)).collect::<Vec<_>>().join(" | ")
-            ));
-        }
-    }
+    // bind-rx is admin-only on both sides: EPERM when we lack the capability.
+    let (real_id, emu_id) = (s.real_id, s.emu_id);
+    let failures = mismatches(&mut s, (real_id, emu_id), &cases);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -309,8 +297,16 @@ fn ethtool_coalesce_replies_match_the_kernel() {
             [hdr(1), moder(&u32a(4, 8))].concat(),
         ),
     ];
+    let failures = mismatches(&mut s, (real_id, emu_id), &cases);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Sends each `(name, command, attributes)` case to the kernel and to the emulator (family
+/// ids `ids`) and describes every case whose normalised replies differ.
+fn mismatches(s: &mut Sides, ids: (u16, u16), cases: &[(&str, u8, Vec<u8>)]) -> Vec<String> {
+    let (real_id, emu_id) = ids;
     let mut failures = Vec::new();
-    for (name, cmd, attrs) in &cases {
+    for (name, cmd, attrs) in cases {
         let real = exchange(&mut s.real, &request(real_id, 5, *cmd, attrs));
         let emu = exchange(&mut s.emu, &request(emu_id, 5, *cmd, attrs));
         let real: Vec<_> = real.into_iter().map(|d| normalise(d, real_id)).collect();
@@ -323,7 +319,7 @@ fn ethtool_coalesce_replies_match_the_kernel() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    failures
 }
 
 fn hex(d: &[u8]) -> String {

@@ -191,6 +191,47 @@ pub const ETHTOOL_A_COALESCE_RX_CQE_FRAMES: u16 = 31;
 pub const ETHTOOL_A_COALESCE_RX_CQE_NSECS: u16 = 32;
 pub const ETHTOOL_A_COALESCE_MAX: u16 = 32;
 
+/// Calls `$m!` with one row per coalescing parameter, in attribute order:
+/// `"ynl-name" field: type = attribute;`, the u8 flags as `bool` (the DIM profiles, which
+/// are nests, are not parameters). The emulated kernel's and the client's parameter
+/// structs are both generated from this one table.
+#[macro_export]
+macro_rules! ethtool_coalesce_params {
+    ($m:ident) => {
+        $m! {
+            "rx-usecs" rx_usecs: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_USECS;
+            "rx-max-frames" rx_max_frames: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_MAX_FRAMES;
+            "rx-usecs-irq" rx_usecs_irq: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_USECS_IRQ;
+            "rx-max-frames-irq" rx_max_frames_irq: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_MAX_FRAMES_IRQ;
+            "tx-usecs" tx_usecs: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_USECS;
+            "tx-max-frames" tx_max_frames: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_MAX_FRAMES;
+            "tx-usecs-irq" tx_usecs_irq: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_USECS_IRQ;
+            "tx-max-frames-irq" tx_max_frames_irq: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_MAX_FRAMES_IRQ;
+            "stats-block-usecs" stats_block_usecs: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_STATS_BLOCK_USECS;
+            "use-adaptive-rx" use_adaptive_rx: bool = $crate::ethtool::ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX;
+            "use-adaptive-tx" use_adaptive_tx: bool = $crate::ethtool::ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX;
+            "pkt-rate-low" pkt_rate_low: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_PKT_RATE_LOW;
+            "rx-usecs-low" rx_usecs_low: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_USECS_LOW;
+            "rx-max-frames-low" rx_max_frames_low: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_MAX_FRAMES_LOW;
+            "tx-usecs-low" tx_usecs_low: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_USECS_LOW;
+            "tx-max-frames-low" tx_max_frames_low: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_MAX_FRAMES_LOW;
+            "pkt-rate-high" pkt_rate_high: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_PKT_RATE_HIGH;
+            "rx-usecs-high" rx_usecs_high: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_USECS_HIGH;
+            "rx-max-frames-high" rx_max_frames_high: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_MAX_FRAMES_HIGH;
+            "tx-usecs-high" tx_usecs_high: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_USECS_HIGH;
+            "tx-max-frames-high" tx_max_frames_high: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_MAX_FRAMES_HIGH;
+            "rate-sample-interval" rate_sample_interval: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RATE_SAMPLE_INTERVAL;
+            "use-cqe-mode-tx" use_cqe_mode_tx: bool = $crate::ethtool::ETHTOOL_A_COALESCE_USE_CQE_MODE_TX;
+            "use-cqe-mode-rx" use_cqe_mode_rx: bool = $crate::ethtool::ETHTOOL_A_COALESCE_USE_CQE_MODE_RX;
+            "tx-aggr-max-bytes" tx_aggr_max_bytes: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_AGGR_MAX_BYTES;
+            "tx-aggr-max-frames" tx_aggr_max_frames: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_AGGR_MAX_FRAMES;
+            "tx-aggr-time-usecs" tx_aggr_time_usecs: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_TX_AGGR_TIME_USECS;
+            "rx-cqe-frames" rx_cqe_frames: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_CQE_FRAMES;
+            "rx-cqe-nsecs" rx_cqe_nsecs: u32 = $crate::ethtool::ETHTOOL_A_COALESCE_RX_CQE_NSECS;
+        }
+    };
+}
+
 // Inside ETHTOOL_A_COALESCE_{RX,TX}_PROFILE: one IRQ_MODERATION nest per DIM level.
 pub const ETHTOOL_A_PROFILE_UNSPEC: u16 = 0;
 pub const ETHTOOL_A_PROFILE_IRQ_MODERATION: u16 = 1;

@@ -164,23 +164,26 @@ impl ParamValue for bool {
     }
 }
 
-/// One row per `ETHTOOL_A_COALESCE_*` parameter, in attribute order: the field of
-/// [`Coalesce`] and [`CoalesceSet`], its type and its attribute. Both structs, the
-/// reply order and the request decoding come from this one table.
+/// [`Coalesce`] and [`CoalesceSet`], the reply order and the request decoding, from the
+/// parameter table ([`uapi::ethtool_coalesce_params`]).
 macro_rules! coalesce_params {
-    ($( $(#[$doc:meta])* $field:ident: $ty:ty = $attr:ident; )*) => {
+    ($( $name:literal $field:ident: $ty:ty = $attr:path; )*) => {
         /// Kernel: `struct ethtool_coalesce` plus the parameters of `struct
         /// kernel_ethtool_coalesce`, one field per `ETHTOOL_A_COALESCE_*` parameter
-        /// (the u8 flags as `bool`).
+        /// (the u8 flags as `bool`). `rx_usecs` (the RX interrupt comes at most this long
+        /// after the first waiting frame; 0: at once) and `rx_max_frames` (or as soon as
+        /// this many frames wait; 0: the timer alone) drive the emulated NAPI; the others
+        /// are stored and reported only (TX completions are immediate and there is no net
+        /// DIM, so the adaptive flags leave the static values in force).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
         pub struct Coalesce {
-            $( $(#[$doc])* pub $field: $ty, )*
+            $( #[doc = concat!("`", $name, "`.")] pub $field: $ty, )*
         }
 
         /// A coalesce-set request: `None` leaves a parameter unchanged.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
         pub struct CoalesceSet {
-            $( $(#[$doc])* pub $field: Option<$ty>, )*
+            $( #[doc = concat!("`", $name, "`.")] pub $field: Option<$ty>, )*
         }
 
         impl Coalesce {
@@ -228,7 +231,7 @@ macro_rules! coalesce_params {
             /// other attributes (header, profiles) are left alone.
             fn put(&mut self, a: &Attr<'_>) -> Result<(), ExtAckError> {
                 match a.ty {
-                    $( $attr => self.$field = Some(<$ty as ParamValue>::decode(a)?), )*
+                    $( t if t == $attr => self.$field = Some(<$ty as ParamValue>::decode(a)?), )*
                     _ => {}
                 }
                 Ok(())
@@ -237,69 +240,7 @@ macro_rules! coalesce_params {
     };
 }
 
-coalesce_params! {
-    /// `rx_coalesce_usecs`: the RX interrupt comes at most this long after the first
-    /// waiting frame (0: at once). Drives the emulated NAPI.
-    rx_usecs: u32 = ETHTOOL_A_COALESCE_RX_USECS;
-    /// `rx_max_coalesced_frames`: ... or as soon as this many frames wait (0: no frame
-    /// trigger, the timer alone). Drives the emulated NAPI.
-    rx_max_frames: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES;
-    /// `rx_coalesce_usecs_irq` (stored and reported only).
-    rx_usecs_irq: u32 = ETHTOOL_A_COALESCE_RX_USECS_IRQ;
-    /// `rx_max_coalesced_frames_irq` (stored and reported only).
-    rx_max_frames_irq: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_IRQ;
-    /// `tx_coalesce_usecs` (stored and reported only: TX completions are immediate).
-    tx_usecs: u32 = ETHTOOL_A_COALESCE_TX_USECS;
-    /// `tx_max_coalesced_frames` (stored and reported only).
-    tx_max_frames: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES;
-    /// `tx_coalesce_usecs_irq` (stored and reported only).
-    tx_usecs_irq: u32 = ETHTOOL_A_COALESCE_TX_USECS_IRQ;
-    /// `tx_max_coalesced_frames_irq` (stored and reported only).
-    tx_max_frames_irq: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_IRQ;
-    /// `stats_block_coalesce_usecs` (stored and reported only).
-    stats_block_usecs: u32 = ETHTOOL_A_COALESCE_STATS_BLOCK_USECS;
-    /// `use_adaptive_rx_coalesce` (stored and reported only: there is no net DIM here,
-    /// the static `rx_usecs` / `rx_max_frames` stay in force).
-    use_adaptive_rx: bool = ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX;
-    /// `use_adaptive_tx_coalesce` (stored and reported only).
-    use_adaptive_tx: bool = ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX;
-    /// `pkt_rate_low` (stored and reported only).
-    pkt_rate_low: u32 = ETHTOOL_A_COALESCE_PKT_RATE_LOW;
-    /// `rx_coalesce_usecs_low` (stored and reported only).
-    rx_usecs_low: u32 = ETHTOOL_A_COALESCE_RX_USECS_LOW;
-    /// `rx_max_coalesced_frames_low` (stored and reported only).
-    rx_max_frames_low: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_LOW;
-    /// `tx_coalesce_usecs_low` (stored and reported only).
-    tx_usecs_low: u32 = ETHTOOL_A_COALESCE_TX_USECS_LOW;
-    /// `tx_max_coalesced_frames_low` (stored and reported only).
-    tx_max_frames_low: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_LOW;
-    /// `pkt_rate_high` (stored and reported only).
-    pkt_rate_high: u32 = ETHTOOL_A_COALESCE_PKT_RATE_HIGH;
-    /// `rx_coalesce_usecs_high` (stored and reported only).
-    rx_usecs_high: u32 = ETHTOOL_A_COALESCE_RX_USECS_HIGH;
-    /// `rx_max_coalesced_frames_high` (stored and reported only).
-    rx_max_frames_high: u32 = ETHTOOL_A_COALESCE_RX_MAX_FRAMES_HIGH;
-    /// `tx_coalesce_usecs_high` (stored and reported only).
-    tx_usecs_high: u32 = ETHTOOL_A_COALESCE_TX_USECS_HIGH;
-    /// `tx_max_coalesced_frames_high` (stored and reported only).
-    tx_max_frames_high: u32 = ETHTOOL_A_COALESCE_TX_MAX_FRAMES_HIGH;
-    /// `rate_sample_interval` (stored and reported only).
-    rate_sample_interval: u32 = ETHTOOL_A_COALESCE_RATE_SAMPLE_INTERVAL;
-    /// `kernel_ethtool_coalesce.use_cqe_mode_tx` (stored and reported only).
-    use_cqe_mode_tx: bool = ETHTOOL_A_COALESCE_USE_CQE_MODE_TX;
-    /// `kernel_ethtool_coalesce.use_cqe_mode_rx` (stored and reported only).
-    use_cqe_mode_rx: bool = ETHTOOL_A_COALESCE_USE_CQE_MODE_RX;
-    /// `kernel_ethtool_coalesce.tx_aggr_max_bytes` (stored and reported only).
-    tx_aggr_max_bytes: u32 = ETHTOOL_A_COALESCE_TX_AGGR_MAX_BYTES;
-    /// `kernel_ethtool_coalesce.tx_aggr_max_frames` (stored and reported only).
-    tx_aggr_max_frames: u32 = ETHTOOL_A_COALESCE_TX_AGGR_MAX_FRAMES;
-    /// `kernel_ethtool_coalesce.tx_aggr_time_usecs` (stored and reported only).
-    tx_aggr_time_usecs: u32 = ETHTOOL_A_COALESCE_TX_AGGR_TIME_USECS;
-    /// `kernel_ethtool_coalesce.rx_cqe_frames` (stored and reported only).
-    rx_cqe_frames: u32 = ETHTOOL_A_COALESCE_RX_CQE_FRAMES;
-    /// `kernel_ethtool_coalesce.rx_cqe_nsecs` (stored and reported only).
-    rx_cqe_nsecs: u32 = ETHTOOL_A_COALESCE_RX_CQE_NSECS;
-}
+uapi::ethtool_coalesce_params!(coalesce_params);
 
 /// `coalesce_irq_moderation_policy`.
 static IRQ_MODERATION_POLICY: Policy = Policy::new(
