@@ -2,14 +2,15 @@
 //! (do and dump) reports what each driver supports, COALESCE_SET changes and reads
 //! back, notifies only on change, refuses unsupported parameters with the kernel's errno,
 //! extack and attribute offset, needs CAP_NET_ADMIN like RINGS_SET, and the policy is
-//! `ethnl_coalesce_set_policy`'s.
+//! `ethnl_coalesce_set_policy`'s. RINGS_SET and CHANNELS_SET notify the same way
+//! (`ETHTOOL_MSG_{RINGS,CHANNELS}_NTF`, the GET reply's body, only on change).
 #![allow(clippy::unwrap_used)]
 
 use netlink::attr::Attrs;
 use netlink::client::{NlError, OwnedMsg, Progress, Reply, Request};
 use netlink::msg::MsgBuilder;
 use simkernel::drivers::nic::{GveQueueFormat, NicProfile};
-use simkernel::net::ethtool::CoalesceSet;
+use simkernel::net::ethtool::{ChannelsSet, CoalesceSet, RingsSet};
 use simkernel::net::netlink::genetlink::genl_family_id;
 use simkernel::{Cred, DevId, Kernel, KernelConfig, NlSockId};
 use uapi::errno::{EINVAL, EOPNOTSUPP, EPERM, ERANGE};
@@ -471,4 +472,164 @@ fn absent_device_is_enodev() {
         .call(&mut e.k, ETHTOOL_MSG_COALESCE_GET, true, 0, |_| {})
         .unwrap_err();
     assert_eq!(err.errno, uapi::errno::ENODEV);
+}
+
+/// The attribute `ty` of a reply or notification, as a u32.
+fn attr_u32(m: &OwnedMsg, ty: u16) -> Option<u32> {
+    Attrs::new(&m.payload[4..], 20)
+        .map(Result::unwrap)
+        .find(|a| a.ty == ty)
+        .map(|a| a.u32().unwrap())
+}
+
+/// Takes the one notification the "monitor" group carried since the last take: it was
+/// multicast in `ns` with `ethnl_default_notify()`'s header (the ethtool family, no
+/// flags, broadcast sequence `seq`, port 0).
+fn take_one_ntf(e: &mut Env, nl: &Nl, seq: u32) -> OwnedMsg {
+    let ns = e.k.init_net();
+    let ntf = e.k.ethnl_monitor_take();
+    assert_eq!(ntf.len(), 1, "exactly one notification");
+    let (ntf_ns, bytes) = &ntf[0];
+    assert_eq!(*ntf_ns, ns);
+    let mut msgs = netlink::msg::messages(bytes);
+    let m = OwnedMsg::from_msg(&msgs.next().unwrap().unwrap());
+    assert!(msgs.next().is_none(), "one message in the datagram");
+    let h = m.hdr;
+    assert_eq!(
+        (h.nlmsg_type, h.nlmsg_flags, h.nlmsg_seq, h.nlmsg_pid),
+        (nl.family, 0, seq, 0)
+    );
+    m
+}
+
+/// Asserts `ntf` is command `ntf_cmd` with the body (version, reserved, header nest and
+/// attributes) of a `get_cmd` reply for `ifindex` read now; returns that reply.
+fn assert_ntf_is_get_reply(
+    e: &mut Env,
+    nl: &mut Nl,
+    ntf: &OwnedMsg,
+    ntf_cmd: u8,
+    get_cmd: u8,
+    ifindex: u32,
+) -> OwnedMsg {
+    let mut parts = nl.call(&mut e.k, get_cmd, false, ifindex, |_| {}).unwrap();
+    assert_eq!(parts.len(), 1);
+    let reply = parts.remove(0);
+    assert_eq!(reply.payload[0], get_cmd + 1, "the GET_REPLY");
+    assert_eq!(ntf.payload[0], ntf_cmd);
+    assert_eq!(ntf.payload[1..], reply.payload[1..]);
+    reply
+}
+
+#[test]
+fn rings_set_notifies_once_with_the_get_reply_only_on_change() {
+    let mut e = env();
+    let bnxt = e.ifindex(e.bnxt);
+    let mut nl = Nl::open(&mut e.k, true);
+    let set = |e: &mut Env, nl: &mut Nl, rx: u32| {
+        nl.call(&mut e.k, ETHTOOL_MSG_RINGS_SET, false, bnxt, |b| {
+            b.put_u32(ETHTOOL_A_RINGS_RX, rx);
+        })
+        .map(|parts| assert!(parts.is_empty()))
+    };
+    assert_eq!(e.k.device(e.bnxt).ethtool.rings.rx, 511);
+
+    set(&mut e, &mut nl, 255).unwrap();
+    let ntf = take_one_ntf(&mut e, &nl, 1);
+    let reply = assert_ntf_is_get_reply(
+        &mut e,
+        &mut nl,
+        &ntf,
+        ETHTOOL_MSG_RINGS_NTF,
+        ETHTOOL_MSG_RINGS_GET,
+        bnxt,
+    );
+    // The notification carries the new size, not the old one.
+    assert_eq!(attr_u32(&reply, ETHTOOL_A_RINGS_RX), Some(255));
+    assert_eq!(attr_u32(&reply, ETHTOOL_A_RINGS_RX_MAX), Some(2047));
+
+    // The same size again, an empty request and a refused one: no notification.
+    set(&mut e, &mut nl, 255).unwrap();
+    nl.call(&mut e.k, ETHTOOL_MSG_RINGS_SET, false, bnxt, |_| {})
+        .unwrap();
+    assert_eq!(set(&mut e, &mut nl, 4096).unwrap_err().errno, EINVAL);
+    let same = RingsSet {
+        rx: Some(255),
+        ..Default::default()
+    };
+    assert_eq!(e.k.ethtool_rings_set(e.bnxt, same), Ok(false));
+    assert!(e.k.ethnl_monitor_take().is_empty());
+
+    // The kernel API notifies too, with the next broadcast sequence.
+    let back = RingsSet {
+        rx: Some(511),
+        ..Default::default()
+    };
+    assert_eq!(e.k.ethtool_rings_set(e.bnxt, back), Ok(true));
+    let ntf = take_one_ntf(&mut e, &nl, 2);
+    let reply = assert_ntf_is_get_reply(
+        &mut e,
+        &mut nl,
+        &ntf,
+        ETHTOOL_MSG_RINGS_NTF,
+        ETHTOOL_MSG_RINGS_GET,
+        bnxt,
+    );
+    assert_eq!(attr_u32(&reply, ETHTOOL_A_RINGS_RX), Some(511));
+}
+
+#[test]
+fn channels_set_notifies_once_with_the_get_reply_only_on_change() {
+    let mut e = env();
+    let gve = e.ifindex(e.gve);
+    let mut nl = Nl::open(&mut e.k, true);
+    let set = |e: &mut Env, nl: &mut Nl, n: u32| {
+        nl.call(&mut e.k, ETHTOOL_MSG_CHANNELS_SET, false, gve, |b| {
+            b.put_u32(ETHTOOL_A_CHANNELS_COMBINED_COUNT, n);
+        })
+        .map(|parts| assert!(parts.is_empty()))
+    };
+    assert_eq!(e.k.device(e.gve).ethtool.channels.combined_count, 2);
+
+    set(&mut e, &mut nl, 4).unwrap();
+    let ntf = take_one_ntf(&mut e, &nl, 1);
+    let reply = assert_ntf_is_get_reply(
+        &mut e,
+        &mut nl,
+        &ntf,
+        ETHTOOL_MSG_CHANNELS_NTF,
+        ETHTOOL_MSG_CHANNELS_GET,
+        gve,
+    );
+    assert_eq!(attr_u32(&reply, ETHTOOL_A_CHANNELS_COMBINED_COUNT), Some(4));
+    assert_eq!(attr_u32(&reply, ETHTOOL_A_CHANNELS_COMBINED_MAX), Some(16));
+
+    // The same count again, an empty request and a refused one: no notification.
+    set(&mut e, &mut nl, 4).unwrap();
+    nl.call(&mut e.k, ETHTOOL_MSG_CHANNELS_SET, false, gve, |_| {})
+        .unwrap();
+    assert_eq!(set(&mut e, &mut nl, 17).unwrap_err().errno, EINVAL);
+    let same = ChannelsSet {
+        combined: Some(4),
+        ..Default::default()
+    };
+    assert_eq!(e.k.ethtool_channels_set(e.gve, same), Ok(false));
+    assert!(e.k.ethnl_monitor_take().is_empty());
+
+    // The kernel API notifies too, with the next broadcast sequence.
+    let back = ChannelsSet {
+        combined: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(e.k.ethtool_channels_set(e.gve, back), Ok(true));
+    let ntf = take_one_ntf(&mut e, &nl, 2);
+    let reply = assert_ntf_is_get_reply(
+        &mut e,
+        &mut nl,
+        &ntf,
+        ETHTOOL_MSG_CHANNELS_NTF,
+        ETHTOOL_MSG_CHANNELS_GET,
+        gve,
+    );
+    assert_eq!(attr_u32(&reply, ETHTOOL_A_CHANNELS_COMBINED_COUNT), Some(1));
 }

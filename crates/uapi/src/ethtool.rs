@@ -350,6 +350,9 @@ mod tests {
         assert_eq!(ETHTOOL_A_RINGS_HDS_THRESH_MAX, 18);
         assert_eq!(ETHTOOL_MSG_COALESCE_SET, ETHTOOL_MSG_COALESCE_GET_REPLY);
         assert_eq!(ETHTOOL_MSG_COALESCE_NTF, 21);
+        // Kernel-to-user: each set's NTF follows its GET_REPLY.
+        assert_eq!(ETHTOOL_MSG_RINGS_NTF, 17);
+        assert_eq!(ETHTOOL_MSG_CHANNELS_NTF, 19);
     }
 
     /// The coalesce attributes as `ethtool_netlink_generated.h` enumerates them: dense

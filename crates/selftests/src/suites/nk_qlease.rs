@@ -195,13 +195,16 @@ impl QleaseEnv {
 
     /// ethtool `channels-set` combined-count `n`.
     fn channels(&self, dev: DevId, n: u32) -> Result<(), OpError> {
-        self.k.borrow_mut().ethtool_channels_set(
-            dev,
-            ChannelsSet {
-                combined: Some(n),
-                ..ChannelsSet::default()
-            },
-        )
+        self.k
+            .borrow_mut()
+            .ethtool_channels_set(
+                dev,
+                ChannelsSet {
+                    combined: Some(n),
+                    ..ChannelsSet::default()
+                },
+            )
+            .map(|_changed| ())
     }
 
     fn exists(&self, d: DevId) -> bool {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use uapi::errno::{EINVAL, ENOENT, ENOSPC, EOPNOTSUPP};
-use uapi::ethtool::TcpDataSplit;
+use uapi::ethtool::{ETHTOOL_MSG_CHANNELS_NTF, ETHTOOL_MSG_RINGS_NTF, TcpDataSplit};
 use uapi::netdev::QueueType;
 
 use crate::error::KernelError;
@@ -209,8 +209,11 @@ impl EthtoolState {
 
 impl Kernel {
     /// Kernel: `ethnl_set_channels()` + `ethtool_check_max_channel()` + the driver's
-    /// `set_channels` (queue counts follow `combined + rx` / `combined + tx`).
-    pub fn ethtool_channels_set(&mut self, dev: DevId, req: ChannelsSet) -> Result<(), OpError> {
+    /// `set_channels` (queue counts follow `combined + rx` / `combined + tx`) and, as
+    /// `ethnl_default_set_doit()` does when a count changed,
+    /// `ethtool_notify(ETHTOOL_MSG_CHANNELS_NTF)`. `Ok(true)` when something changed; a
+    /// request that changes nothing neither reaches the driver nor notifies.
+    pub fn ethtool_channels_set(&mut self, dev: DevId, req: ChannelsSet) -> Result<bool, OpError> {
         use uapi::ethtool::{
             ETHTOOL_A_CHANNELS_COMBINED_COUNT as A_COMB, ETHTOOL_A_CHANNELS_OTHER_COUNT as A_OTHER,
             ETHTOOL_A_CHANNELS_RX_COUNT as A_RX, ETHTOOL_A_CHANNELS_TX_COUNT as A_TX,
@@ -238,7 +241,7 @@ impl Kernel {
         upd(&mut ch.combined_count, req.combined);
         let mod_combined = ch.combined_count != before_comb;
         if !mod_any {
-            return Ok(());
+            return Ok(false);
         }
         // ensure new channel counts are within limits
         let over = if ch.rx_count > ch.max_rx {
@@ -307,7 +310,8 @@ impl Kernel {
             }
         }
         self.nic_set_channels(dev, ch);
-        Ok(())
+        self.ethtool_notify(dev, ETHTOOL_MSG_CHANNELS_NTF);
+        Ok(true)
     }
 
     /// The driver side of `set_channels`: activate/deactivate RX and TX queues.
@@ -333,8 +337,11 @@ impl Kernel {
         }
     }
 
-    /// Kernel: `ethnl_set_rings_validate()` + `ethnl_set_rings()`.
-    pub fn ethtool_rings_set(&mut self, dev: DevId, req: RingsSet) -> Result<(), OpError> {
+    /// Kernel: `ethnl_set_rings_validate()` + `ethnl_set_rings()` and, as
+    /// `ethnl_default_set_doit()` does when a parameter changed,
+    /// `ethtool_notify(ETHTOOL_MSG_RINGS_NTF)`. `Ok(true)` when something changed; a
+    /// request that changes nothing neither reaches the driver nor notifies.
+    pub fn ethtool_rings_set(&mut self, dev: DevId, req: RingsSet) -> Result<bool, OpError> {
         use uapi::ethtool::{
             ETHTOOL_A_RINGS_HDS_THRESH as A_HDS, ETHTOOL_A_RINGS_RX as A_RX,
             ETHTOOL_A_RINGS_TCP_DATA_SPLIT as A_TDS, ETHTOOL_A_RINGS_TX as A_TX,
@@ -362,7 +369,7 @@ impl Kernel {
         n.tcp_data_split = req.tcp_data_split.unwrap_or(n.tcp_data_split);
         n.hds_thresh = req.hds_thresh.unwrap_or(n.hds_thresh);
         if n == r {
-            return Ok(());
+            return Ok(false);
         }
         if n.tcp_data_split == TcpDataSplit::Enabled && d.xdp_sb_prog_count() > 0 {
             return Err(einval_attr(
@@ -396,7 +403,8 @@ impl Kernel {
             return Err(einval_attr("requested ring size exceeds maximum", a));
         }
         self.dev_mut(dev).ethtool.rings = n;
-        Ok(())
+        self.ethtool_notify(dev, ETHTOOL_MSG_RINGS_NTF);
+        Ok(true)
     }
 
     /// `ethtool -X DEV equal N`: spread RSS over queues `0..N-1` (EINVAL if N is 0 or

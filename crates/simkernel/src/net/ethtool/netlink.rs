@@ -288,9 +288,12 @@ impl Kernel {
 
     /// Kernel: `ethtool_notify()` → `ethnl_default_notify()`: the `cmd` message
     /// (sequence `++ethnl_bcast_seq`, port 0, no flags) with the header nest and the
-    /// get reply's attributes, multicast to "monitor" in the device's namespace.
+    /// get reply's attributes, multicast to "monitor" in the device's namespace. `cmd` is
+    /// one of `ETHTOOL_MSG_{RINGS,CHANNELS,COALESCE}_NTF`; others are not modelled.
     pub(crate) fn ethtool_notify(&mut self, dev: DevId, cmd: u8) {
         let get = match cmd {
+            ETHTOOL_MSG_RINGS_NTF => ETHTOOL_MSG_RINGS_GET,
+            ETHTOOL_MSG_CHANNELS_NTF => ETHTOOL_MSG_CHANNELS_GET,
             ETHTOOL_MSG_COALESCE_NTF => ETHTOOL_MSG_COALESCE_GET,
             _ => return,
         };
