@@ -96,6 +96,9 @@ pub struct EmulatedTx {
     pub calls: u32,
     /// Frames the host NIC put on the wire (both directions count in `wire_frames`).
     pub wire_frames: u64,
+    /// Frames either NIC dropped for want of a free RX descriptor (`rx_missed_errors`);
+    /// TCP retransmits them.
+    pub rx_missed: u64,
     /// The MSS both ends used.
     pub mtu: u32,
 }
@@ -372,6 +375,10 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
         ));
     }
     let ws = k.wire_stats(t.wire).ok_or("wire vanished")?;
+    let rx_missed = [t.nic, t.remote_nic]
+        .iter()
+        .map(|&d| k.device(d).stats.rx_missed_errors)
+        .sum();
     Ok(EmulatedTx {
         bytes: got.get(),
         wall: end - start,
@@ -379,6 +386,7 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
         virt_us: u64::try_from((vend - vstart).as_micros()).unwrap_or(u64::MAX),
         calls,
         wire_frames: ws.sent,
+        rx_missed,
         mtu: a.mtu,
     })
 }
@@ -436,7 +444,7 @@ fn run_tx(a: TxArgs) -> ExitCode {
             }
         };
         println!(
-            "# run {run}/{runs} emulated: {} bytes read by the remote in {:.3} s WALL-CLOCK ({:.3} s CPU = {} Gbps; {} sendmsg calls, {} frames at MTU {} on the wire, {:.3} s virtual): {} Gbps wall-clock",
+            "# run {run}/{runs} emulated: {} bytes read by the remote in {:.3} s WALL-CLOCK ({:.3} s CPU = {} Gbps; {} sendmsg calls, {} frames at MTU {} on the wire, {} dropped by a full RX ring, {:.3} s virtual): {} Gbps wall-clock",
             emu.bytes,
             emu.wall.as_secs_f64(),
             emu.cpu.as_secs_f64(),
@@ -444,6 +452,7 @@ fn run_tx(a: TxArgs) -> ExitCode {
             emu.calls,
             emu.wire_frames,
             emu.mtu,
+            emu.rx_missed,
             emu.virt_us as f64 / 1e6,
             fig(emu.gbps())
         );

@@ -570,3 +570,151 @@ fn napi_poll_follows_the_coalesce_settings() {
         "every frame went through RX"
     );
 }
+
+/// A 100-byte TCP/IPv6 segment to `nic` port `dport` at `seq` (flow 1234 → `dport`).
+fn port_frame(k: &Kernel, nic: DevId, dport: u16, seq: u32) -> Vec<u8> {
+    let payload = [0x5au8; 100];
+    let mut t = tcp(1234, dport, TcpFlags::ACK, &payload);
+    t.seq_number = TcpSeqNumber(seq);
+    wire::frame::build_tcp_frame(
+        MAC_B,
+        EthernetAddress(k.device(nic).mac),
+        &ip6("2001:db8::2", "2001:db8::1"),
+        &t,
+    )
+    .unwrap()
+}
+
+/// eth0 (bnxt, 4 queues) with `ethtool -G rx <rx>` and ntuple rules steering TCP to port
+/// 5201 onto queue 1, port 5202 onto queue 3 and discarding port 9.
+fn ring_nic(rx: u32) -> (Kernel, DevId) {
+    let mut k = Kernel::new(KernelConfig::default());
+    let a = nic(&mut k, "eth0");
+    k.ethtool_rings_set(
+        a,
+        RingsSet {
+            rx: Some(rx),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for (port, action) in [
+        (5201, NtupleAction::Queue(1)),
+        (5202, NtupleAction::Queue(3)),
+        (9, NtupleAction::Discard),
+    ] {
+        k.ethtool_ntuple_add(
+            a,
+            NtupleRule {
+                flow_type: FlowType::Tcp6,
+                src_ip: None,
+                dst_ip: None,
+                src_port: None,
+                dst_port: Some(port),
+                action,
+            },
+        )
+        .unwrap();
+    }
+    (k, a)
+}
+
+/// `(pending, missed)` of RX queue `q`.
+fn rxq(k: &Kernel, nic: DevId, q: u32) -> (u32, u64) {
+    match &k.device(nic).kind {
+        DeviceKind::Nic(n) => (n.napi.queue_pending(q), n.napi.queue_missed(q)),
+        _ => unreachable!(),
+    }
+}
+
+/// A burst larger than the RX ring, arriving before any poll runs: the queue's 8
+/// descriptors fill, exactly the excess is dropped and counted (`rx_missed_errors`, the
+/// queue's missed count), the 8 are delivered; ntuple discards never take a descriptor;
+/// once the poll took the frames the descriptors are free again.
+#[test]
+fn rx_ring_full_drops_the_excess() {
+    let (mut k, a) = ring_nic(8);
+    let t0 = k.clock();
+    for i in 0..20 {
+        let f = port_frame(&k, a, 5201, 1000 + 100 * i);
+        k.nic_receive(a, f);
+    }
+    let f = port_frame(&k, a, 9, 1);
+    k.nic_receive(a, f);
+    assert_eq!(k.clock(), t0, "one instant: no poll ran");
+    assert_eq!(rxq(&k, a, 1), (8, 12));
+    assert_eq!(k.device(a).stats.rx_missed_errors, 12);
+    let DeviceKind::Nic(n) = &k.device(a).kind else {
+        unreachable!()
+    };
+    assert_eq!((n.napi.pending(), n.rx_stats.ntuple_discard), (8, 1));
+    k.advance(k.clock() + simkernel::Duration::from_millis(1));
+    assert_eq!(rxq(&k, a, 1), (0, 12));
+    let d = k.device(a);
+    assert_eq!((d.stats.rx_packets, d.rx_queues[1].stats.packets), (8, 8));
+    assert_eq!((d.stats.rx_dropped, d.stats.rx_missed_errors), (0, 12));
+    // The poll reposted every descriptor: the next 8 fit.
+    for i in 0..8 {
+        let f = port_frame(&k, a, 5201, 5000 + 100 * i);
+        k.nic_receive(a, f);
+    }
+    assert_eq!(rxq(&k, a, 1), (8, 12));
+    k.advance(k.clock() + simkernel::Duration::from_millis(1));
+    assert_eq!(k.device(a).stats.rx_packets, 16);
+    assert_eq!(k.device(a).stats.rx_missed_errors, 12);
+}
+
+/// The same burst with a ring larger than it: nothing dropped, every frame delivered.
+#[test]
+fn rx_ring_larger_than_the_burst_delivers_everything() {
+    let (mut k, a) = ring_nic(32);
+    for i in 0..20 {
+        let f = port_frame(&k, a, 5201, 1000 + 100 * i);
+        k.nic_receive(a, f);
+    }
+    assert_eq!(rxq(&k, a, 1), (20, 0));
+    k.advance(k.clock() + simkernel::Duration::from_millis(1));
+    let d = k.device(a);
+    assert_eq!((d.stats.rx_packets, d.stats.rx_missed_errors), (20, 0));
+    assert_eq!(d.rx_queues[1].stats.packets, 20);
+}
+
+/// The bound is per RX queue: 16 frames spread over queues 1 and 3 fit two rings of 8;
+/// the 9th frame of queue 1 is dropped on queue 1 alone, and queue 3 still takes nothing
+/// more than its own 8.
+#[test]
+fn rx_ring_bound_is_per_queue() {
+    let (mut k, a) = ring_nic(8);
+    for i in 0..8 {
+        for port in [5201, 5202] {
+            let f = port_frame(&k, a, port, 1000 + 100 * i);
+            k.nic_receive(a, f);
+        }
+    }
+    assert_eq!((rxq(&k, a, 1), rxq(&k, a, 3)), ((8, 0), (8, 0)));
+    assert_eq!(k.device(a).stats.rx_missed_errors, 0);
+    let f = port_frame(&k, a, 5201, 9000);
+    k.nic_receive(a, f);
+    assert_eq!((rxq(&k, a, 1), rxq(&k, a, 3)), ((8, 1), (8, 0)));
+    let f = port_frame(&k, a, 5202, 9000);
+    k.nic_receive(a, f);
+    assert_eq!((rxq(&k, a, 1), rxq(&k, a, 3)), ((8, 1), (8, 1)));
+    // RSS traffic to another queue is unaffected.
+    let (f, q) = (80..)
+        .map(|port| port_frame(&k, a, port, 1))
+        .map(|f| {
+            let q = nic_select_queue(&k, a, &f).unwrap();
+            (f, q)
+        })
+        .find(|&(_, q)| q != 1 && q != 3)
+        .unwrap();
+    k.nic_receive(a, f);
+    assert_eq!(rxq(&k, a, q), (1, 0));
+    k.advance(k.clock() + simkernel::Duration::from_millis(1));
+    let d = k.device(a);
+    assert_eq!((d.stats.rx_packets, d.stats.rx_missed_errors), (17, 2));
+    assert_eq!(
+        (d.rx_queues[1].stats.packets, d.rx_queues[3].stats.packets),
+        (8, 8)
+    );
+}

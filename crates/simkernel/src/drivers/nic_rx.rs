@@ -9,10 +9,12 @@
 //! after the TCP header: headers into a host buffer (the skb's readable head), payload
 //! DMA-written through the IOMMU into net_iovs taken from the page pool (provider = the
 //! binding's chunk pool); an empty pool drops the frame (`rx_dropped`, `alloc_fail`).
-//! Other queues put the whole frame into a readable page. Frames wait on the RX ring for the
-//! NAPI poll, which interrupt moderation batches (the device's `rx-usecs` and `rx-frames`,
-//! `ethtool -c` / `-C`: [`crate::net::ethtool::coalesce`]), and the poll hands them to
-//! GRO ([`crate::net::core::gro`]).
+//! Other queues put the whole frame into a readable page. The queue is chosen when the
+//! frame arrives, and each RX queue holds at most `ethtool -G rx` frames the NAPI poll has
+//! not taken yet: one more is dropped by the NIC (`rx_missed_errors`). Frames wait on the
+//! RX ring for the NAPI poll, which interrupt moderation batches (the device's `rx-usecs`
+//! and `rx-frames`, `ethtool -c` / `-C`: [`crate::net::ethtool::coalesce`]), and the poll
+//! hands them to GRO ([`crate::net::core::gro`]).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -34,7 +36,7 @@ pub struct NicRxStats {
     pub alloc_fail: u64,
     /// Frames with a bad TCP checksum (`rx_csum_bad`).
     pub csum_bad: u64,
-    /// Frames discarded by an ntuple rule.
+    /// Frames discarded by an ntuple rule (on arrival, before they take a descriptor).
     pub ntuple_discard: u64,
     /// Frames header-split into net_iovs.
     pub hds_split: u64,
@@ -278,12 +280,28 @@ fn nic_build_skb(frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
 /// Kernel: `NAPI_POLL_WEIGHT`: frames one poll takes off the ring.
 pub const NAPI_POLL_WEIGHT: usize = 64;
 
+/// A frame the NIC wrote into a descriptor of RX queue `queue`, waiting for the poll.
+#[derive(Debug)]
+struct RxDesc {
+    /// The RX queue steering chose on arrival.
+    queue: u32,
+    /// The frame as the NIC's parser saw it.
+    flow: Option<Flow>,
+    /// The frame.
+    frame: Vec<u8>,
+}
+
 /// The NIC's RX completion ring and its NAPI instance (one for the device: the emulated
-/// NIC raises one interrupt for all its queues).
+/// NIC raises one interrupt for all its queues), with the fill level of each RX queue's
+/// descriptor ring.
 #[derive(Debug, Default)]
 pub struct NicNapi {
-    /// Frames the NIC received and the driver has not polled yet.
-    ring: VecDeque<Vec<u8>>,
+    /// Frames the NIC received and the driver has not polled yet, in arrival order.
+    ring: VecDeque<RxDesc>,
+    /// Per RX queue: descriptors holding a frame the poll has not taken (index = queue).
+    filled: Vec<u32>,
+    /// Per RX queue: frames dropped for want of a free descriptor (index = queue).
+    missed: Vec<u64>,
     /// When the moderated interrupt fires (`None`: not armed).
     sched_at: Option<Instant>,
     /// GRO state of the NAPI instance.
@@ -297,22 +315,54 @@ impl NicNapi {
     pub fn pending(&self) -> usize {
         self.ring.len()
     }
+
+    /// Frames waiting for the poll on RX queue `q`.
+    pub fn queue_pending(&self, q: u32) -> u32 {
+        self.filled.get(q as usize).copied().unwrap_or(0)
+    }
+
+    /// Frames RX queue `q` dropped because its descriptor ring was full (bnxt's per-ring
+    /// `rx_discard_pkts` in `ethtool -S`).
+    pub fn queue_missed(&self, q: u32) -> u64 {
+        self.missed.get(q as usize).copied().unwrap_or(0)
+    }
 }
 
 impl Kernel {
-    /// A frame arrives from the wire at NIC `dev`: it lands on the RX ring, and the
-    /// moderated interrupt schedules the NAPI poll `rx-usecs` after the first waiting frame,
-    /// or at once when `rx-frames` frames wait ([`Kernel::nic_napi_poll`]). The values are
-    /// the device's current coalescing parameters: `rx-usecs` 0 interrupts at once,
-    /// `rx-frames` 0 leaves the timer alone to decide.
+    /// A frame arrives from the wire at NIC `dev`. Steering picks its RX queue (ntuple,
+    /// then RSS: [`nic_select_queue`]; an ntuple discard drops it here, counted in
+    /// `ntuple_discard`), and it takes one of that queue's `ethtool -G rx` descriptors until
+    /// the NAPI poll processes it. With every descriptor of the queue filled the NIC drops
+    /// the frame and counts it (`rx_missed_errors`, and per queue
+    /// [`NicNapi::queue_missed`]): the host is too slow, other queues are unaffected.
+    /// Otherwise the moderated interrupt schedules the NAPI poll `rx-usecs` after the first
+    /// waiting frame, or at once when `rx-frames` frames wait ([`Kernel::nic_napi_poll`]).
+    /// The values are the device's current coalescing parameters: `rx-usecs` 0 interrupts
+    /// at once, `rx-frames` 0 leaves the timer alone to decide.
+    ///
+    /// Hardware: each RX queue is a ring of `rx` buffer descriptors the driver posts; the
+    /// NIC drops a frame for which its queue has none posted (bnxt counts it in the ring's
+    /// `rx_discard_pkts`, mlx5 in the queue counter's `rx_out_of_buffer`;
+    /// `bnxt_get_stats64()` and `mlx5e_get_stats()` report them as `rx_missed_errors`).
+    /// The emulated driver reposts a descriptor as soon as the poll takes its frame
+    /// (`bnxt_rx_pkt()` reuses or refills the slot before the frame goes up), so a queue's
+    /// free descriptors are `rx` minus the frames waiting for the poll. Steering runs once,
+    /// here: the poll uses the queue carried with the frame.
     pub fn nic_receive(&mut self, dev: DevId, frame: Vec<u8>) {
         self.capture_wire(dev, &frame);
         let now = self.clock();
-        let d = self.dev_mut(dev);
+        let d = self.dev(dev);
         if !d.up || !d.present {
-            d.stats.rx_dropped += 1;
+            self.dev_mut(dev).stats.rx_dropped += 1;
             return;
         }
+        if !matches!(d.kind, DeviceKind::Nic(_)) {
+            return;
+        }
+        let flow = parse_flow(&frame);
+        let queue = nic_select_queue_flow(self, dev, flow.as_ref());
+        let d = self.dev_mut(dev);
+        let ring_size = d.ethtool.rings.rx;
         let (usecs, frames) = d
             .ethtool
             .coalesce
@@ -320,7 +370,22 @@ impl Kernel {
         let DeviceKind::Nic(n) = &mut d.kind else {
             return;
         };
-        n.napi.ring.push_back(frame);
+        let Some(queue) = queue else {
+            n.rx_stats.ntuple_discard += 1;
+            return;
+        };
+        let q = queue as usize;
+        if n.napi.filled.len() <= q {
+            n.napi.filled.resize(q + 1, 0);
+            n.napi.missed.resize(q + 1, 0);
+        }
+        if n.napi.filled[q] >= ring_size {
+            n.napi.missed[q] += 1;
+            d.stats.rx_missed_errors += 1;
+            return;
+        }
+        n.napi.filled[q] += 1;
+        n.napi.ring.push_back(RxDesc { queue, flow, frame });
         let frames_due = frames != 0 && n.napi.ring.len() >= frames as usize;
         let at = if frames_due || usecs == 0 {
             now
@@ -363,10 +428,14 @@ impl Kernel {
         n.napi.sched_at = None;
         n.napi.polls += 1;
         let take = n.napi.ring.len().min(NAPI_POLL_WEIGHT);
-        let frames: Vec<Vec<u8>> = n.napi.ring.drain(..take).collect();
+        let descs: Vec<RxDesc> = n.napi.ring.drain(..take).collect();
+        for desc in &descs {
+            // The descriptor is reposted as the poll takes the frame.
+            n.napi.filled[desc.queue as usize] -= 1;
+        }
         let mut gro = std::mem::take(&mut n.napi.gro);
-        for frame in frames {
-            if let Some(skb) = self.nic_rx_frame(dev, frame) {
+        for desc in descs {
+            if let Some(skb) = self.nic_rx_frame(dev, desc) {
                 self.napi_gro_receive(dev, &mut gro, skb);
             }
         }
@@ -379,21 +448,19 @@ impl Kernel {
         }
     }
 
-    /// RX processing of one frame off the ring: queue selection, checksum verification,
-    /// header split or page buffer; the skb for GRO (`None`: dropped or discarded).
-    fn nic_rx_frame(&mut self, dev: DevId, frame: Vec<u8>) -> Option<Skb> {
+    /// RX processing of one frame off the ring, on the queue chosen at arrival: checksum
+    /// verification, header split or page buffer; the skb for GRO (`None`: dropped).
+    fn nic_rx_frame(&mut self, dev: DevId, desc: RxDesc) -> Option<Skb> {
         let d = self.dev(dev);
         if !d.up || !d.present {
             self.dev_mut(dev).stats.rx_dropped += 1;
             return None;
         }
-        let flow = parse_flow(&frame);
-        let Some(q) = nic_select_queue_flow(self, dev, flow.as_ref()) else {
-            if let DeviceKind::Nic(n) = &mut self.dev_mut(dev).kind {
-                n.rx_stats.ntuple_discard += 1;
-            }
-            return None;
-        };
+        let RxDesc {
+            queue: q,
+            flow,
+            frame,
+        } = desc;
         let tcp = flow.filter(|f| f.proto == 6);
         let csum = match &tcp {
             Some(f) if tcp_csum_ok(&frame, f) => IpSummed::Unnecessary,

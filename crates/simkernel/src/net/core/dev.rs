@@ -110,6 +110,10 @@ pub struct DevStats {
     /// Frames the driver could not DMA (IOMMU fault); faults themselves are counted by
     /// the device's [`Iommu`].
     pub tx_errors: u64,
+    /// Frames the NIC dropped because their RX queue had no free descriptor
+    /// (`rtnl_link_stats64::rx_missed_errors`: bnxt's `rx_discard_pkts`, mlx5e's
+    /// `rx_out_of_buffer`).
+    pub rx_missed_errors: u64,
 }
 
 /// Per-queue counters (qstats).
