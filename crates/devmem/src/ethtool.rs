@@ -109,7 +109,7 @@ macro_rules! coalesce_params {
             /// Takes one reply attribute (others, e.g. the DIM profiles, are ignored).
             fn read(&mut self, a: &Attr<'_>) -> Result<(), Error> {
                 match a.ty {
-                    $( t if t == $attr => self.$field = Some(<$ty as CoalesceValue>::get(a)?), )*
+                    $( $attr => self.$field = Some(<$ty as CoalesceValue>::get(a)?), )*
                     _ => {}
                 }
                 Ok(())

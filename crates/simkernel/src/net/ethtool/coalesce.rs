@@ -231,7 +231,7 @@ macro_rules! coalesce_params {
             /// other attributes (header, profiles) are left alone.
             fn put(&mut self, a: &Attr<'_>) -> Result<(), ExtAckError> {
                 match a.ty {
-                    $( t if t == $attr => self.$field = Some(<$ty as ParamValue>::decode(a)?), )*
+                    $( $attr => self.$field = Some(<$ty as ParamValue>::decode(a)?), )*
                     _ => {}
                 }
                 Ok(())
