@@ -56,7 +56,8 @@ pub struct TxArgs {
     /// MTU of every device on the emulated path (a devmem NIC runs jumbo frames).
     #[arg(long, default_value_t = 9000)]
     pub mtu: u32,
-    /// Bytes per sendmsg call.
+    /// Bytes per sendmsg call, and per read of the remote (the baseline writes and reads
+    /// 256 KiB).
     #[arg(long, default_value_t = 256 << 10)]
     pub chunk: usize,
     /// The remote compares every byte it reads with the dma-buf's pattern (slower).
@@ -278,10 +279,11 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
                     return;
                 }
             };
-            // One user buffer for the whole run, as the baseline's receiver reuses its own.
-            let mut b = Vec::with_capacity(1 << 20);
+            // One user buffer of `--chunk` bytes for the whole run, read a chunk at a time:
+            // the baseline's receiver reads its 256 KiB buffer the same way.
+            let mut b = Vec::with_capacity(chunk);
             loop {
-                match r.recv_into(fd, &mut b, 1 << 20, 0).await {
+                match r.recv_into(fd, &mut b, chunk, 0).await {
                     Ok(0) => break,
                     Ok(_) => {
                         let off = got.get() as usize;

@@ -30,8 +30,16 @@ impl Write for Shared {
     }
 }
 
-#[test]
-fn remote_to_container_arrives_as_devmem() {
+/// The selftest RX set-up at `mtu` on every device of the path: HDS on the NIC, the flow
+/// to queue 3, which the container leases and binds for devmem RX; a capture on nk_guest.
+struct RxPath {
+    k: Kernel,
+    t: simkernel::topology::Topology,
+    pool: simkernel::net::core::page_pool::PagePoolId,
+    cap: Shared,
+}
+
+fn rx_path(mtu: u32) -> RxPath {
     let mut k = Kernel::new(KernelConfig::default());
     let t = k
         .topology_build(&TopologyConfig {
@@ -40,6 +48,9 @@ fn remote_to_container_arrives_as_devmem() {
             ..Default::default()
         })
         .unwrap();
+    for d in [t.nic, t.remote_nic, t.nk_host, t.nk_guest] {
+        k.dev_set_mtu(d, mtu).unwrap();
+    }
     let cred = Cred {
         cap_net_admin: true,
     };
@@ -79,14 +90,19 @@ fn remote_to_container_arrives_as_devmem() {
     let fd = k.process_install_dmabuf(cont.pid, dmabuf.clone()).unwrap();
     k.bind_rx(&cont, g, fd, &[QueueSel::rx(q)]).unwrap();
     let pool = k.device(t.nic).rx_queues[3].page_pool.unwrap();
-
     let cap = Shared::default();
     k.capture_start(t.nk_guest, Box::new(cap.clone())).unwrap();
-    // The remote sends 3000 bytes (one GSO skb, MSS 1400) to the guest.
+    RxPath { k, t, pool, cap }
+}
+
+/// The remote transmits `len` bytes to the guest's port 5201 as one GSO skb of segments of
+/// `mss`, the last with PSH; then 5 ms pass and the capture on nk_guest stops.
+fn remote_sends(p: &mut RxPath, len: usize, mss: u16) {
+    let (k, t) = (&mut p.k, &p.t);
     let route = k
         .ip6_route_output(t.remote_ns, t.nk_guest_ipv6, None)
         .unwrap();
-    let payload: Vec<u8> = (0..3000).map(|i| (i % 241) as u8).collect();
+    let payload: Vec<u8> = (0..len).map(|i| (i % 241) as u8).collect();
     let repr = TcpRepr {
         src_port: 33333,
         dst_port: 5201,
@@ -116,7 +132,7 @@ fn remote_to_container_arrives_as_devmem() {
         head,
         ip_summed: IpSummed::Partial,
         csum_offset: 16,
-        gso_size: 1400,
+        gso_size: mss,
         ..Skb::default()
     };
     k.ip6_xmit(
@@ -130,14 +146,11 @@ fn remote_to_container_arrives_as_devmem() {
     .unwrap();
     k.run_until(k.clock() + Duration::from_millis(5), |_| false);
     k.capture_stop(t.nk_guest).unwrap();
+}
 
-    let DeviceKind::Nic(nic) = &k.device(t.nic).kind else {
-        unreachable!()
-    };
-    assert_eq!(nic.rx_stats.hds_split, 3);
-    assert_eq!(nic.rx_stats.csum_bad, 0);
-    assert_eq!(k.device(t.nic).rx_queues[3].stats.packets, 3);
-    // On nk_guest the three segments are header-only: the payload is device memory.
+/// Payload sizes of the header-only (unreadable) TCP segments captured on nk_guest; panics
+/// on a readable segment to port 5201.
+fn captured_devmem_sizes(cap: &Shared) -> Vec<usize> {
     let bytes = cap.0.borrow().clone();
     let mut r = wire::PcapReader::new(&bytes[..]).unwrap();
     let mut sizes = Vec::new();
@@ -153,6 +166,23 @@ fn remote_to_container_arrives_as_devmem() {
             "readable devmem segment"
         );
     }
+    sizes
+}
+
+#[test]
+fn remote_to_container_arrives_as_devmem() {
+    let mut p = rx_path(1500);
+    // The remote sends 3000 bytes (one GSO skb, MSS 1400) to the guest.
+    remote_sends(&mut p, 3000, 1400);
+    let RxPath { k, t, pool, cap } = &p;
+    let DeviceKind::Nic(nic) = &k.device(t.nic).kind else {
+        unreachable!()
+    };
+    assert_eq!(nic.rx_stats.hds_split, 3);
+    assert_eq!(nic.rx_stats.csum_bad, 0);
+    assert_eq!(k.device(t.nic).rx_queues[3].stats.packets, 3);
+    // On nk_guest the three segments are header-only: the payload is device memory.
+    let sizes = captured_devmem_sizes(cap);
     // The three frames landed within one moderated interrupt, so GRO merged them into one
     // unreadable skb (its frags still the three frames' net_iovs), as tcpdump on a GRO
     // device shows one large segment.
@@ -160,7 +190,7 @@ fn remote_to_container_arrives_as_devmem() {
     assert_eq!((nic.napi.gro.merged, nic.napi.gro.flushed), (2, 1));
     // Each segment took its payload's net_iovs from the leased queue's devmem pool; no
     // socket listens, so TCP drops them and every buffer is back in the pool.
-    assert_eq!(k.page_pool(pool).unwrap().inflight, 0);
+    assert_eq!(k.page_pool(*pool).unwrap().inflight, 0);
     let b = k.device(t.nic).rx_queues[3]
         .mp
         .as_ref()
@@ -170,4 +200,23 @@ fn remote_to_container_arrives_as_devmem() {
         .clone();
     // kernel-spec §2.2: an RX binding made on a netkit guest has binding->dev = the guest.
     assert_eq!(b.dev(), Some(t.nk_guest));
+}
+
+/// At MTU 9000 each frame's payload (8928 bytes here) takes three 4 KiB net_iovs, so a
+/// 64 KiB merge needs more than MAX_SKB_FRAGS (17) frags: GRO chains the rest as the
+/// kernel's `skb_gro_receive()` does on its `frag_list`, and the seven frames of one
+/// interrupt still reach the guest as one unreadable skb of 21 frags.
+#[test]
+fn jumbo_frames_merge_past_max_skb_frags() {
+    let mut p = rx_path(9000);
+    // 40 + 20 + 7 * 8928 = 62556 bytes of IP packet: under GRO's 64 KiB.
+    remote_sends(&mut p, 7 * 8928, 8928);
+    let RxPath { k, t, pool, cap } = &p;
+    let DeviceKind::Nic(nic) = &k.device(t.nic).kind else {
+        unreachable!()
+    };
+    assert_eq!(nic.rx_stats.hds_split, 7);
+    assert_eq!((nic.napi.gro.merged, nic.napi.gro.flushed), (6, 1));
+    assert_eq!(captured_devmem_sizes(cap), vec![7 * 8928]);
+    assert_eq!(k.page_pool(*pool).unwrap().inflight, 0);
 }

@@ -12,14 +12,24 @@
 //! or fragmentation with the same TOS, TTL and DF; the next expected sequence number; the
 //! same ACK number, header length, option bytes, window and flags (PSH and FIN may be
 //! added, CWR may not); a payload no larger than the first segment's (`gso_size`); a
-//! checksum the NIC verified; at most [`GRO_MAX_SIZE`] bytes and [`MAX_SKB_FRAGS`] frags;
-//! and, since the devmem series' ancestors, never readable and unreadable frags in one skb
+//! checksum the NIC verified; less than [`GRO_MAX_SIZE`] bytes from the IP header on; and,
+//! since the devmem series' ancestors, never readable and unreadable frags in one skb
 //! (`skb_frags_readable()` must agree). A segment with PSH, FIN, URG, RST or SYN, or one
 //! shorter than `gso_size`, is merged (when it may be) and then the flow is flushed;
 //! anything that cannot merge flushes the held skb of its flow first, so a flow's order is
 //! kept. Merging needs the payload in frags (the NIC's header split or page frag), as
 //! `skb_gro_receive()` appends frags; a frame whose payload stayed linear
 //! (`rx_copybreak`) goes up alone.
+//!
+//! Frags past [`MAX_SKB_FRAGS`]: when appending would exceed it, `skb_gro_receive()` chains
+//! the segment on the held skb's `frag_list` instead (a 9000-byte frame in 4 KiB buffers
+//! takes three frags, so a 64 KiB merge needs more than 17). The emulated skb has no
+//! `frag_list`; the chained segments' frags continue in `frags`. Readers walk them in the
+//! order the kernel walks frags and then `frag_list` (`tcp_recvmsg_dmabuf()`: `skb =
+//! skb_shinfo(skb)->frag_list ?: skb->next`), so bytes, devmem cmsgs and tokens are the
+//! same. Forwarded, such an skb is segmented in software before a driver without
+//! `NETIF_F_FRAGLIST` (`skb_gso_ok()`); the emulated NIC's TSO puts the same frames on the
+//! wire.
 //!
 //! On flush (`*_gro_complete()`), a merged skb gets its IP length rewritten, `gso_size` /
 //! `gso_type` set and `CHECKSUM_PARTIAL` with the pseudo-header sum in the TCP checksum
@@ -171,8 +181,9 @@ fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> bool {
         && a[al4 + 14..al4 + 16] == b[bl4 + 14..bl4 + 16]
         && a[al4 + 20..al4 + held.hdr.thlen] == b[bl4 + 20..bl4 + nh.thlen]
         && same_ip(a, b, nh.v6)
-        && held.skb.len() + nh.payload <= GRO_MAX_SIZE
-        && held.skb.frags.len() + new.frags.len() <= MAX_SKB_FRAGS
+        // `skb_gro_receive()`: `p->len + len >= gro_max_size` is E2BIG, `p->len` counted
+        // from the IP header. No frag limit: past MAX_SKB_FRAGS the segment is chained.
+        && held.skb.len() - L3 + nh.payload < GRO_MAX_SIZE
         && held.skb.skb_frags_readable() == new.skb_frags_readable()
 }
 
