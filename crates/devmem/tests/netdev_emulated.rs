@@ -297,7 +297,7 @@ fn coalesce_get_and_set_on_the_bnxt_nic() {
         before,
         Coalesce {
             rx_usecs: Some(10),
-            rx_max_frames: Some(30),
+            rx_max_frames: Some(15),
             rx_usecs_irq: Some(1),
             rx_max_frames_irq: Some(1),
             tx_usecs: Some(28),

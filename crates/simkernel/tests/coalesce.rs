@@ -153,7 +153,7 @@ fn get_reports_each_drivers_supported_parameters_and_defaults() {
         bnxt,
         [
             (A_RX_USECS, 10),
-            (A_RX_FRAMES, 30),
+            (A_RX_FRAMES, 15),
             (ETHTOOL_A_COALESCE_RX_USECS_IRQ, 1),
             (ETHTOOL_A_COALESCE_RX_MAX_FRAMES_IRQ, 1),
             (ETHTOOL_A_COALESCE_TX_USECS, 28),

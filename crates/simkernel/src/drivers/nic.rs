@@ -91,8 +91,10 @@ const XDP_COMMON: u64 = NETDEV_XDP_ACT_BASIC
 impl NicProfile {
     /// Broadcom bnxt: netmem TX DMA unconditionally. Coalescing: `bnxt_ethtool_ops`
     /// (usecs, max-frames, their `_irq` forms, stats-block-usecs, adaptive-rx, CQE mode);
-    /// defaults after `bnxt_init_dflt_coal()` (RX 10 µs / 30 buffers, TX 28 µs / 30,
-    /// stats every second), adaptive-rx off since there is no DIM here.
+    /// defaults after `bnxt_init_dflt_coal()` (RX 10 µs / 30 completion records, TX 28 µs /
+    /// 30, stats every second), adaptive-rx off since there is no DIM here. An RX frame
+    /// takes two records (`bufs_per_record`), so the RX interrupt comes after 15 frames and
+    /// `bnxt_get_coalesce()` reports rx-frames 15 (rx-frames-irq: 2 records, 1 frame).
     pub fn bnxt() -> Self {
         NicProfile {
             driver: "bnxt_en",
@@ -118,7 +120,7 @@ impl NicProfile {
                 | ETHTOOL_COALESCE_USE_CQE,
             coalesce: Coalesce {
                 rx_usecs: 10,
-                rx_max_frames: 30,
+                rx_max_frames: 15,
                 rx_usecs_irq: 1,
                 rx_max_frames_irq: 1,
                 tx_usecs: 28,
