@@ -25,7 +25,7 @@ use crate::PAGE_SIZE;
 use crate::kernel::Kernel;
 use crate::net::core::dev::{DevId, DeviceKind};
 use crate::net::core::gro::GroList;
-use crate::net::core::skbuff::{Frag, IpSummed, Skb};
+use crate::net::core::skbuff::{Frag, IpSummed, MAX_SKB_FRAGS, Skb};
 use crate::net::ethtool::{FlowType, NtupleAction, NtupleRule};
 use crate::time::{Duration, Instant, KernelEvent};
 
@@ -269,6 +269,8 @@ fn nic_build_skb(frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
     let head = frame[..hlen].to_vec();
     let len = frame.len() - hlen;
     let mut skb = Skb::linear(head);
+    // Room for what GRO may append, so a held skb does not reallocate as it grows.
+    skb.frags = Vec::with_capacity(MAX_SKB_FRAGS);
     skb.frags.push(Frag::Page {
         bytes: crate::net::core::skbuff::Page::new_buf(frame),
         off: hlen,
