@@ -97,6 +97,11 @@ pub struct EmulatedTx {
     pub calls: u32,
     /// Frames the host NIC put on the wire (both directions count in `wire_frames`).
     pub wire_frames: u64,
+    /// Of `wire_frames`, those the remote NIC sent: the remote TCP's ACKs.
+    pub acks: u64,
+    /// Skbs the remote NIC's GRO passed up for the frames it received: the remote TCP's
+    /// receive work (and, one MSS past the last ACK, its ACKs) goes by these.
+    pub remote_skbs: u64,
     /// Frames either NIC dropped for want of a free RX descriptor (`rx_missed_errors`);
     /// TCP retransmits them.
     pub rx_missed: u64,
@@ -377,6 +382,12 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
         ));
     }
     let ws = k.wire_stats(t.wire).ok_or("wire vanished")?;
+    let remote = k.device(t.remote_nic);
+    let merged = match &remote.kind {
+        simkernel::net::core::dev::DeviceKind::Nic(n) => n.napi.gro.merged,
+        _ => 0,
+    };
+    let (acks, remote_skbs) = (remote.stats.tx_packets, remote.stats.rx_packets - merged);
     let rx_missed = [t.nic, t.remote_nic]
         .iter()
         .map(|&d| k.device(d).stats.rx_missed_errors)
@@ -388,6 +399,8 @@ pub fn emulated_tx(a: &TxArgs, driver: Driver) -> Result<EmulatedTx, String> {
         virt_us: u64::try_from((vend - vstart).as_micros()).unwrap_or(u64::MAX),
         calls,
         wire_frames: ws.sent,
+        acks,
+        remote_skbs,
         rx_missed,
         mtu: a.mtu,
     })
@@ -446,7 +459,7 @@ fn run_tx(a: TxArgs) -> ExitCode {
             }
         };
         println!(
-            "# run {run}/{runs} emulated: {} bytes read by the remote in {:.3} s WALL-CLOCK ({:.3} s CPU = {} Gbps; {} sendmsg calls, {} frames at MTU {} on the wire, {} dropped by a full RX ring, {:.3} s virtual): {} Gbps wall-clock",
+            "# run {run}/{runs} emulated: {} bytes read by the remote in {:.3} s WALL-CLOCK ({:.3} s CPU = {} Gbps; {} sendmsg calls, {} frames at MTU {} on the wire of which {} ACKs, {} skbs out of the remote's GRO, {} dropped by a full RX ring, {:.3} s virtual): {} Gbps wall-clock",
             emu.bytes,
             emu.wall.as_secs_f64(),
             emu.cpu.as_secs_f64(),
@@ -454,6 +467,8 @@ fn run_tx(a: TxArgs) -> ExitCode {
             emu.calls,
             emu.wire_frames,
             emu.mtu,
+            emu.acks,
+            emu.remote_skbs,
             emu.rx_missed,
             emu.virt_us as f64 / 1e6,
             fig(emu.gbps())
@@ -541,7 +556,13 @@ mod tests {
         assert_eq!(r.calls as u64, total.div_ceil(1 << 20));
         // 8940-byte segments (9000 - 40 - 20), plus ACKs and the handshake.
         let data_frames = total.div_ceil(8940);
-        assert!(r.wire_frames >= data_frames, "{r:?}");
+        // The host NIC's frames carry the data; the remote's are ACKs (and SYN-ACK, FIN).
+        assert!(r.wire_frames - r.acks >= data_frames, "{r:?}");
+        // GRO merges at most seven 8940-byte segments (64 KiB) into one skb, and merges.
+        assert!(
+            r.remote_skbs * 7 >= data_frames && r.remote_skbs < data_frames,
+            "{r:?}"
+        );
         assert!(r.gbps() > 0.0);
     }
 
