@@ -11,6 +11,8 @@
 //! reported alongside but is not the figure). The baseline is
 //! [`linux::veth_bench::veth_tcp_throughput`] for the same byte count.
 
+mod floor;
+
 use std::cell::{Cell, RefCell};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
@@ -501,6 +503,24 @@ fn run_tx(a: TxArgs) -> ExitCode {
         }
     }
     let devmem = median(&mut emus);
+    // The payload passes alone: what the emulated path would reach with no per-frame work.
+    match floor::per_byte_floor(
+        a.bytes,
+        a.mtu.saturating_sub(60) as usize,
+        a.ring,
+        a.chunk,
+        |_| {},
+    ) {
+        Ok(t) => {
+            let g = a.bytes as f64 * 8.0 / t.as_secs_f64() / 1e9;
+            println!(
+                "# per-byte floor: the same bytes through TX DMA gather, TX checksum, RX checksum check and recvmsg copy alone, no stack: {} Gbps (the emulated median is {:.0}% of it)",
+                fig(g),
+                devmem / g * 100.0
+            );
+        }
+        Err(e) => println!("# per-byte floor: could not run ({e})"),
+    }
     if a.no_baseline {
         println!("# linux veth: skipped (--no-baseline)");
         println!(
