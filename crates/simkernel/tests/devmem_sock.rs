@@ -681,3 +681,104 @@ fn devmem_rx_cmsgs_tokens_and_limits() {
     e.server.close(afd).unwrap();
     assert_eq!(inflight(&e, &rx), 0);
 }
+
+fn cmsg(level: i32, ty: i32, data: &[u8]) -> Vec<u8> {
+    let h = CmsgHdr {
+        cmsg_len: cmsg_len(data.len()) as u64,
+        cmsg_level: level,
+        cmsg_type: ty,
+    };
+    let mut v = h.to_bytes().to_vec();
+    v.extend_from_slice(data);
+    v.resize(cmsg_space(data.len()), 0);
+    v
+}
+
+fn send_bytes(
+    e: &mut Env,
+    fd: i32,
+    bytes: &'static [u8],
+    control: Vec<u8>,
+    flags: u32,
+) -> Result<usize, i32> {
+    let c = e.client.clone();
+    e.w.run_until(&e.client, async move {
+        c.sendmsg(fd, &[UserIov::Buf(bytes)], &control, flags)
+            .await
+            .map_err(|e| e.errno)
+    })
+    .unwrap()
+}
+
+/// `__sock_cmsg_send()`: every SOL_SOCKET cmsg goes through the type switch, whose default
+/// is EINVAL; AF_UNIX's SCM_RIGHTS/SCM_CREDENTIALS are ignored; other levels are skipped.
+#[test]
+fn sendmsg_unknown_sol_socket_cmsg_is_einval() {
+    use simkernel::net::ipv4::tcp::sock_cmsg_send;
+    use uapi::socket::{SCM_CREDENTIALS, SCM_RIGHTS, SCM_TS_OPT_ID, SCM_TXTIME, SO_MARK};
+    for ty in [SCM_DEVMEM_LINEAR, SCM_TXTIME, SCM_TS_OPT_ID, 9999] {
+        assert_eq!(
+            sock_cmsg_send(&cmsg(SOL_SOCKET, ty, &[0; 4])).map_err(|e| e.errno),
+            Err(EINVAL),
+            "SOL_SOCKET cmsg type {ty}"
+        );
+    }
+    assert_eq!(
+        sock_cmsg_send(&cmsg(SOL_SOCKET, SO_MARK, &[0; 8])).map_err(|e| e.errno),
+        Err(EINVAL)
+    );
+    for ty in [SCM_RIGHTS, SCM_CREDENTIALS] {
+        assert_eq!(sock_cmsg_send(&cmsg(SOL_SOCKET, ty, &[0; 4])), Ok(None));
+    }
+    assert_eq!(sock_cmsg_send(&cmsg(SOL_IPV6, 9999, &[0; 4])), Ok(None));
+
+    // Through sendmsg on a connected socket: the remembered sockc_err, returned after the
+    // connection wait.
+    let mut e = env();
+    let (cfd, afd) = connect_pair(&mut e, 9300, zerocopy_bound);
+    assert_eq!(
+        send_bytes(
+            &mut e,
+            cfd,
+            b"x",
+            cmsg(SOL_SOCKET, SCM_DEVMEM_LINEAR, &[0; 4]),
+            0
+        ),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        send_bytes(&mut e, cfd, b"ok", cmsg(SOL_SOCKET, SCM_RIGHTS, &[0; 4]), 0),
+        Ok(2)
+    );
+    assert_eq!(recv(&mut e, afd, 100, 0, 0).unwrap().data, b"ok");
+}
+
+/// `sockcm_cookie.dmabuf_id` starts at 0 and `tcp_sendmsg_locked()` treats 0 as "no
+/// dma-buf": an SCM_DEVMEM_DMABUF of 0 makes an ordinary send (no EINVAL without
+/// MSG_ZEROCOPY, no binding lookup).
+#[test]
+fn sendmsg_dmabuf_id_zero_is_an_ordinary_send() {
+    use simkernel::net::ipv4::tcp::sock_cmsg_send;
+    assert_eq!(sock_cmsg_send(&devmem_cmsg(0)), Ok(None));
+    assert_eq!(sock_cmsg_send(&devmem_cmsg(5)), Ok(Some(5)));
+    let mut two = devmem_cmsg(5);
+    two.extend(devmem_cmsg(0));
+    assert_eq!(
+        sock_cmsg_send(&two),
+        Ok(None),
+        "the last id wins, 0 is none"
+    );
+
+    let mut e = env();
+    let (cfd, afd) = connect_pair(&mut e, 9303, zerocopy_bound);
+    assert_eq!(send_bytes(&mut e, cfd, b"hello", devmem_cmsg(0), 0), Ok(5));
+    assert_eq!(
+        send_bytes(&mut e, cfd, b"world", devmem_cmsg(0), MSG_ZEROCOPY),
+        Ok(5)
+    );
+    let mut got = Vec::new();
+    while got.len() < 10 {
+        got.extend(recv(&mut e, afd, 100, 0, 0).unwrap().data);
+    }
+    assert_eq!(got, b"helloworld");
+}

@@ -34,6 +34,16 @@ pub const SO_REUSEPORT: i32 = 15;
 pub const SO_RCVLOWAT: i32 = 18;
 pub const SO_BINDTODEVICE: i32 = 25;
 pub const SO_MARK: i32 = 36;
+pub const SO_TIMESTAMPING_OLD: i32 = 37;
+pub const SO_TXTIME: i32 = 61;
+/// The cmsg type for a per-sendmsg transmit time (needs SO_TXTIME on the socket).
+pub const SCM_TXTIME: i32 = SO_TXTIME;
+pub const SO_TIMESTAMPING_NEW: i32 = 65;
+/// The cmsg type for a per-sendmsg timestamp id (not for TCP sockets).
+pub const SCM_TS_OPT_ID: i32 = 81;
+/// SOL_SOCKET cmsg types that belong to AF_UNIX; other families ignore them on send.
+pub const SCM_RIGHTS: i32 = 1;
+pub const SCM_CREDENTIALS: i32 = 2;
 pub const SO_ZEROCOPY: i32 = 60;
 /// Also the cmsg type for linear (header-split leftover) payload.
 pub const SO_DEVMEM_LINEAR: i32 = 78;
@@ -440,6 +450,8 @@ mod tests {
         assert_eq!(SO_REUSEPORT, libc::SO_REUSEPORT);
         assert_eq!(SO_BINDTODEVICE, libc::SO_BINDTODEVICE);
         assert_eq!(SO_ZEROCOPY, libc::SO_ZEROCOPY);
+        assert_eq!(SCM_RIGHTS, libc::SCM_RIGHTS);
+        assert_eq!(SCM_CREDENTIALS, libc::SCM_CREDENTIALS);
         assert_eq!(SO_ERROR, libc::SO_ERROR);
         assert_eq!(SO_RCVBUF, libc::SO_RCVBUF);
         assert_eq!(SO_SNDBUF, libc::SO_SNDBUF);

@@ -20,8 +20,9 @@ use uapi::errno::{
 };
 use uapi::socket::{
     CmsgHdr, DmabufCmsg, IP_RECVERR, IPV6_RECVERR, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_SOCK_DEVMEM,
-    MSG_ZEROCOPY, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_STREAM,
-    SOL_IP, SOL_IPV6, SOL_SOCKET, SockExtendedErr, cmsg_align, cmsg_len, cmsg_space,
+    MSG_ZEROCOPY, SCM_CREDENTIALS, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SCM_RIGHTS, SHUT_RD,
+    SHUT_RDWR, SHUT_WR, SO_MARK, SO_PRIORITY, SO_TIMESTAMPING_NEW, SO_TIMESTAMPING_OLD,
+    SOCK_STREAM, SOL_IP, SOL_IPV6, SOL_SOCKET, SockExtendedErr, cmsg_align, cmsg_len, cmsg_space,
 };
 
 use crate::error::{KResult, KernelError};
@@ -66,11 +67,23 @@ pub struct RecvOut {
     pub flags: u32,
 }
 
-/// Kernel: `__sock_cmsg_send()` for the cmsgs a TCP sendmsg may carry: returns the devmem
-/// dma-buf id if one is given. SOL_SOCKET / SCM_DEVMEM_DMABUF needs `cmsg_len ==
-/// CMSG_LEN(sizeof(u32))`, else EINVAL; a malformed header is EINVAL (`CMSG_OK`).
+/// Kernel: `sock_cmsg_send()` → `__sock_cmsg_send()` (net/core/sock.c) for a TCP socket:
+/// returns the devmem dma-buf id if one is given.
+///
+/// Every cmsg header must be well formed (`CMSG_OK`), else EINVAL. Cmsgs at other levels
+/// are skipped; each SOL_SOCKET one goes through the kernel's type switch:
+/// * SCM_DEVMEM_DMABUF needs `cmsg_len == CMSG_LEN(sizeof(u32))` (else EINVAL); the last
+///   one wins, and an id of 0 is the "no dma-buf" value `sockcm_cookie` starts with, so it
+///   selects an ordinary send;
+/// * SCM_RIGHTS / SCM_CREDENTIALS belong to AF_UNIX and are ignored here;
+/// * SCM_TXTIME needs SO_TXTIME on the socket, which the emulator never sets → EINVAL;
+/// * SCM_TS_OPT_ID is refused on TCP sockets → EINVAL;
+/// * SO_MARK, SO_TIMESTAMPING_{OLD,NEW} and SO_PRIORITY need `CMSG_LEN(sizeof(u32))`
+///   (else EINVAL); their value checks (capabilities, timestamping flags, priority range)
+///   are not modelled;
+/// * any other type is EINVAL (the switch's `default`).
 pub fn sock_cmsg_send(control: &[u8]) -> KResult<Option<u32>> {
-    let mut id = None;
+    let mut id = 0u32;
     let mut off = 0;
     while off + CmsgHdr::SIZE <= control.len() {
         let h = CmsgHdr::from_bytes(&control[off..]).map_err(|_| KernelError::new(EINVAL))?;
@@ -78,16 +91,28 @@ pub fn sock_cmsg_send(control: &[u8]) -> KResult<Option<u32>> {
         if len < CmsgHdr::SIZE || off + len > control.len() {
             return Err(KernelError::new(EINVAL));
         }
-        if h.cmsg_level == SOL_SOCKET && h.cmsg_type == SCM_DEVMEM_DMABUF {
-            if len != cmsg_len(4) {
-                return Err(KernelError::new(EINVAL));
+        if h.cmsg_level == SOL_SOCKET {
+            let u32_len_ok = len == cmsg_len(4);
+            match h.cmsg_type {
+                SCM_DEVMEM_DMABUF => {
+                    if !u32_len_ok {
+                        return Err(KernelError::new(EINVAL));
+                    }
+                    let d = &control[off + CmsgHdr::SIZE..off + CmsgHdr::SIZE + 4];
+                    id = u32::from_ne_bytes([d[0], d[1], d[2], d[3]]);
+                }
+                SCM_RIGHTS | SCM_CREDENTIALS => {}
+                SO_MARK | SO_TIMESTAMPING_OLD | SO_TIMESTAMPING_NEW | SO_PRIORITY => {
+                    if !u32_len_ok {
+                        return Err(KernelError::new(EINVAL));
+                    }
+                }
+                _ => return Err(KernelError::new(EINVAL)),
             }
-            let d = &control[off + CmsgHdr::SIZE..off + CmsgHdr::SIZE + 4];
-            id = Some(u32::from_ne_bytes([d[0], d[1], d[2], d[3]]));
         }
         off += cmsg_align(len);
     }
-    Ok(id)
+    Ok((id != 0).then_some(id))
 }
 
 /// Append one cmsg; `None` when `cap` (the user's `msg_controllen`) cannot hold
