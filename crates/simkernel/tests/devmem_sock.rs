@@ -17,13 +17,13 @@ use simkernel::sim::PollFd;
 use simkernel::{
     Caller, Cred, DevId, Frag, Kernel, KernelConfig, NetIov, NlSockId, Proc, Skb, World,
 };
-use uapi::errno::{EFAULT, EHOSTUNREACH, EINVAL, ENODEV};
+use uapi::errno::{EAGAIN, EFAULT, EHOSTUNREACH, EINVAL, ENODEV};
 use uapi::ethtool::TcpDataSplit;
 use uapi::socket::{
-    CmsgHdr, DmabufCmsg, DmabufToken, IPV6_RECVERR, MSG_ERRQUEUE, MSG_SOCK_DEVMEM, MSG_ZEROCOPY,
-    POLLERR, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SO_BINDTODEVICE, SO_DEVMEM_DONTNEED,
-    SO_EE_ORIGIN_ZEROCOPY, SO_ZEROCOPY, SOCK_STREAM, SOL_IPV6, SOL_SOCKET, SockExtendedErr,
-    cmsg_len, cmsg_space,
+    CmsgHdr, DmabufCmsg, DmabufToken, IPV6_RECVERR, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_SOCK_DEVMEM,
+    MSG_TRUNC, MSG_ZEROCOPY, POLLERR, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SO_BINDTODEVICE,
+    SO_DEVMEM_DONTNEED, SO_EE_ORIGIN_ZEROCOPY, SO_ZEROCOPY, SOCK_STREAM, SOL_IPV6, SOL_SOCKET,
+    SockExtendedErr, cmsg_len, cmsg_space,
 };
 use wire::tcp::{TcpChecksum, TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 
@@ -781,4 +781,38 @@ fn sendmsg_dmabuf_id_zero_is_an_ordinary_send() {
         got.extend(recv(&mut e, afd, 100, 0, 0).unwrap().data);
     }
     assert_eq!(got, b"helloworld");
+}
+
+/// `tcp_recvmsg_locked()` with MSG_TRUNC: nothing is copied, so unreadable data is consumed
+/// without MSG_SOCK_DEVMEM, without cmsgs or tokens, and readable and unreadable skbs are
+/// read in one call.
+#[test]
+fn recvmsg_trunc_discards_devmem_without_tokens() {
+    let mut e = env();
+    let rx = rx_binding(&e, 16);
+    let (_cfd, afd) = connect_pair(&mut e, 9302, |_, _| {});
+    let n = alloc(&e, &rx, 2);
+    inject(
+        &e,
+        afd,
+        b"head",
+        n.iter()
+            .map(|niov| Frag::NetIov {
+                niov: niov.clone(),
+                off: 0,
+                len: 100,
+            })
+            .collect(),
+        IpSummed::Unnecessary,
+    );
+    drop(n);
+    inject(&e, afd, b"plain", vec![], IpSummed::Unnecessary);
+    assert_eq!(inflight(&e, &rx), 2);
+    let out = recv(&mut e, afd, 1 << 20, 1024, MSG_TRUNC).unwrap();
+    assert_eq!((out.len, out.data.len(), out.control.len()), (209, 0, 0));
+    // The skb is gone and no token holds its buffers.
+    assert_eq!(inflight(&e, &rx), 0);
+    assert_eq!(dontneed(&e, afd, &[(1, 2)]), Ok(0));
+    // Nothing left.
+    assert_eq!(recv(&mut e, afd, 10, 0, MSG_DONTWAIT).unwrap_err(), EAGAIN);
 }

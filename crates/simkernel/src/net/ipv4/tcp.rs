@@ -20,8 +20,8 @@ use uapi::errno::{
 };
 use uapi::socket::{
     CmsgHdr, DmabufCmsg, IP_RECVERR, IPV6_RECVERR, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_SOCK_DEVMEM,
-    MSG_ZEROCOPY, SCM_CREDENTIALS, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SCM_RIGHTS, SHUT_RD,
-    SHUT_RDWR, SHUT_WR, SO_MARK, SO_PRIORITY, SO_TIMESTAMPING_NEW, SO_TIMESTAMPING_OLD,
+    MSG_TRUNC, MSG_ZEROCOPY, SCM_CREDENTIALS, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SCM_RIGHTS,
+    SHUT_RD, SHUT_RDWR, SHUT_WR, SO_MARK, SO_PRIORITY, SO_TIMESTAMPING_NEW, SO_TIMESTAMPING_OLD,
     SOCK_STREAM, SOL_IP, SOL_IPV6, SOL_SOCKET, SockExtendedErr, cmsg_align, cmsg_len, cmsg_space,
 };
 
@@ -640,6 +640,13 @@ impl Kernel {
             } else {
                 chunk
             };
+            //= tcp_recvmsg_locked(): with MSG_TRUNC the bytes are consumed without being
+            //= copied: no user bytes, no devmem cmsgs or tokens, no MSG_SOCK_DEVMEM
+            //= requirement, and the readable/unreadable boundary does not end the read.
+            if flags & MSG_TRUNC != 0 {
+                out.len += chunk.len();
+                continue;
+            }
             //= kernel-spec §8.2: a single recvmsg never mixes readable and unreadable skbs
             if last_unreadable.is_some_and(|u| u != chunk.unreadable) {
                 s.rx_stash.push_front(chunk);
