@@ -783,6 +783,34 @@ fn sendmsg_dmabuf_id_zero_is_an_ordinary_send() {
     assert_eq!(got, b"helloworld");
 }
 
+/// `sock_devmem_dontneed()`: the id is `token_start + j` in u32, so a range that runs past
+/// u32::MAX wraps and frees tokens 0, 1, …
+#[test]
+fn devmem_dontneed_token_range_wraps_at_u32_max() {
+    let mut e = env();
+    let rx = rx_binding(&e, 16);
+    let (_cfd, afd) = connect_pair(&mut e, 9301, |_, _| {});
+    let n = alloc(&e, &rx, 1);
+    inject(
+        &e,
+        afd,
+        b"",
+        vec![Frag::NetIov {
+            niov: n[0].clone(),
+            off: 0,
+            len: 10,
+        }],
+        IpSummed::Unnecessary,
+    );
+    drop(n);
+    let out = recv(&mut e, afd, 100, 1024, MSG_SOCK_DEVMEM).unwrap();
+    assert_eq!(parse_dmabuf_cmsgs(&out.control)[0].1.frag_token, 1);
+    assert_eq!(inflight(&e, &rx), 1);
+    // u32::MAX, 0, 1: token 1 is freed.
+    assert_eq!(dontneed(&e, afd, &[(u32::MAX, 3)]), Ok(1));
+    assert_eq!(inflight(&e, &rx), 0);
+}
+
 /// `tcp_recvmsg_locked()` with MSG_TRUNC: nothing is copied, so unreadable data is consumed
 /// without MSG_SOCK_DEVMEM, without cmsgs or tokens, and readable and unreadable skbs are
 /// read in one call.

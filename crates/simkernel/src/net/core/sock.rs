@@ -479,6 +479,7 @@ impl Kernel {
     /// Kernel: `sock_devmem_dontneed()` (kernel-spec §8.2 "Freeing"): TCP only, optlen a
     /// multiple of `sizeof(struct dmabuf_token)` and at most 128 tokens, stop once more
     /// than 1024 frags were visited, skip ids not in `sk_user_frags`, return the count freed.
+    /// Token ids are computed in u32 arithmetic, so a range wraps past `u32::MAX`.
     /// Each freed token drops its page-pool reference on the net_iov.
     pub fn sock_devmem_dontneed(&mut self, sk: SockId, optval: &[u8]) -> KResult<i32> {
         // Every socket here is TCP (`sk_is_tcp()`); other types would be EBADF.
@@ -498,9 +499,9 @@ impl Kernel {
                 if visited > MAX_DONTNEED_FRAGS {
                     break 'outer;
                 }
-                let Some(id) = t.token_start.checked_add(i) else {
-                    break;
-                };
+                // The id is `token_start + j` in 32-bit arithmetic: a range running past
+                // u32::MAX wraps to 0, 1, … (0 is never allocated, ALLOC1).
+                let id = t.token_start.wrapping_add(i);
                 if let Some(niov) = s.user_frags.remove(&id) {
                     released.push(niov);
                     freed += 1;
