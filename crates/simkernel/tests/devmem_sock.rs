@@ -844,3 +844,26 @@ fn recvmsg_trunc_discards_devmem_without_tokens() {
     // Nothing left.
     assert_eq!(recv(&mut e, afd, 10, 0, MSG_DONTWAIT).unwrap_err(), EAGAIN);
 }
+
+/// `tcp_sendmsg_locked()` on a reset connection: `sk_stream_wait_connect()` returns
+/// `sock_error()`, which clears `sk_err`, so the first send reports ECONNRESET, the next
+/// one EPIPE, and SO_ERROR reads 0 in between.
+#[test]
+fn sendmsg_after_reset_consumes_the_pending_error() {
+    use uapi::errno::{ECONNRESET, EPIPE};
+    use uapi::socket::SO_ERROR;
+    let mut e = env();
+    let (cfd, afd) = connect_pair(&mut e, 9304, |_, _| {});
+    // Unread data at the server's close → RST to the client.
+    assert_eq!(send_bytes(&mut e, cfd, b"unread", vec![], 0), Ok(6));
+    e.w.run_for(std::time::Duration::from_millis(100)).unwrap();
+    e.server.close(afd).unwrap();
+    e.w.run_for(std::time::Duration::from_millis(100)).unwrap();
+    assert_eq!(send_bytes(&mut e, cfd, b"x", vec![], 0), Err(ECONNRESET));
+    let c = e.client.clone();
+    assert_eq!(
+        c.getsockopt(cfd, SOL_SOCKET, SO_ERROR).unwrap(),
+        0i32.to_ne_bytes().to_vec()
+    );
+    assert_eq!(send_bytes(&mut e, cfd, b"x", vec![], 0), Err(EPIPE));
+}

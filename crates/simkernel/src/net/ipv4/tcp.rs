@@ -419,13 +419,12 @@ impl Kernel {
         if !prog.started {
             prog.started = true;
             if let Err(e) = self.tcp_sendmsg_prepare(sk, iov, control, flags, prog) {
-                return Some(Err(e));
+                return Some(Err(self.sk_stream_error(sk, e)));
             }
         }
         let s = self.socks.map.get_mut(&sk)?;
-        let err = s.sk_err;
         let Some(c) = s.conn_mut() else {
-            return Some(Err(KernelError::new(EPIPE)));
+            return Some(Err(self.sk_stream_error(sk, KernelError::new(EPIPE))));
         };
         while let Some(front) = prog.pending.pop_front() {
             let len = front.len();
@@ -442,9 +441,10 @@ impl Kernel {
                     break;
                 }
                 Err(tcp::SendError::WriteClosed) => {
+                    // Kernel: `sk->sk_err` or SEND_SHUTDOWN in the copy loop → -EPIPE
+                    // (`sk_stream_error()` turns it into the pending error on return).
                     prog.pending.clear();
-                    let e = if err != 0 { err } else { EPIPE };
-                    prog.err_after.get_or_insert(KernelError::new(e));
+                    prog.err_after.get_or_insert(KernelError::new(EPIPE));
                 }
             }
         }
@@ -475,9 +475,23 @@ impl Kernel {
             return Some(Err(KernelError::new(EAGAIN)));
         }
         Some(match prog.err_after.take() {
-            Some(e) => Err(e),
+            Some(e) => Err(self.sk_stream_error(sk, e)),
             None => Ok(0),
         })
+    }
+
+    /// Kernel: `sk_stream_error()` (net/core/stream.c), which `tcp_sendmsg_locked()` applies
+    /// to the error it returns: -EPIPE becomes the socket's pending error if there is one
+    /// (`sock_error()`, which clears `sk_err`). (The SIGPIPE it also raises without
+    /// MSG_NOSIGNAL is not modelled.)
+    fn sk_stream_error(&mut self, sk: SockId, e: KernelError) -> KernelError {
+        if e.errno != EPIPE {
+            return e;
+        }
+        match self.socks.map.get_mut(&sk) {
+            Some(s) if s.sk_err != 0 => KernelError::new(std::mem::take(&mut s.sk_err)),
+            _ => e,
+        }
     }
 
     /// The checks of `tcp_sendmsg_locked()` in the kernel's order, then the skbs.
@@ -537,8 +551,10 @@ impl Kernel {
             )
         });
         if !connected {
-            let e = if s.sk_err != 0 { s.sk_err } else { EPIPE };
-            return Err(KernelError::new(e));
+            // Kernel: `sk_stream_wait_connect()`: `sock_error()` (which clears `sk_err`),
+            // else -EPIPE for a socket that is not connecting.
+            let e = std::mem::take(&mut self.sock_mut(sk)?.sk_err);
+            return Err(KernelError::new(if e != 0 { e } else { EPIPE }));
         }
         if let Some(e) = sockc_err {
             return Err(e);
