@@ -867,3 +867,48 @@ fn sendmsg_after_reset_consumes_the_pending_error() {
     );
     assert_eq!(send_bytes(&mut e, cfd, b"x", vec![], 0), Err(EPIPE));
 }
+
+/// Tokens belong to the full socket and go back in `tcp_v4_destroy_sock()`: a graceful
+/// close keeps them until the orphan's FIN is acknowledged (the full socket then gives way
+/// to a time-wait socket), not at close() itself.
+#[test]
+fn devmem_tokens_released_when_the_orphan_is_destroyed() {
+    let mut e = env();
+    let rx = rx_binding(&e, 64);
+    e.w.kernel
+        .borrow_mut()
+        .ethtool_ntuple_add(
+            e.srv_nic,
+            simkernel::net::ethtool::NtupleRule {
+                flow_type: simkernel::net::ethtool::FlowType::Tcp6,
+                src_ip: None,
+                dst_ip: None,
+                src_port: None,
+                dst_port: Some(9305),
+                action: simkernel::net::ethtool::NtupleAction::Queue(3),
+            },
+        )
+        .unwrap();
+    let (cfd, afd) = connect_pair(&mut e, 9305, |_, _| {});
+    static DATA: [u8; 5000] = [7; 5000];
+    assert_eq!(send_bytes(&mut e, cfd, &DATA, vec![], 0), Ok(5000));
+    let mut got = 0;
+    let mut tokens = 0;
+    while got < 5000 {
+        let out = recv(&mut e, afd, 1 << 20, 4096, MSG_SOCK_DEVMEM).unwrap();
+        got += out.len;
+        tokens += parse_dmabuf_cmsgs(&out.control)
+            .iter()
+            .filter(|(t, _)| *t == SCM_DEVMEM_DMABUF)
+            .count();
+    }
+    assert!(tokens > 0);
+    let held = inflight(&e, &rx);
+    assert!(held > 0);
+    // close(): FIN out, the orphan waits for its ACK; the tokens are still held.
+    e.server.close(afd).unwrap();
+    assert_eq!(inflight(&e, &rx), held);
+    // The peer acknowledges the FIN: the full socket is destroyed, the tokens go back.
+    e.w.run_for(std::time::Duration::from_millis(100)).unwrap();
+    assert_eq!(inflight(&e, &rx), 0);
+}

@@ -329,13 +329,15 @@ impl Kernel {
 
     /// Kernel: `tcp_close()` for the last fd: a listener stops (children not yet accepted
     /// are reset), a connection closes (RST when unread data is queued, else FIN), and the
-    /// socket becomes an orphan destroyed once CLOSED. Devmem tokens return to their pools.
+    /// socket becomes an orphan. Devmem tokens stay with the full socket until it is
+    /// destroyed (`tcp_v4_destroy_sock()` → `tcp_release_user_frags()`): at once for a
+    /// reset or unconnected socket, else when the orphan gives way to a time-wait socket or
+    /// reaches CLOSED (see [`Kernel::tcp_push`]).
     pub fn tcp_close(&mut self, sk: SockId) {
         let Some(s) = self.socks.map.get_mut(&sk) else {
             return;
         };
         s.orphan = true;
-        let frags = std::mem::take(&mut s.user_frags);
         let mut unread_chunks: Vec<SkbData> = s.rx_stash.drain(..).collect();
         if let Some(c) = s.conn_mut() {
             while let Some(ch) = c.recv(usize::MAX) {
@@ -382,9 +384,6 @@ impl Kernel {
                 }
                 self.tcp_push(sk);
             }
-        }
-        for (_, niov) in frags {
-            self.devmem_token_put(niov);
         }
     }
 

@@ -151,6 +151,11 @@ impl Kernel {
         }
         let deadline = c.poll_timeout();
         let closed = c.state() == tcp::State::Closed;
+        // Kernel: an orphan whose FIN is acknowledged (FIN_WAIT2) or that reaches TIME_WAIT
+        // is replaced by a time-wait socket (`tcp_time_wait()` → `tcp_done()` →
+        // `inet_csk_destroy_sock()`): the full socket, and with it `sk_user_frags`, is
+        // destroyed then, not when the time-wait state ends.
+        let timewait = s.orphan && matches!(c.state(), tcp::State::FinWait2 | tcp::State::TimeWait);
         let acked = c.send_stream_acked();
         for seg in segs {
             self.tcp_transmit(netns, local, remote, oif, mss, seg);
@@ -160,6 +165,9 @@ impl Kernel {
         }
         if let Some(at) = deadline {
             self.tcp_arm_timer(sk, at);
+        }
+        if timewait {
+            self.tcp_release_user_frags(sk);
         }
         if closed {
             self.tcp_closed(sk);
@@ -268,6 +276,18 @@ impl Kernel {
         // The connection and any unread chunks go with the socket.
         drop(s);
         self.pp_release_deferred();
+    }
+
+    /// Kernel: `tcp_release_user_frags()`: every net_iov still pinned by a devmem token of
+    /// `sk` goes back to its page pool.
+    pub(crate) fn tcp_release_user_frags(&mut self, sk: SockId) {
+        let Some(s) = self.socks.map.get_mut(&sk) else {
+            return;
+        };
+        let frags = std::mem::take(&mut s.user_frags);
+        for (_, niov) in frags {
+            self.devmem_token_put(niov);
+        }
     }
 
     /// Cache the route for `sk`'s flow (`sk_setup_caps()` / `__sk_dst_set()`).
