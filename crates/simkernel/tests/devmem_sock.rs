@@ -912,3 +912,32 @@ fn devmem_tokens_released_when_the_orphan_is_destroyed() {
     e.w.run_for(std::time::Duration::from_millis(100)).unwrap();
     assert_eq!(inflight(&e, &rx), 0);
 }
+
+/// `sock_dequeue_err_skb()` regenerates `sk_err` from ICMP errors only: reading a zerocopy
+/// completion leaves a pending ECONNRESET in place for SO_ERROR and the next call.
+#[test]
+fn reading_zerocopy_completions_keeps_the_pending_error() {
+    use uapi::errno::ECONNRESET;
+    use uapi::socket::SO_ERROR;
+    let mut e = env();
+    let (cfd, afd) = connect_pair(&mut e, 9306, zerocopy_bound);
+    assert_eq!(send_bytes(&mut e, cfd, b"abc", vec![], MSG_ZEROCOPY), Ok(3));
+    e.w.run_for(std::time::Duration::from_millis(100)).unwrap();
+    // Unread data at the server's close → RST: the client's sk_err is ECONNRESET.
+    e.server.close(afd).unwrap();
+    e.w.run_for(std::time::Duration::from_millis(100)).unwrap();
+    let c = e.client.clone();
+    let out =
+        e.w.run_until(&e.client, async move {
+            c.recvmsg(cfd, 0, 256, MSG_ERRQUEUE | MSG_DONTWAIT).await
+        })
+        .unwrap()
+        .unwrap();
+    let (_, _, ee) = ee_from(&out.control);
+    assert_eq!(ee.ee_origin, SO_EE_ORIGIN_ZEROCOPY);
+    let c = e.client.clone();
+    assert_eq!(
+        c.getsockopt(cfd, SOL_SOCKET, SO_ERROR).unwrap(),
+        ECONNRESET.to_ne_bytes().to_vec()
+    );
+}

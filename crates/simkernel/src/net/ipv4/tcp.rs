@@ -21,8 +21,9 @@ use uapi::errno::{
 use uapi::socket::{
     CmsgHdr, DmabufCmsg, IP_RECVERR, IPV6_RECVERR, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_SOCK_DEVMEM,
     MSG_TRUNC, MSG_ZEROCOPY, SCM_CREDENTIALS, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SCM_RIGHTS,
-    SHUT_RD, SHUT_RDWR, SHUT_WR, SO_MARK, SO_PRIORITY, SO_TIMESTAMPING_NEW, SO_TIMESTAMPING_OLD,
-    SOCK_STREAM, SOL_IP, SOL_IPV6, SOL_SOCKET, SockExtendedErr, cmsg_align, cmsg_len, cmsg_space,
+    SHUT_RD, SHUT_RDWR, SHUT_WR, SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6, SO_MARK, SO_PRIORITY,
+    SO_TIMESTAMPING_NEW, SO_TIMESTAMPING_OLD, SOCK_STREAM, SOL_IP, SOL_IPV6, SOL_SOCKET,
+    SockExtendedErr, cmsg_align, cmsg_len, cmsg_space,
 };
 
 use crate::error::{KResult, KernelError};
@@ -796,8 +797,18 @@ impl Kernel {
         let Some(ee) = s.err_queue.pop_front() else {
             return Err(KernelError::new(EAGAIN));
         };
-        // `sk->sk_err` is regenerated from the next queued error.
-        s.sk_err = s.err_queue.front().map_or(0, |e| e.ee_errno as i32);
+        // Kernel: `sock_dequeue_err_skb()` touches `sk_err` for ICMP errors only: it takes
+        // the next entry's errno when that one is an ICMP error, and clears it when an ICMP
+        // error was dequeued and no ICMP error follows. Zerocopy notifications leave it
+        // alone (a pending ECONNRESET survives reading completions).
+        let is_icmp = |e: &SockExtendedErr| {
+            e.ee_origin == SO_EE_ORIGIN_ICMP || e.ee_origin == SO_EE_ORIGIN_ICMP6
+        };
+        match s.err_queue.front() {
+            Some(next) if is_icmp(next) => s.sk_err = next.ee_errno as i32,
+            _ if is_icmp(&ee) => s.sk_err = 0,
+            _ => {}
+        }
         let (level, ty, offender) = if s.family == AF_INET6 {
             (SOL_IPV6, IPV6_RECVERR, 28)
         } else {
