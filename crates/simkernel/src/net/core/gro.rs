@@ -10,8 +10,8 @@
 //! What merges, as the kernel decides it: the same 4-tuple; IPv6 without extension
 //! headers with the same traffic class, flow label and hop limit, or IPv4 without options
 //! or fragmentation with the same TOS, TTL and DF; the next expected sequence number; the
-//! same ACK number, header length, option bytes, window and flags (PSH and FIN may be
-//! added, CWR may not); a payload no larger than the first segment's (`gso_size`); a
+//! same ACK number, option bytes and flag word (header length, reserved and AE bits,
+//! window and flags; PSH and FIN may be added, CWR may not); a payload no larger than the first segment's (`gso_size`); a
 //! checksum the NIC verified; less than [`GRO_MAX_SIZE`] bytes from the IP header on; and,
 //! since the devmem series' ancestors, never readable and unreadable frags in one skb
 //! (`skb_frags_readable()` must agree). A segment with PSH, FIN, URG, RST or SYN, or one
@@ -175,8 +175,10 @@ fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> bool {
         && nh.payload <= held.mss
         && nh.flags & TCP_CWR == 0
         && held.hdr.flags & (TCP_PSH | TCP_FIN) == 0
-        // ACK number; then flags (but PSH, FIN, CWR) and window; then options.
+        // ACK number; then the flag word (`tcp_flag_word()`: data offset, the reserved
+        // bits and AE, the flags but PSH, FIN and CWR, the window); then options.
         && a[al4 + 8..al4 + 12] == b[bl4 + 8..bl4 + 12]
+        && a[al4 + 12] == b[bl4 + 12]
         && (a[al4 + 13] ^ nh.flags) & !(TCP_CWR | TCP_FIN | TCP_PSH) == 0
         && a[al4 + 14..al4 + 16] == b[bl4 + 14..bl4 + 16]
         && a[al4 + 20..al4 + held.hdr.thlen] == b[bl4 + 20..bl4 + nh.thlen]
