@@ -158,3 +158,151 @@ fn gro_flag_word_includes_reserved_and_ae_bits() {
     assert_eq!(got, vec![(4000, 1000, 0), (5000, 1000, 0)]);
     assert_eq!(merged(&k, nic), 0);
 }
+
+/// An IPv4 frame of flow `sport` with IP ID `id` and DF as given.
+fn frame4(k: &Kernel, nic: DevId, sport: u16, seq: u32, id: u16, df: bool) -> Vec<u8> {
+    let mut f = frame(k, nic, &ip4(), sport, seq, 1000);
+    f[L3 + 4..L3 + 6].copy_from_slice(&id.to_be_bytes());
+    f[L3 + 6] = if df { 0x40 } else { 0 };
+    refresh(&mut f);
+    f
+}
+
+/// `inet_gro_flush()`: an IPv4 segment merges only if its IP ID is the held skb's first
+/// ID plus the segments merged so far (incrementing IDs), or, when the second segment had
+/// the first one's ID and DF is set, the same ID again (a fixed-ID flow); without DF an
+/// ID cannot stay fixed.
+#[test]
+fn gro_ipv4_ip_id_increments_or_stays_fixed_with_df() {
+    let (mut k, nic) = nic();
+    let cases: [(&[u16], bool, &[(u32, usize)]); 5] = [
+        // Incrementing: one skb.
+        (&[100, 101, 102], true, &[(1000, 3000)]),
+        // Fixed with DF: one skb.
+        (&[200, 200, 200], true, &[(1000, 3000)]),
+        // A jump: the held skb goes up, the segment starts another.
+        (&[300, 305], true, &[(1000, 1000), (2000, 1000)]),
+        // Fixed without DF: no merge.
+        (&[400, 400], false, &[(1000, 1000), (2000, 1000)]),
+        // Fixed, then incrementing: the flow chose fixed at its second segment.
+        (&[500, 500, 501], true, &[(1000, 2000), (3000, 1000)]),
+    ];
+    for (i, (ids, df, want)) in cases.into_iter().enumerate() {
+        let frames = ids
+            .iter()
+            .enumerate()
+            .map(|(j, &id)| frame4(&k, nic, 1000 + i as u16, 1000 + 1000 * j as u32, id, df))
+            .collect();
+        let got: Vec<(u32, usize)> = poll(&mut k, nic, frames)
+            .into_iter()
+            .map(|(seq, len, _)| (seq, len))
+            .collect();
+        assert_eq!(got, want, "case {i}: ids {ids:?}, DF {df}");
+    }
+}
+
+/// The IP IDs a TCP/IPv4 connection puts on the wire are its own (`inet_id`, advanced by
+/// the number of segments of each skb, `ip_select_ident_segs()`), so the data frames of a
+/// bulk transfer carry consecutive IDs across TSO skbs and the peer's GRO merges them;
+/// the peer's ACKs do not take IDs from the sender's sequence.
+#[test]
+fn tcp_ipv4_ip_ids_are_per_socket_and_count_segments() {
+    use simkernel::World;
+    use simkernel::net::core::sock::AF_INET;
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::rc::Rc;
+    use uapi::socket::SOCK_STREAM;
+
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let mut k = Kernel::new(KernelConfig::default());
+    k.seed(7);
+    let init = k.init_net();
+    let srv = k.netns_add("srv").unwrap();
+    let a = k.nic_add(init, "eth0", NicProfile::bnxt(), 1).unwrap();
+    let b = k.nic_add(srv, "eth0", NicProfile::bnxt(), 1).unwrap();
+    k.wire_connect(a, b, Default::default()).unwrap();
+    for (ns, d, ip) in [(init, a, 1), (srv, b, 2)] {
+        let lo = k.netns_loopback(ns).unwrap();
+        k.link_set_up(lo, true).unwrap();
+        k.link_set_up(d, true).unwrap();
+        k.ipv4_addr_add(d, Ipv4Addr::new(192, 0, 2, ip), 24)
+            .unwrap();
+    }
+    let cap = Shared::default();
+    k.capture_start(b, Box::new(cap.clone())).unwrap();
+    let mut w = World::new(k);
+    let server = w.process(srv, simkernel::Cred::default());
+    let client = w.process(init, simkernel::Cred::default());
+    let lfd = server.socket(AF_INET, SOCK_STREAM).unwrap();
+    server.bind(lfd, "192.0.2.2:5000".parse().unwrap()).unwrap();
+    server.listen(lfd, 8).unwrap();
+    let s2 = server.clone();
+    w.spawn(&server, async move {
+        let (fd, _) = s2.accept(lfd).await.unwrap();
+        let mut n = 0;
+        loop {
+            let got = s2.recv(fd, 1 << 20, 0).await.unwrap();
+            if got.is_empty() {
+                break;
+            }
+            n += got.len();
+        }
+        assert_eq!(n, 400_000);
+        s2.close(fd).unwrap();
+    });
+    let c = client.clone();
+    w.run_until(&client, async move {
+        let fd = c.socket(AF_INET, SOCK_STREAM).unwrap();
+        c.connect(fd, "192.0.2.2:5000".parse().unwrap())
+            .await
+            .unwrap();
+        let data = vec![7u8; 400_000];
+        assert_eq!(c.send(fd, &data, 0).await.unwrap(), data.len());
+        c.close(fd).unwrap();
+    })
+    .unwrap();
+    w.drive_bounded(10_000).unwrap();
+    let mut k = w.kernel.borrow_mut();
+    k.capture_stop(b).unwrap();
+    let bytes = cap.0.borrow().clone();
+    let mut r = wire::PcapReader::new(&bytes[..]).unwrap();
+    let (mut ids, mut srv_ids) = (Vec::new(), Vec::new());
+    while let Some(rec) = r.next_packet().unwrap() {
+        let f = &rec.data;
+        if f[12..14] != [8, 0] {
+            continue;
+        }
+        let id = u16::from_be_bytes([f[L3 + 4], f[L3 + 5]]);
+        let flags = f[L3 + 20 + 13];
+        match f[L3 + 12..L3 + 16] {
+            [192, 0, 2, 1] => ids.push(id),
+            _ => srv_ids.push((id, flags)),
+        }
+    }
+    assert!(ids.len() > 200, "{} frames from the client", ids.len());
+    for w in ids.windows(2) {
+        assert_eq!(w[1], w[0].wrapping_add(1), "client IP IDs {ids:?}");
+    }
+    // The server's SYN-ACK comes from the request sock (`ip_build_and_send_pkt()`: DF, ID
+    // 0); the accepted socket's own IDs follow one by one.
+    assert_eq!(srv_ids[0], (0, 0x12), "server frames {srv_ids:?}");
+    for w in srv_ids[1..].windows(2) {
+        assert_eq!(w[1].0, w[0].0.wrapping_add(1), "server frames {srv_ids:?}");
+    }
+    let DeviceKind::Nic(n) = &k.device(b).kind else {
+        unreachable!()
+    };
+    assert!(n.napi.gro.merged > 100, "merged {}", n.napi.gro.merged);
+}

@@ -11,7 +11,9 @@
 //! headers with the same traffic class, flow label and hop limit, or IPv4 without options
 //! or fragmentation with the same TOS, TTL and DF; the next expected sequence number; the
 //! same ACK number, option bytes and flag word (header length, reserved and AE bits,
-//! window and flags; PSH and FIN may be added, CWR may not); a payload no larger than the first segment's (`gso_size`); a
+//! window and flags; PSH and FIN may be added, CWR may not); for IPv4, the IP ID of the
+//! held skb's first segment plus the segments merged, or (DF set) the same ID throughout
+//! when the second segment repeated it (`inet_gro_flush()`); a payload no larger than the first segment's (`gso_size`); a
 //! checksum the NIC verified; less than [`GRO_MAX_SIZE`] bytes from the IP header on; and,
 //! since the devmem series' ancestors, never readable and unreadable frags in one skb
 //! (`skb_frags_readable()` must agree). A segment with PSH, FIN, URG, RST or SYN, or one
@@ -146,7 +148,11 @@ struct Held {
     next_seq: u32,
     /// The first segment's payload size (`gso_size`).
     mss: usize,
+    /// Segments merged (`NAPI_GRO_CB(p)->count`).
     segs: u16,
+    /// Kernel: `NAPI_GRO_CB(p)->ip_fixedid`: an IPv4 flow whose second segment repeated the
+    /// first one's ID (with DF); its IDs must then stay fixed instead of incrementing.
+    fixed_id: bool,
 }
 
 /// Kernel: `struct gro_node` of a NAPI instance: the flows held during one poll.
@@ -166,11 +172,31 @@ impl GroList {
     }
 }
 
-/// Whether `new` may be appended to `held` (`tcp_gro_receive()`'s flush conditions).
-fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> bool {
+/// Kernel: `inet_gro_flush()` (include/net/gro.h), for IPv4 `new` against the held skb
+/// (whose header is its first segment's): `None` flushes; otherwise whether the flow's IDs
+/// are fixed from now on.
+///
+/// The IP ID of the n-th merged segment must be the first one's plus n (incrementing IDs,
+/// as TSO and software GSO write them), unless the flow is a fixed-ID one: with DF set, a
+/// second segment repeating the first one's ID marks the flow fixed (`ip_fixedid`), and
+/// every later segment must repeat it too. TOS, TTL and DF must match (see [`same_ip`]).
+fn inet_gro_flush(held: &Held, new: &[u8]) -> Option<bool> {
+    let a = &held.skb.head;
+    let id = |h: &[u8]| u16::from_be_bytes([h[L3 + 4], h[L3 + 5]]);
+    let offset = id(new).wrapping_sub(id(a));
+    let df = new[L3 + 6] & 0x40 != 0;
+    let fixed = held.fixed_id || (held.segs == 1 && df && offset == 0);
+    let want = if fixed { 0 } else { held.segs };
+    (offset == want).then_some(fixed)
+}
+
+/// Whether `new` may be appended to `held` (`tcp_gro_receive()`'s flush conditions,
+/// `gro_receive_network_flush()` included): `None` flushes; otherwise the held skb's
+/// `ip_fixedid` after the merge.
+fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> Option<bool> {
     let (a, b) = (&held.skb.head, &new.head);
     let (al4, bl4) = (held.hdr.l4, nh.l4);
-    held.hdr.thlen == nh.thlen
+    let mergeable = held.hdr.thlen == nh.thlen
         && nh.seq == held.next_seq
         && nh.payload <= held.mss
         && nh.flags & TCP_CWR == 0
@@ -186,7 +212,15 @@ fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> bool {
         // `skb_gro_receive()`: `p->len + len >= gro_max_size` is E2BIG, `p->len` counted
         // from the IP header. No frag limit: past MAX_SKB_FRAGS the segment is chained.
         && held.skb.len() - L3 + nh.payload < GRO_MAX_SIZE
-        && held.skb.skb_frags_readable() == new.skb_frags_readable()
+        && held.skb.skb_frags_readable() == new.skb_frags_readable();
+    if !mergeable {
+        return None;
+    }
+    if nh.v6 {
+        Some(false)
+    } else {
+        inet_gro_flush(held, b)
+    }
 }
 
 /// Kernel: `*_gro_complete()`: make a merged skb look like one large TCP packet.
@@ -249,8 +283,9 @@ impl Kernel {
             .iter()
             .position(|h| same_flow(&h.skb, &h.hdr, &skb, &nh));
         if let Some(i) = pos {
-            if can_merge(&gro.held[i], &skb, &nh) {
+            if let Some(fixed_id) = can_merge(&gro.held[i], &skb, &nh) {
                 let h = &mut gro.held[i];
+                h.fixed_id = fixed_id;
                 h.skb.frags.extend(skb.frags);
                 h.skb.head[h.hdr.l4 + 13] |= nh.flags & (TCP_FIN | TCP_PSH);
                 h.hdr.flags |= nh.flags & (TCP_FIN | TCP_PSH);
@@ -279,6 +314,7 @@ impl Kernel {
             next_seq: nh.seq.wrapping_add(nh.payload as u32),
             mss: nh.payload,
             segs: 1,
+            fixed_id: false,
             hdr: nh,
             skb,
         });

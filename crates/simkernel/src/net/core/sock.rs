@@ -201,6 +201,9 @@ pub struct Sock {
     pub dst: Option<SkDstCache>,
     /// The connection was refused/reset while connecting.
     pub(crate) was_syn_sent: bool,
+    /// Kernel: `inet_sk(sk)->inet_id`: the IPv4 ID of the connection's next packet
+    /// (`ip_select_ident_segs()` takes one per segment of each skb).
+    pub(crate) inet_id: u16,
 }
 
 impl Sock {
@@ -234,6 +237,7 @@ impl Sock {
             shut_rd: false,
             dst: None,
             was_syn_sent: false,
+            inet_id: 0,
         }
     }
 

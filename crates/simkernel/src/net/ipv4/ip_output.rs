@@ -54,17 +54,32 @@ pub(crate) fn ipv4_fill_checksum(h: &mut [u8]) {
 }
 
 impl Kernel {
-    /// Kernel: `ip_queue_xmit()`: push the IPv4 header and send along `route`.
+    /// Kernel: `ip_queue_xmit()`: push the IPv4 header and send along `route`. The ID
+    /// comes from the kernel-wide counter (a socket without its own `inet_id`).
     pub fn ip_queue_xmit(
         &mut self,
         route: &Route4,
         saddr: Ipv4Addr,
         daddr: Ipv4Addr,
         proto: IpProtocol,
-        mut skb: Skb,
+        skb: Skb,
     ) -> KResult<()> {
         let ident = self.ip_ident;
         self.ip_ident = self.ip_ident.wrapping_add(1);
+        self.ip_queue_xmit_id(route, saddr, daddr, proto, skb, ident)
+    }
+
+    /// [`Kernel::ip_queue_xmit`] with the IP ID `ident` the caller chose
+    /// (`ip_select_ident_segs()` from the socket's `inet_id`).
+    pub(crate) fn ip_queue_xmit_id(
+        &mut self,
+        route: &Route4,
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+        proto: IpProtocol,
+        mut skb: Skb,
+        ident: u16,
+    ) -> KResult<()> {
         let h = ipv4_header(saddr, daddr, proto, skb.len(), 64, ident);
         skb.push(&h);
         skb.network_header = 0;
@@ -114,7 +129,9 @@ impl Kernel {
 }
 
 /// Kernel: `ip_queue_xmit()` as the socket layer calls it (`proto` is the IP protocol
-/// number; `netns` is implied by the route's device).
+/// number; `netns` is implied by the route's device; `ident` the IP ID the socket's
+/// `inet_id` gives, `None` for the kernel-wide counter).
+#[allow(clippy::too_many_arguments)]
 pub fn ip_queue_xmit(
     k: &mut Kernel,
     netns: NetNsId,
@@ -123,7 +140,20 @@ pub fn ip_queue_xmit(
     daddr: Ipv4Addr,
     proto: u8,
     skb: Skb,
+    ident: Option<u16>,
 ) -> KResult<()> {
     let _ = netns;
-    k.ip_queue_xmit(route, saddr, daddr, IpProtocol::from(proto), skb)
+    let proto = IpProtocol::from(proto);
+    match ident {
+        Some(id) => k.ip_queue_xmit_id(route, saddr, daddr, proto, skb, id),
+        None => k.ip_queue_xmit(route, saddr, daddr, proto, skb),
+    }
+}
+
+/// A connection's first IPv4 ID. Kernel: `tcp_v4_connect()` / `tcp_v4_syn_recv_sock()` set
+/// `inet_id = get_random_u16()`; the emulator takes 16 bits of the connection's keyed ISN
+/// hash instead, so the value is as unpredictable to the peer and the seeded RNG's stream
+/// is unchanged.
+pub(crate) fn inet_id_init(isn: u32) -> u16 {
+    (isn ^ (isn >> 16)) as u16
 }

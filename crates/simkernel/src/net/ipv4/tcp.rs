@@ -245,6 +245,7 @@ impl Kernel {
         s.local = Some(local);
         s.remote = Some(remote);
         s.was_syn_sent = true;
+        s.inet_id = crate::net::ipv4::ip_output::inet_id_init(isn.0);
         self.socks.ehash.insert((netns, local, remote), sk);
         self.sk_dst_set(sk, route.route.dev());
         self.tcp_push(sk);

@@ -185,7 +185,9 @@ impl Kernel {
         remote: SocketAddr,
         rst: Segment<SkbData>,
     ) {
-        self.tcp_transmit(netns, local, remote, Some(dev), usize::MAX, rst);
+        // Kernel: `tcp_v4_send_reset()` replies through the per-netns control socket,
+        // which has no `inet_id`: the reset's DF header gets ID 0.
+        self.tcp_transmit(netns, local, remote, Some(dev), usize::MAX, rst, None);
     }
 
     /// Kernel: `__inet6_lookup_listener()` / `inet_lhash2_lookup()`: the best-scoring
@@ -309,6 +311,7 @@ impl Kernel {
             c.rcvbuf = rcvbuf;
             (c.sndbuf_locked, c.rcvbuf_locked) = locks;
             c.bound_dev_if = bound;
+            c.inet_id = crate::net::ipv4::ip_output::inet_id_init(isn.0);
         }
         self.socks.ehash.insert((netns, local, remote), child);
         self.sk_dst_set(child, route.route.dev());

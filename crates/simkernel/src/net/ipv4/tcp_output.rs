@@ -86,7 +86,9 @@ impl Kernel {
         Ok(FlowRoute { route, mtu })
     }
 
-    /// Emit `seg` from `local` to `remote` as one or more skbs through IP.
+    /// Emit `seg` from `local` to `remote` as one or more skbs through IP. `inet_id` is
+    /// the sending socket's next IPv4 ID (`None`: no socket, as for a reset); returns the
+    /// IDs used, one per segment of each skb (`ip_select_ident_segs()`).
     pub(crate) fn tcp_transmit(
         &mut self,
         netns: NetNsId,
@@ -95,13 +97,24 @@ impl Kernel {
         oif: Option<DevId>,
         mss: usize,
         seg: Segment<SkbData>,
-    ) {
+        inet_id: Option<u16>,
+    ) -> u16 {
         let Ok(route) = self.tcp_route(netns, remote.ip(), oif) else {
-            return;
+            return 0;
         };
+        // Kernel: a SYN-ACK leaves from the request sock through `ip_build_and_send_pkt()`,
+        // which gives a DF header ID 0 and takes nothing from the socket's `inet_id`.
+        let inet_id = inet_id.filter(|_| !(seg.flags.syn && seg.ack.is_some()));
+        let mut used = 0u16;
         for skb in tcp_build_skbs(local.ip(), remote.ip(), mss, seg) {
-            let _ = self.tcp_ip_xmit(netns, route, local.ip(), remote.ip(), skb);
+            let segs = skb_gso_segs(&skb);
+            let id = inet_id.map_or(0, |i| i.wrapping_add(used));
+            if inet_id.is_some() {
+                used = used.wrapping_add(segs);
+            }
+            let _ = self.tcp_ip_xmit(netns, route, local.ip(), remote.ip(), skb, id);
         }
+        used
     }
 
     fn tcp_ip_xmit(
@@ -111,6 +124,7 @@ impl Kernel {
         saddr: IpAddr,
         daddr: IpAddr,
         skb: Skb,
+        ident: u16,
     ) -> KResult<()> {
         // The route tcp_transmit() looked up for this segment (one lookup per transmit, as
         // inet6_csk_xmit() uses the socket's dst).
@@ -119,7 +133,16 @@ impl Kernel {
                 crate::net::ipv6::ip6_output::ip6_xmit(self, netns, r, s, d, IPPROTO_TCP, skb)
             }
             (IpAddr::V4(s), IpAddr::V4(d), IpRoute::V4(r)) => {
-                crate::net::ipv4::ip_output::ip_queue_xmit(self, netns, r, s, d, IPPROTO_TCP, skb)
+                crate::net::ipv4::ip_output::ip_queue_xmit(
+                    self,
+                    netns,
+                    r,
+                    s,
+                    d,
+                    IPPROTO_TCP,
+                    skb,
+                    Some(ident),
+                )
             }
             _ => Ok(()),
         }
@@ -140,6 +163,7 @@ impl Kernel {
             return;
         };
         let (local, remote) = (c.local(), c.remote());
+        let mut inet_id = s.inet_id;
         let mut segs = Vec::new();
         while let Some(seg) = c.poll_transmit(now, max_payload) {
             segs.push(seg);
@@ -158,7 +182,11 @@ impl Kernel {
         let timewait = s.orphan && matches!(c.state(), tcp::State::FinWait2 | tcp::State::TimeWait);
         let acked = c.send_stream_acked();
         for seg in segs {
-            self.tcp_transmit(netns, local, remote, oif, mss, seg);
+            let used = self.tcp_transmit(netns, local, remote, oif, mss, seg, Some(inet_id));
+            inet_id = inet_id.wrapping_add(used);
+        }
+        if let Some(s) = self.socks.map.get_mut(&sk) {
+            s.inet_id = inet_id;
         }
         for e in events {
             self.tcp_event(sk, e, acked);
@@ -309,6 +337,17 @@ impl crate::net::core::sock::Sock {
 /// payload frags by reference, at most [`MAX_SKB_FRAGS`] frags per skb (a segment whose
 /// payload has more frags becomes several skbs with consecutive sequence numbers; flags
 /// other than ACK go on the first (SYN/RST) or last (FIN/PSH) one).
+/// Kernel: `tcp_set_skb_tso_segs()`: the segments a TCP skb (TCP header first) becomes,
+/// `DIV_ROUND_UP(payload, gso_size)`, at least one.
+fn skb_gso_segs(skb: &Skb) -> u16 {
+    let thlen = skb.head.get(12).map_or(20, |b| usize::from(b >> 4) * 4);
+    let payload = skb.len().saturating_sub(thlen);
+    match usize::from(skb.gso_size) {
+        0 => 1,
+        mss => payload.div_ceil(mss).max(1) as u16,
+    }
+}
+
 pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<SkbData>) -> Vec<Skb> {
     // MAX_SKB_FRAGS payload pieces per skb, moved straight into its frags.
     let n = seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1);
