@@ -306,3 +306,25 @@ fn tcp_ipv4_ip_ids_are_per_socket_and_count_segments() {
     };
     assert!(n.napi.gro.merged > 100, "merged {}", n.napi.gro.merged);
 }
+
+/// `inet_gro_receive()` leaves GRO early for an IPv4 header whose checksum is wrong (the
+/// frame goes up on its own and its flow's held skb stays held), and flushes on any
+/// fragment-offset bit but DF, the reserved one included (the held skb goes up first).
+#[test]
+fn gro_ipv4_header_checksum_and_reserved_flag() {
+    let (mut k, nic) = nic();
+    let a = frame4(&k, nic, 1, 1000, 100, true);
+    let mut b = frame4(&k, nic, 1, 2000, 101, true);
+    b[L3 + 10] ^= 0x55; // a bad IP header checksum; the TCP checksum is still right
+    let c = frame4(&k, nic, 1, 2000, 101, true);
+    let got = poll(&mut k, nic, vec![a, b, c]);
+    assert_eq!(got, vec![(2000, 1000, 0), (1000, 2000, 1000)]);
+
+    let d = frame4(&k, nic, 2, 1000, 200, true);
+    let mut e = frame4(&k, nic, 2, 2000, 201, true);
+    e[L3 + 6] |= 0x80; // the reserved ("evil") bit
+    refresh(&mut e);
+    let f = frame4(&k, nic, 2, 3000, 202, true);
+    let got = poll(&mut k, nic, vec![d, e, f]);
+    assert_eq!(got, vec![(1000, 1000, 0), (2000, 1000, 0), (3000, 1000, 0)]);
+}

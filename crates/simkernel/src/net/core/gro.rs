@@ -72,30 +72,49 @@ struct Hdr {
 
 const L3: usize = 14;
 
-/// Parses a received frame's headers for GRO; `None` when it cannot be merged at all.
-fn gro_hdr(skb: &Skb) -> Option<Hdr> {
+/// What GRO makes of a received frame, before looking for its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroIn {
+    /// Leaves GRO before the flow lookup and goes up on its own; a held skb of its flow
+    /// stays held (`inet_gro_receive()` / `tcp*_gro_receive()` return with the frame's
+    /// `flush` set and no held skb to complete).
+    Bypass,
+    /// Reaches `tcp_gro_receive()` with its `flush` set: its flow's held skb is completed
+    /// first, then the frame goes up.
+    Flush(Hdr),
+    /// A merge candidate.
+    Merge(Hdr),
+}
+
+/// Parses a received frame's headers for GRO.
+fn gro_hdr(skb: &Skb) -> GroIn {
+    gro_hdr_parse(skb).unwrap_or(GroIn::Bypass)
+}
+
+fn gro_hdr_parse(skb: &Skb) -> Option<GroIn> {
     let h = &skb.head;
     let et = u16::from_be_bytes([*h.get(12)?, *h.get(13)?]);
-    let (v6, l4, ip_len) = match et {
+    // Whether the IP header asks for a flush (`inet_gro_receive()`: any frag_off bit but
+    // DF, the reserved one included).
+    let (v6, l4, ip_len, ip_flush) = match et {
         0x86dd => {
             let ip = h.get(L3..L3 + 40)?;
             if ip[6] != 6 {
                 return None; // extension headers or not TCP
             }
             let plen = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
-            (true, L3 + 40, 40 + plen)
+            (true, L3 + 40, 40 + plen, false)
         }
         0x0800 => {
             let ip = h.get(L3..L3 + 20)?;
             let frag = u16::from_be_bytes([ip[6], ip[7]]);
-            if ip[0] != 0x45 || ip[9] != 6 || frag & 0x3fff != 0 {
-                return None; // options, not TCP, or a fragment
+            // `inet_gro_receive()`: options, a fragment (MF or an offset) or a bad header
+            // checksum leave before the flow lookup.
+            if ip[0] != 0x45 || ip[9] != 6 || frag & 0x3fff != 0 || !ipv4_csum_ok(ip) {
+                return None;
             }
-            (
-                false,
-                L3 + 20,
-                usize::from(u16::from_be_bytes([ip[2], ip[3]])),
-            )
+            let tot = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+            (false, L3 + 20, tot, frag & !0x4000 != 0)
         }
         _ => return None,
     };
@@ -106,14 +125,27 @@ fn gro_hdr(skb: &Skb) -> Option<Hdr> {
     if thlen < 20 || h.len() != l4 + thlen || skb.len() != L3 + ip_len {
         return None;
     }
-    Some(Hdr {
+    let hdr = Hdr {
         v6,
         l4,
         thlen,
         seq: u32::from_be_bytes([th[4], th[5], th[6], th[7]]),
         flags: th[13],
         payload: skb.len() - h.len(),
+    };
+    // A segment without payload flushes in `tcp_gro_receive()` (`(len - 1) >= mss`).
+    Some(if ip_flush || hdr.payload == 0 {
+        GroIn::Flush(hdr)
+    } else {
+        GroIn::Merge(hdr)
     })
+}
+
+/// Kernel: `ip_fast_csum(iph, 5) == 0`: the 20-byte IPv4 header sums to all ones.
+fn ipv4_csum_ok(ip: &[u8]) -> bool {
+    let mut acc = checksum::Accumulator::new();
+    acc.add(&ip[..20]);
+    acc.sum() == 0xffff
 }
 
 /// Same flow: addresses and ports.
@@ -264,19 +296,30 @@ impl Kernel {
     /// Kernel: `napi_gro_receive()`: merge `skb` (received on NIC `dev`, Ethernet header
     /// first) into a held skb of its flow, hold it, or pass it up (`netif_rx()`).
     pub(crate) fn napi_gro_receive(&mut self, dev: DevId, gro: &mut GroList, skb: Skb) {
-        let hdr = gro_hdr(&skb).filter(|_| skb.ip_summed == IpSummed::Unnecessary);
-        let Some(nh) = hdr.filter(|h| h.payload > 0) else {
-            // Not mergeable: its flow's held skb goes first, then this one.
-            if let Some(nh) = hdr
-                && let Some(i) = gro
+        // `tcp*_gro_receive()`: a checksum the NIC did not verify is checked in software
+        // (`skb_gro_checksum_validate()`); the emulated NIC leaves only bad ones unverified.
+        let input = match gro_hdr(&skb) {
+            _ if skb.ip_summed != IpSummed::Unnecessary => GroIn::Bypass,
+            i => i,
+        };
+        let nh = match input {
+            GroIn::Merge(nh) => nh,
+            GroIn::Bypass => {
+                self.netif_rx(dev, skb);
+                return;
+            }
+            GroIn::Flush(nh) => {
+                // Not mergeable: its flow's held skb goes first, then this one.
+                if let Some(i) = gro
                     .held
                     .iter()
                     .position(|h| same_flow(&h.skb, &h.hdr, &skb, &nh))
-            {
-                self.gro_flush_one(dev, gro, i);
+                {
+                    self.gro_flush_one(dev, gro, i);
+                }
+                self.netif_rx(dev, skb);
+                return;
             }
-            self.netif_rx(dev, skb);
-            return;
         };
         let pos = gro
             .held
