@@ -307,6 +307,34 @@ fn tcp_ipv4_ip_ids_are_per_socket_and_count_segments() {
     assert!(n.napi.gro.merged > 100, "merged {}", n.napi.gro.merged);
 }
 
+/// The TCP payload bytes of the skbs GRO passes up, in order (head past the headers, then
+/// page frags).
+fn poll_bytes(k: &mut Kernel, nic: DevId, frames: Vec<Vec<u8>>) -> Vec<(u32, Vec<u8>)> {
+    for f in frames {
+        k.nic_receive(nic, f);
+    }
+    k.nic_napi_poll(nic);
+    k.device_mut_for_tests(nic)
+        .rx_backlog
+        .drain(..)
+        .map(|s| {
+            let l4 = l4(&s.head);
+            let thlen = usize::from(s.head[l4 + 12] >> 4) * 4;
+            let seq = u32::from_be_bytes(s.head[l4 + 4..l4 + 8].try_into().unwrap());
+            let mut b = s.head[l4 + thlen..].to_vec();
+            for f in &s.frags {
+                match f {
+                    simkernel::Frag::Page { bytes, off, len } => {
+                        b.extend_from_slice(&bytes[*off..*off + *len])
+                    }
+                    simkernel::Frag::NetIov { .. } => panic!("no devmem here"),
+                }
+            }
+            (seq, b)
+        })
+        .collect()
+}
+
 /// `inet_gro_receive()` leaves GRO early for an IPv4 header whose checksum is wrong (the
 /// frame goes up on its own and its flow's held skb stays held), and flushes on any
 /// fragment-offset bit but DF, the reserved one included (the held skb goes up first).
@@ -327,4 +355,40 @@ fn gro_ipv4_header_checksum_and_reserved_flag() {
     let f = frame4(&k, nic, 2, 3000, 202, true);
     let got = poll(&mut k, nic, vec![d, e, f]);
     assert_eq!(got, vec![(1000, 1000, 0), (2000, 1000, 0), (3000, 1000, 0)]);
+}
+
+/// `skb_gro_receive()` merges a segment whatever its layout: frags are appended, a linear
+/// one's head goes in as a frag (`head_frag`) or the skb is chained on `frag_list`. So a
+/// small segment the driver copied into a linear skb (`rx_copybreak`) merges into its
+/// held flow (and, shorter than `gso_size`, ends it) instead of overtaking it, and a flow
+/// can start with a linear segment. A padded IPv4 frame (IP length below the frame's) is
+/// flushed in `inet_gro_receive()`: its flow's held skb goes up first.
+#[test]
+fn gro_merges_linear_segments_and_flushes_before_padded_ones() {
+    let (mut k, nic) = nic();
+    let a = frame(&k, nic, &ip6(), 1, 1000, 1000);
+    let b = frame(&k, nic, &ip6(), 1, 2000, 100);
+    let want: Vec<u8> = a[74..].iter().chain(&b[74..]).copied().collect();
+    let got = poll_bytes(&mut k, nic, vec![a, b]);
+    assert_eq!(got, vec![(1000, want)]);
+
+    let c = frame(&k, nic, &ip6(), 2, 5000, 200);
+    let d = frame(&k, nic, &ip6(), 2, 5200, 200);
+    let e = frame(&k, nic, &ip6(), 2, 5400, 100);
+    let want: Vec<u8> = [&c, &d, &e].iter().flat_map(|f| f[74..].to_vec()).collect();
+    let got = poll(&mut k, nic, vec![c.clone(), d.clone(), e.clone()]);
+    assert_eq!(got, vec![(5000, 500, 200)]);
+    let got = poll_bytes(&mut k, nic, vec![c, d, e]);
+    assert_eq!(got, vec![(5000, want)]);
+
+    let f = frame4(&k, nic, 3, 8000, 300, true);
+    let mut g = frame(&k, nic, &ip4(), 3, 9000, 2);
+    g[L3 + 4..L3 + 6].copy_from_slice(&301u16.to_be_bytes());
+    refresh(&mut g);
+    g.resize(60, 0); // Ethernet padding
+    let got: Vec<u32> = poll(&mut k, nic, vec![f, g])
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(got, vec![8000, 9000]);
 }

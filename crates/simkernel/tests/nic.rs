@@ -397,8 +397,9 @@ fn seg_frame(k: &Kernel, nic: DevId, seq: u32, flags: TcpFlags, len: usize) -> V
 
 /// Frames received in one NAPI poll go through GRO: consecutive segments of a flow merge
 /// into one skb (IP length rewritten, gso_size set, CHECKSUM_PARTIAL), a sequence gap or a
-/// PSH ends a merge, a pure ACK of a held flow goes up after it, and frames whose payload
-/// stayed linear (copybreak) or whose checksum is bad go up alone.
+/// PSH ends a merge, a pure ACK of a held flow goes up after it, a frame whose payload
+/// stayed linear (copybreak) is held like any other (its small `gso_size` then refuses the
+/// larger next segment), and a frame whose checksum is bad goes up alone.
 #[test]
 fn gro_merges_consecutive_segments_of_one_poll() {
     let mut k = Kernel::new(KernelConfig::default());
@@ -414,7 +415,8 @@ fn gro_merges_consecutive_segments_of_one_poll() {
         seg_frame(&k, nic, 5000, ack, 1000),
         // ... which this PSH segment ends.
         seg_frame(&k, nic, 6000, ack | TcpFlags::PSH, 500),
-        // Copybreak: linear payload, never merged.
+        // Copybreak: linear payload, held with gso_size 100; the next one is larger, so
+        // the held skb goes up and that one is held in turn.
         seg_frame(&k, nic, 6500, ack, 100),
         seg_frame(&k, nic, 6600, ack, 1000),
         // A pure ACK of the held flow: the held skb first.

@@ -19,9 +19,9 @@
 //! (`skb_frags_readable()` must agree). A segment with PSH, FIN, URG, RST or SYN, or one
 //! shorter than `gso_size`, is merged (when it may be) and then the flow is flushed;
 //! anything that cannot merge flushes the held skb of its flow first, so a flow's order is
-//! kept. Merging needs the payload in frags (the NIC's header split or page frag), as
-//! `skb_gro_receive()` appends frags; a frame whose payload stayed linear
-//! (`rx_copybreak`) goes up alone.
+//! kept. A frame whose payload stayed linear (`rx_copybreak`) merges too:
+//! `skb_gro_receive()` appends its head as a frag (`head_frag`) or chains it on
+//! `frag_list`; here its payload becomes a page frag of the held skb.
 //!
 //! Frags past [`MAX_SKB_FRAGS`]: when appending would exceed it, `skb_gro_receive()` chains
 //! the segment on the held skb's `frag_list` instead (a 9000-byte frame in 4 KiB buffers
@@ -39,7 +39,7 @@
 
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
-use crate::net::core::skbuff::{GsoType, IpSummed, MAX_SKB_FRAGS, Skb};
+use crate::net::core::skbuff::{Frag, GsoType, IpSummed, MAX_SKB_FRAGS, Page, Skb};
 use wire::checksum;
 use wire::{IpProtocol, TcpFlags};
 
@@ -66,7 +66,7 @@ struct Hdr {
     thlen: usize,
     seq: u32,
     flags: u8,
-    /// TCP payload bytes (all in frags).
+    /// TCP payload bytes (in the head past the headers, then in frags).
     payload: usize,
 }
 
@@ -120,9 +120,9 @@ fn gro_hdr_parse(skb: &Skb) -> Option<GroIn> {
     };
     let th = h.get(l4..l4 + 20)?;
     let thlen = usize::from(th[12] >> 4) * 4;
-    // The head is exactly the headers; the payload is in frags and the IP length covers
-    // exactly the skb (no Ethernet padding).
-    if thlen < 20 || h.len() != l4 + thlen || skb.len() != L3 + ip_len {
+    // `tcp_gro_pull_header()`: a data offset below 20 leaves GRO. The headers are in the
+    // head; the payload may follow them there (a linear skb) and continue in frags.
+    if thlen < 20 || h.len() < l4 + thlen {
         return None;
     }
     let hdr = Hdr {
@@ -131,10 +131,14 @@ fn gro_hdr_parse(skb: &Skb) -> Option<GroIn> {
         thlen,
         seq: u32::from_be_bytes([th[4], th[5], th[6], th[7]]),
         flags: th[13],
-        payload: skb.len() - h.len(),
+        payload: skb.len() - (l4 + thlen),
     };
-    // A segment without payload flushes in `tcp_gro_receive()` (`(len - 1) >= mss`).
-    Some(if ip_flush || hdr.payload == 0 {
+    // An IP length that does not cover exactly the frame (Ethernet padding) flushes
+    // (`inet_gro_receive()`: `tot_len ^ skb_gro_len()`; `ipv6_gro_receive()`:
+    // `payload_len != skb->len - hlen`), as does a segment without payload in
+    // `tcp_gro_receive()` (`(len - 1) >= mss`).
+    let len_flush = skb.len() != L3 + ip_len;
+    Some(if ip_flush || len_flush || hdr.payload == 0 {
         GroIn::Flush(hdr)
     } else {
         GroIn::Merge(hdr)
@@ -329,6 +333,18 @@ impl Kernel {
             if let Some(fixed_id) = can_merge(&gro.held[i], &skb, &nh) {
                 let h = &mut gro.held[i];
                 h.fixed_id = fixed_id;
+                // `skb_gro_receive()`: frags are appended; a linear segment's payload goes
+                // in as one (its `head_frag`), or the segment is chained on `frag_list`
+                // (which the emulated skb's frags stand for): the bytes follow in order.
+                let hlen = nh.l4 + nh.thlen;
+                if skb.head.len() > hlen {
+                    let len = skb.head.len() - hlen;
+                    h.skb.frags.push(Frag::Page {
+                        bytes: Page::new_buf(skb.head),
+                        off: hlen,
+                        len,
+                    });
+                }
                 h.skb.frags.extend(skb.frags);
                 h.skb.head[h.hdr.l4 + 13] |= nh.flags & (TCP_FIN | TCP_PSH);
                 h.hdr.flags |= nh.flags & (TCP_FIN | TCP_PSH);
