@@ -392,3 +392,27 @@ fn gro_merges_linear_segments_and_flushes_before_padded_ones() {
         .collect();
     assert_eq!(got, vec![8000, 9000]);
 }
+
+/// What makes two frames one flow: the Ethernet header (`gro_list_prepare()`:
+/// `compare_ether_header()`), addresses and, for IPv6, version and flow label
+/// (`ipv6_gro_receive()`: `first_word & 0xF00FFFFF`), and the ports (`tcp_gro_lookup()`).
+/// A frame of the same 4-tuple with another flow label or source MAC is another flow: the
+/// held skb stays held (both go up when the poll ends, oldest first) instead of being
+/// flushed, so a third flow's frame in between goes up before both.
+#[test]
+fn gro_flow_identity_includes_mac_header_and_flow_label() {
+    let (mut k, nic) = nic();
+    let ack_of_other_flow = frame(&k, nic, &ip6(), 9, 1, 0);
+    let a = frame(&k, nic, &ip6(), 1, 1000, 1000);
+    let mut b = frame(&k, nic, &ip6(), 1, 2000, 1000);
+    b[L3 + 3] = 0x02; // flow label 2
+    let got = poll(&mut k, nic, vec![a, b, ack_of_other_flow.clone()]);
+    assert_eq!(got, vec![(1, 0, 0), (1000, 1000, 0), (2000, 1000, 0)]);
+
+    let a = frame(&k, nic, &ip6(), 2, 1000, 1000);
+    let mut b = frame(&k, nic, &ip6(), 2, 2000, 1000);
+    b[11] = 0xc; // another source MAC
+    let got = poll(&mut k, nic, vec![a, b, ack_of_other_flow]);
+    assert_eq!(got, vec![(1, 0, 0), (1000, 1000, 0), (2000, 1000, 0)]);
+    assert_eq!(merged(&k, nic), 0);
+}

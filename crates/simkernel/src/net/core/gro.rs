@@ -7,8 +7,9 @@
 //! `inet_gro_complete()` (net/ipv4/af_inet.c), `tcp_gro_receive()` / `tcp_gro_complete()`
 //! (net/ipv4/tcp_offload.c), `skb_gro_receive()` (net/core/gro.c).
 //!
-//! What merges, as the kernel decides it: the same 4-tuple; IPv6 without extension
-//! headers with the same traffic class, flow label and hop limit, or IPv4 without options
+//! What merges, as the kernel decides it: the same flow (Ethernet header, 4-tuple and,
+//! for IPv6, flow label); IPv6 without extension headers with the same traffic class and
+//! hop limit, or IPv4 without options
 //! or fragmentation with the same TOS, TTL and DF; the next expected sequence number; the
 //! same ACK number, option bytes and flag word (header length, reserved and AE bits,
 //! window and flags; PSH and FIN may be added, CWR may not); for IPv4, the IP ID of the
@@ -152,24 +153,34 @@ fn ipv4_csum_ok(ip: &[u8]) -> bool {
     acc.sum() == 0xffff
 }
 
-/// Same flow: addresses and ports.
+/// Same flow: the Ethernet header (`gro_list_prepare()`: `compare_ether_header()`),
+/// addresses (`inet_gro_receive()`; `ipv6_gro_receive()` also the version and flow label,
+/// `first_word & 0xF00FFFFF`) and ports (`tcp_gro_lookup()`). Frames that differ only in
+/// what [`same_ip`] and [`can_merge`] compare are one flow that cannot merge (flush);
+/// frames that differ here are two flows, held side by side.
 fn same_flow(a: &Skb, ah: &Hdr, b: &Skb, bh: &Hdr) -> bool {
-    if ah.v6 != bh.v6 {
+    if ah.v6 != bh.v6 || a.head[..L3] != b.head[..L3] {
         return false;
     }
-    let addrs = if ah.v6 {
-        L3 + 8..L3 + 40
+    let (a3, b3) = (&a.head[L3..], &b.head[L3..]);
+    let ip_same = if ah.v6 {
+        a3[0] & 0xf0 == b3[0] & 0xf0
+            && a3[1] & 0x0f == b3[1] & 0x0f
+            && a3[2..4] == b3[2..4]
+            && a3[8..40] == b3[8..40]
     } else {
-        L3 + 12..L3 + 20
+        a3[12..20] == b3[12..20]
     };
-    a.head[addrs.clone()] == b.head[addrs] && a.head[ah.l4..ah.l4 + 4] == b.head[bh.l4..bh.l4 + 4]
+    ip_same && a.head[ah.l4..ah.l4 + 4] == b.head[bh.l4..bh.l4 + 4]
 }
 
-/// The IP fields that must agree (`ipv6_gro_receive()` / `inet_gro_receive()`).
+/// The IP fields that must agree (`ipv6_gro_flush()` / `inet_gro_flush()`).
 fn same_ip(a: &[u8], b: &[u8], v6: bool) -> bool {
     if v6 {
-        // Version, traffic class, flow label; hop limit.
-        a[L3..L3 + 4] == b[L3..L3 + 4] && a[L3 + 7] == b[L3 + 7]
+        // Traffic class (the low nibble of byte 0, the high one of byte 1); hop limit.
+        a[L3] & 0x0f == b[L3] & 0x0f
+            && a[L3 + 1] & 0xf0 == b[L3 + 1] & 0xf0
+            && a[L3 + 7] == b[L3 + 7]
     } else {
         // TOS, DF, TTL.
         a[L3 + 1] == b[L3 + 1] && (a[L3 + 6] & 0x40) == (b[L3 + 6] & 0x40) && a[L3 + 8] == b[L3 + 8]
