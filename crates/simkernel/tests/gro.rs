@@ -416,3 +416,73 @@ fn gro_flow_identity_includes_mac_header_and_flow_label() {
     assert_eq!(got, vec![(1, 0, 0), (1000, 1000, 0), (2000, 1000, 0)]);
     assert_eq!(merged(&k, nic), 0);
 }
+
+/// The GRO bucket of a frame: `skb->hash` (the NIC's RSS hash, which the drivers set with
+/// `skb_set_hash()`) modulo `GRO_HASH_BUCKETS`.
+fn bucket(f: &[u8]) -> u32 {
+    let flow = simkernel::drivers::nic_rx::parse_flow(f).unwrap();
+    simkernel::drivers::nic_rx::rss_hash(&flow) & 7
+}
+
+/// `dev_gro_receive()` keeps its held skbs in `GRO_HASH_BUCKETS` (8) lists chosen by the
+/// skb's hash, and `MAX_GRO_SKBS` (8) bounds each list, not the NAPI instance: nine
+/// flows spread over two or more buckets are all held and all merge, where one bound of
+/// eight for the whole NAPI would have evicted and never merged. `napi_gro_flush()` then
+/// completes bucket by bucket (lowest index first), oldest first within a bucket.
+/// Nine flows in one bucket do evict that bucket's oldest.
+#[test]
+fn gro_max_skbs_is_per_hash_bucket_and_flush_goes_bucket_by_bucket() {
+    let (mut k, nic) = nic();
+    // Nine flows whose first segments leave no bucket with more than eight.
+    let ports: Vec<u16> = (1000..1009).collect();
+    let first: Vec<Vec<u8>> = ports
+        .iter()
+        .map(|&p| frame(&k, nic, &ip6(), p, 1000, 1000))
+        .collect();
+    let buckets: Vec<u32> = first.iter().map(|f| bucket(f)).collect();
+    assert!(
+        buckets.iter().any(|&b| b != buckets[0]),
+        "{buckets:?}: the flows should not share one bucket"
+    );
+    let mut frames = first;
+    frames.extend(ports.iter().map(|&p| frame(&k, nic, &ip6(), p, 2000, 1000)));
+    let got = poll(&mut k, nic, frames);
+    assert_eq!(got.len(), 9, "{got:?}");
+    assert!(got.iter().all(|s| *s == (1000, 2000, 1000)), "{got:?}");
+    assert_eq!(merged(&k, nic), 9);
+    // The order they went up in: by bucket, then arrival (all arrived in port order).
+    let mut want: Vec<(u32, u16)> = buckets.iter().copied().zip(ports.iter().copied()).collect();
+    want.sort();
+    let frames: Vec<Vec<u8>> = ports
+        .iter()
+        .map(|&p| frame(&k, nic, &ip6(), p, 3000, 1000))
+        .collect();
+    for f in frames {
+        k.nic_receive(nic, f);
+    }
+    k.nic_napi_poll(nic);
+    let order: Vec<u16> = k
+        .device_mut_for_tests(nic)
+        .rx_backlog
+        .drain(..)
+        .map(|s| u16::from_be_bytes([s.head[54], s.head[55]]))
+        .collect();
+    assert_eq!(order, want.iter().map(|w| w.1).collect::<Vec<_>>());
+
+    // Nine flows in one bucket: the ninth evicts the oldest, and each second segment then
+    // finds its flow gone and evicts the next.
+    let b0 = bucket(&frame(&k, nic, &ip6(), 2000, 1, 1000));
+    let same: Vec<u16> = (2000..u16::MAX)
+        .filter(|&p| bucket(&frame(&k, nic, &ip6(), p, 1, 1000)) == b0)
+        .take(9)
+        .collect();
+    let before = merged(&k, nic);
+    let mut frames: Vec<Vec<u8>> = same
+        .iter()
+        .map(|&p| frame(&k, nic, &ip6(), p, 1000, 1000))
+        .collect();
+    frames.extend(same.iter().map(|&p| frame(&k, nic, &ip6(), p, 2000, 1000)));
+    let got = poll(&mut k, nic, frames);
+    assert_eq!(got.len(), 18);
+    assert_eq!(merged(&k, nic), before);
+}

@@ -497,6 +497,8 @@ impl Kernel {
         };
         let mut skb = skb;
         skb.ip_summed = csum;
+        // The drivers report the NIC's RSS hash (`skb_set_hash()`, NETIF_F_RXHASH on).
+        skb.hash = flow.as_ref().map_or(0, rss_hash);
         let d = self.dev_mut(dev);
         d.stats.rx_packets += 1;
         d.stats.rx_bytes += len;

@@ -47,8 +47,18 @@ use wire::{IpProtocol, TcpFlags};
 /// Kernel: `GRO_LEGACY_MAX_SIZE`: the largest merged packet (IP length fields are 16 bits).
 pub const GRO_MAX_SIZE: usize = 65536;
 
-/// Kernel: `MAX_GRO_SKBS`: held flows per NAPI; one more flushes the oldest.
+/// Kernel: `MAX_GRO_SKBS`: held skbs per GRO hash bucket; one more flushes that bucket's
+/// oldest.
 pub const MAX_GRO_SKBS: usize = 8;
+
+/// Kernel: `GRO_HASH_BUCKETS`: the lists a NAPI instance holds skbs in, chosen by
+/// `skb->hash` (`dev_gro_receive()`).
+pub const GRO_HASH_BUCKETS: usize = 8;
+
+/// The bucket of `skb` (`skb_get_hash_raw(skb) & (GRO_HASH_BUCKETS - 1)`).
+fn gro_bucket(skb: &Skb) -> usize {
+    skb.hash as usize & (GRO_HASH_BUCKETS - 1)
+}
 
 const TCP_FIN: u8 = TcpFlags::FIN.0;
 const TCP_PSH: u8 = TcpFlags::PSH.0;
@@ -159,7 +169,7 @@ fn ipv4_csum_ok(ip: &[u8]) -> bool {
 /// what [`same_ip`] and [`can_merge`] compare are one flow that cannot merge (flush);
 /// frames that differ here are two flows, held side by side.
 fn same_flow(a: &Skb, ah: &Hdr, b: &Skb, bh: &Hdr) -> bool {
-    if ah.v6 != bh.v6 || a.head[..L3] != b.head[..L3] {
+    if a.hash != b.hash || ah.v6 != bh.v6 || a.head[..L3] != b.head[..L3] {
         return false;
     }
     let (a3, b3) = (&a.head[L3..], &b.head[L3..]);
@@ -205,7 +215,8 @@ struct Held {
 /// Kernel: `struct gro_node` of a NAPI instance: the flows held during one poll.
 #[derive(Debug, Default)]
 pub struct GroList {
-    held: Vec<Held>,
+    /// Kernel: `gro_hash[]`: per bucket, the held skbs oldest first.
+    held: [Vec<Held>; GRO_HASH_BUCKETS],
     /// Segments merged into an earlier skb (`ethtool -S` `rx_gro_packets`-style counter).
     pub merged: u64,
     /// Merged skbs delivered.
@@ -215,7 +226,7 @@ pub struct GroList {
 impl GroList {
     /// Skbs held right now.
     pub fn held(&self) -> usize {
-        self.held.len()
+        self.held.iter().map(Vec::len).sum()
     }
 }
 
@@ -325,24 +336,24 @@ impl Kernel {
             }
             GroIn::Flush(nh) => {
                 // Not mergeable: its flow's held skb goes first, then this one.
-                if let Some(i) = gro
-                    .held
+                let b = gro_bucket(&skb);
+                if let Some(i) = gro.held[b]
                     .iter()
                     .position(|h| same_flow(&h.skb, &h.hdr, &skb, &nh))
                 {
-                    self.gro_flush_one(dev, gro, i);
+                    self.gro_flush_one(dev, gro, b, i);
                 }
                 self.netif_rx(dev, skb);
                 return;
             }
         };
-        let pos = gro
-            .held
+        let b = gro_bucket(&skb);
+        let pos = gro.held[b]
             .iter()
             .position(|h| same_flow(&h.skb, &h.hdr, &skb, &nh));
         if let Some(i) = pos {
-            if let Some(fixed_id) = can_merge(&gro.held[i], &skb, &nh) {
-                let h = &mut gro.held[i];
+            if let Some(fixed_id) = can_merge(&gro.held[b][i], &skb, &nh) {
+                let h = &mut gro.held[b][i];
                 h.fixed_id = fixed_id;
                 // `skb_gro_receive()`: frags are appended; a linear segment's payload goes
                 // in as one (its `head_frag`), or the segment is chained on `frag_list`
@@ -364,23 +375,24 @@ impl Kernel {
                 gro.merged += 1;
                 let last = nh.payload < h.mss || nh.flags & TCP_FLUSH != 0;
                 if last {
-                    self.gro_flush_one(dev, gro, i);
+                    self.gro_flush_one(dev, gro, b, i);
                 }
                 return;
             }
-            self.gro_flush_one(dev, gro, i);
+            self.gro_flush_one(dev, gro, b, i);
         }
         if nh.flags & TCP_FLUSH != 0 {
             self.netif_rx(dev, skb);
             return;
         }
-        if gro.held.len() >= MAX_GRO_SKBS {
-            self.gro_flush_one(dev, gro, 0);
+        // `gro_flush_oldest()`: the bucket is full, its oldest skb goes up.
+        if gro.held[b].len() >= MAX_GRO_SKBS {
+            self.gro_flush_one(dev, gro, b, 0);
         }
         let mut skb = skb;
         skb.frags
             .reserve(MAX_SKB_FRAGS - skb.frags.len().min(MAX_SKB_FRAGS));
-        gro.held.push(Held {
+        gro.held[b].push(Held {
             next_seq: nh.seq.wrapping_add(nh.payload as u32),
             mss: nh.payload,
             segs: 1,
@@ -390,8 +402,8 @@ impl Kernel {
         });
     }
 
-    fn gro_flush_one(&mut self, dev: DevId, gro: &mut GroList, i: usize) {
-        let h = gro.held.remove(i);
+    fn gro_flush_one(&mut self, dev: DevId, gro: &mut GroList, b: usize, i: usize) {
+        let h = gro.held[b].remove(i);
         if h.segs > 1 {
             gro.flushed += 1;
         }
@@ -399,10 +411,14 @@ impl Kernel {
         self.netif_rx(dev, skb);
     }
 
-    /// Kernel: `napi_gro_flush()`: pass every held skb up, oldest first.
+    /// Kernel: `napi_gro_flush()`: pass every held skb up, bucket by bucket from the
+    /// lowest index (`__napi_gro_flush_chain()` per set bit of the bucket mask), oldest
+    /// first within a bucket.
     pub(crate) fn napi_gro_flush(&mut self, dev: DevId, gro: &mut GroList) {
-        while !gro.held.is_empty() {
-            self.gro_flush_one(dev, gro, 0);
+        for b in 0..GRO_HASH_BUCKETS {
+            while !gro.held[b].is_empty() {
+                self.gro_flush_one(dev, gro, b, 0);
+            }
         }
     }
 }

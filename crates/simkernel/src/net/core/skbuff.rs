@@ -212,6 +212,9 @@ pub struct Skb {
     pub pkt_type: PktType,
     /// Kernel: `skb_at_tc_ingress()`; set while the tc ingress hook runs.
     pub tc_at_ingress: bool,
+    /// Kernel: `skb->hash`: on receive, the NIC's RSS hash the driver reports
+    /// (`skb_set_hash()`); 0 = none. GRO picks its bucket by it.
+    pub hash: u32,
 }
 
 /// Kernel: `MAX_SKB_FRAGS` (17 with 4 KiB pages and the default config).
