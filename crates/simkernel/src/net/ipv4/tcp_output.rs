@@ -89,6 +89,7 @@ impl Kernel {
     /// Emit `seg` from `local` to `remote` as one or more skbs through IP. `inet_id` is
     /// the sending socket's next IPv4 ID (`None`: no socket, as for a reset); returns the
     /// IDs used, one per segment of each skb (`ip_select_ident_segs()`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn tcp_transmit(
         &mut self,
         netns: NetNsId,
