@@ -269,6 +269,9 @@ fn nic_build_skb(frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
     let head = frame[..hlen].to_vec();
     let len = frame.len() - hlen;
     let mut skb = Skb::linear(head);
+    // The RX buffer is a page-pool page (`skb_mark_for_recycle()`); a copied frame
+    // (`napi_alloc_skb()` + memcpy) is not.
+    skb.pp_recycle = true;
     // Room for what GRO may append, so a held skb does not reallocate as it grows.
     skb.frags = Vec::with_capacity(MAX_SKB_FRAGS);
     skb.frags.push(Frag::Page {
@@ -522,6 +525,7 @@ impl Kernel {
     ) -> Option<Skb> {
         let iommu = self.dev(dev).dma_dev().map(|m| m.iommu().clone());
         let mut skb = Skb::linear(frame[..hlen].to_vec());
+        skb.pp_recycle = true;
         let mut failed = None;
         for chunk in frame[hlen..end].chunks(PAGE_SIZE) {
             let Some(niov) = self.page_pool_alloc_netmem(pp) else {

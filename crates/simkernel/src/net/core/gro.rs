@@ -22,7 +22,8 @@
 //! anything that cannot merge flushes the held skb of its flow first, so a flow's order is
 //! kept. A frame whose payload stayed linear (`rx_copybreak`) merges too:
 //! `skb_gro_receive()` appends its head as a frag (`head_frag`) or chains it on
-//! `frag_list`; here its payload becomes a page frag of the held skb.
+//! `frag_list`; here its payload becomes a page frag of the held skb. But a copied frame
+//! and a page-pool one never merge (`pp_recycle` must agree).
 //!
 //! Frags past [`MAX_SKB_FRAGS`]: when appending would exceed it, `skb_gro_receive()` chains
 //! the segment on the held skb's `frag_list` instead (a 9000-byte frame in 4 KiB buffers
@@ -270,6 +271,9 @@ fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> Option<bool> {
         // `skb_gro_receive()`: `p->len + len >= gro_max_size` is E2BIG, `p->len` counted
         // from the IP header. No frag limit: past MAX_SKB_FRAGS the segment is chained.
         && held.skb.len() - L3 + nh.payload < GRO_MAX_SIZE
+        // `skb_gro_receive()`: page-pool pages and others never share an skb
+        // (`p->pp_recycle != skb->pp_recycle` is -ETOOMANYREFS).
+        && held.skb.pp_recycle == new.pp_recycle
         && held.skb.skb_frags_readable() == new.skb_frags_readable();
     if !mergeable {
         return None;

@@ -215,6 +215,9 @@ pub struct Skb {
     /// Kernel: `skb->hash`: on receive, the NIC's RSS hash the driver reports
     /// (`skb_set_hash()`); 0 = none. GRO picks its bucket by it.
     pub hash: u32,
+    /// Kernel: `skb->pp_recycle` (`skb_mark_for_recycle()`): the skb's pages came from a
+    /// page pool (a NIC's RX buffers or net_iovs), not from a copy.
+    pub pp_recycle: bool,
 }
 
 /// Kernel: `MAX_SKB_FRAGS` (17 with 4 KiB pages and the default config).

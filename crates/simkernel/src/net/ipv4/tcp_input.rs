@@ -63,11 +63,12 @@ fn tcp_checksum_ok(ip: &IpInfo, skb: &Skb) -> bool {
 }
 
 /// Turn an skb into a connection segment; `Err(skb)` (to be freed) for malformed headers
-/// or bad checksums. RX net_iov frags carry the skb's page-pool reference along.
-fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, Skb> {
+/// or bad checksums (boxed: the error path is rare and the skb is large). RX net_iov
+/// frags carry the skb's page-pool reference along.
+fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, Box<Skb>> {
     let verify = skb.ip_summed == IpSummed::None;
     if verify && (!skb.skb_frags_readable() || !tcp_checksum_ok(ip, &skb)) {
-        return Err(skb);
+        return Err(Box::new(skb));
     }
     let unreadable = !skb.skb_frags_readable();
     let parsed = TcpPacket::new_checked(&skb.head[..]).ok().and_then(|pkt| {
@@ -76,7 +77,7 @@ fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, 
             .map(|r| (r, pkt))
     });
     let Some((repr, _)) = parsed else {
-        return Err(skb);
+        return Err(Box::new(skb));
     };
     let mut seg = Segment::new(repr.src_port, repr.dst_port, SeqNumber(repr.seq_number.0));
     seg.ack = repr.ack_number.map(|a| SeqNumber(a.0));
@@ -133,7 +134,7 @@ impl Kernel {
         let seg = match tcp_parse_skb(self, &ip, skb) {
             Ok(s) => s,
             Err(skb) => {
-                self.kfree_skb(skb);
+                self.kfree_skb(*skb);
                 return;
             }
         };
