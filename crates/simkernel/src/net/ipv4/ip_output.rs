@@ -128,28 +128,6 @@ impl Kernel {
     }
 }
 
-/// Kernel: `ip_queue_xmit()` as the socket layer calls it (`proto` is the IP protocol
-/// number; `netns` is implied by the route's device; `ident` the IP ID the socket's
-/// `inet_id` gives, `None` for the kernel-wide counter).
-#[allow(clippy::too_many_arguments)]
-pub fn ip_queue_xmit(
-    k: &mut Kernel,
-    netns: NetNsId,
-    route: &Route4,
-    saddr: Ipv4Addr,
-    daddr: Ipv4Addr,
-    proto: u8,
-    skb: Skb,
-    ident: Option<u16>,
-) -> KResult<()> {
-    let _ = netns;
-    let proto = IpProtocol::from(proto);
-    match ident {
-        Some(id) => k.ip_queue_xmit_id(route, saddr, daddr, proto, skb, id),
-        None => k.ip_queue_xmit(route, saddr, daddr, proto, skb),
-    }
-}
-
 /// A connection's first IPv4 ID. Kernel: `tcp_v4_connect()` / `tcp_v4_syn_recv_sock()` set
 /// `inet_id = get_random_u16()`; the emulator takes 16 bits of the connection's keyed ISN
 /// hash instead, so the value is as unpredictable to the peer and the seeded RNG's stream

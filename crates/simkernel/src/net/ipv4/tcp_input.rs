@@ -188,7 +188,14 @@ impl Kernel {
     ) {
         // Kernel: `tcp_v4_send_reset()` replies through the per-netns control socket,
         // which has no `inet_id`: the reset's DF header gets ID 0.
-        self.tcp_transmit(netns, local, remote, Some(dev), usize::MAX, rst, None);
+        let flow = crate::net::ipv4::tcp_output::TcpOutFlow {
+            netns,
+            local,
+            remote,
+            oif: Some(dev),
+            inet_id: None,
+        };
+        self.tcp_transmit(&flow, usize::MAX, rst);
     }
 
     /// Kernel: `__inet6_lookup_listener()` / `inet_lhash2_lookup()`: the best-scoring

@@ -65,6 +65,23 @@ pub struct FlowRoute {
     pub mtu: u32,
 }
 
+/// Where a socket's segments go: what [`Kernel::tcp_transmit`] needs besides the segment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TcpOutFlow {
+    /// The socket's namespace.
+    pub netns: NetNsId,
+    /// Local address and port.
+    pub local: SocketAddr,
+    /// Peer address and port.
+    pub remote: SocketAddr,
+    /// The output device the route must use (cached route, SO_BINDTODEVICE, or the device
+    /// a reset answers on).
+    pub oif: Option<DevId>,
+    /// The socket's next IPv4 ID (`inet_id`); `None` for the per-netns control socket that
+    /// sends resets, whose DF headers get ID 0.
+    pub inet_id: Option<u16>,
+}
+
 impl Kernel {
     /// Kernel: `ip6_route_output()` / `ip_route_output()` for a flow to `daddr`, honouring
     /// `SO_BINDTODEVICE` as the `oif`.
@@ -86,20 +103,21 @@ impl Kernel {
         Ok(FlowRoute { route, mtu })
     }
 
-    /// Emit `seg` from `local` to `remote` as one or more skbs through IP. `inet_id` is
-    /// the sending socket's next IPv4 ID (`None`: no socket, as for a reset); returns the
-    /// IDs used, one per segment of each skb (`ip_select_ident_segs()`).
-    #[allow(clippy::too_many_arguments)]
+    /// Emit `seg` along `flow` as one or more skbs through IP; returns the IPv4 IDs used,
+    /// one per segment of each skb (`ip_select_ident_segs()`).
     pub(crate) fn tcp_transmit(
         &mut self,
-        netns: NetNsId,
-        local: SocketAddr,
-        remote: SocketAddr,
-        oif: Option<DevId>,
+        flow: &TcpOutFlow,
         mss: usize,
         seg: Segment<SkbData>,
-        inet_id: Option<u16>,
     ) -> u16 {
+        let TcpOutFlow {
+            netns,
+            local,
+            remote,
+            oif,
+            inet_id,
+        } = *flow;
         let Ok(route) = self.tcp_route(netns, remote.ip(), oif) else {
             return 0;
         };
@@ -134,16 +152,7 @@ impl Kernel {
                 crate::net::ipv6::ip6_output::ip6_xmit(self, netns, r, s, d, IPPROTO_TCP, skb)
             }
             (IpAddr::V4(s), IpAddr::V4(d), IpRoute::V4(r)) => {
-                crate::net::ipv4::ip_output::ip_queue_xmit(
-                    self,
-                    netns,
-                    r,
-                    s,
-                    d,
-                    IPPROTO_TCP,
-                    skb,
-                    Some(ident),
-                )
+                self.ip_queue_xmit_id(r, s, d, wire::IpProtocol::Tcp, skb, ident)
             }
             _ => Ok(()),
         }
@@ -164,7 +173,13 @@ impl Kernel {
             return;
         };
         let (local, remote) = (c.local(), c.remote());
-        let mut inet_id = s.inet_id;
+        let mut flow = TcpOutFlow {
+            netns,
+            local,
+            remote,
+            oif,
+            inet_id: Some(s.inet_id),
+        };
         let mut segs = Vec::new();
         while let Some(seg) = c.poll_transmit(now, max_payload) {
             segs.push(seg);
@@ -183,11 +198,11 @@ impl Kernel {
         let timewait = s.orphan && matches!(c.state(), tcp::State::FinWait2 | tcp::State::TimeWait);
         let acked = c.send_stream_acked();
         for seg in segs {
-            let used = self.tcp_transmit(netns, local, remote, oif, mss, seg, Some(inet_id));
-            inet_id = inet_id.wrapping_add(used);
+            let used = self.tcp_transmit(&flow, mss, seg);
+            flow.inet_id = flow.inet_id.map(|i| i.wrapping_add(used));
         }
-        if let Some(s) = self.socks.map.get_mut(&sk) {
-            s.inet_id = inet_id;
+        if let (Some(s), Some(id)) = (self.socks.map.get_mut(&sk), flow.inet_id) {
+            s.inet_id = id;
         }
         for e in events {
             self.tcp_event(sk, e, acked);
