@@ -450,3 +450,49 @@ fn ethtool_limits() {
         (EOPNOTSUPP, Some("setting hds-thresh is not supported"))
     );
 }
+
+/// kernel-spec §2.3: a transmit refused by `validate_xmit_unreadable_skb()` (or by a
+/// device that is down) frees the skb with `kfree_skb()`, so an RX net_iov in it goes
+/// back to its page pool instead of staying in flight.
+#[test]
+fn refused_transmit_returns_rx_niovs_to_the_page_pool() {
+    use simkernel::{Frag, Skb, XmitDrop, XmitResult};
+    let mut e = env(KernelModel::Series);
+    enable_hds(&mut e.k, e.nic);
+    let a = e.admin;
+    let nic = ifindex(&e.k, e.nic);
+    let fd = dmabuf_fd(&mut e.k, &a, 16 * PAGE, 0);
+    e.k.bind_rx(&a, nic, fd, &[QueueSel::rx(3)]).unwrap();
+    let pp = e.k.device(e.nic).rx_queues[3].page_pool.unwrap();
+    let init = e.k.init_net();
+    let (veth, vpeer) = e.k.veth_add(init, "veth0", init, "veth1").unwrap();
+    e.k.link_set_up(vpeer, true).unwrap();
+    let rx_skb = |k: &mut simkernel::Kernel| {
+        let niov = k.page_pool_alloc_netmem(pp).unwrap();
+        Skb {
+            head: vec![0; 64],
+            frags: vec![Frag::NetIov {
+                niov,
+                off: 0,
+                len: 100,
+            }],
+            ..Skb::default()
+        }
+    };
+    // veth0 is down.
+    let skb = rx_skb(&mut e.k);
+    assert_eq!(e.k.page_pool(pp).unwrap().inflight, 1);
+    assert_eq!(
+        e.k.dev_queue_xmit(veth, skb),
+        XmitResult::Dropped(XmitDrop::DeviceDown)
+    );
+    assert_eq!(e.k.page_pool(pp).unwrap().inflight, 0);
+    // veth0 is up but NETMEM_TX_NONE.
+    e.k.link_set_up(veth, true).unwrap();
+    let skb = rx_skb(&mut e.k);
+    assert_eq!(
+        e.k.dev_queue_xmit(veth, skb),
+        XmitResult::Dropped(XmitDrop::Unreadable)
+    );
+    assert_eq!(e.k.page_pool(pp).unwrap().inflight, 0);
+}

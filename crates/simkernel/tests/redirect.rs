@@ -477,7 +477,8 @@ fn clsact_and_filter_errors() {
 }
 
 /// tc egress runs before validation: a SHOT there drops before anything is counted as
-/// a validation drop; redirect_peer outside ingress is refused.
+/// a validation drop, and the sender hears `NET_XMIT_DROP` (`sch_handle_egress()`);
+/// redirect_peer outside ingress is refused.
 #[test]
 fn egress_hook_and_peer_only_from_ingress() {
     let mut m = matrix(true);
@@ -486,7 +487,10 @@ fn egress_hook_and_peer_only_from_ingress() {
     m.k.tc_filter_add(m.veth, TcDir::Egress, shot.clone(), None)
         .unwrap();
     let mac = m.k.device(m.veth).mac;
-    assert_eq!(m.k.dev_queue_xmit(m.veth, m.skb(mac)), XmitResult::Ok);
+    assert_eq!(
+        m.k.dev_queue_xmit(m.veth, m.skb(mac)),
+        XmitResult::Dropped(XmitDrop::TcShot)
+    );
     assert_eq!(shot.runs.get(), 1);
     assert_eq!(
         m.dropped(m.veth),
@@ -572,4 +576,406 @@ fn nd_stays_local_while_tcp_is_redirected() {
     assert_eq!(n.lladdr, Some(k.device(t.nk_host).mac));
     // The redirect used the NIC's neighbour entry for the remote.
     assert!(k.neigh_lookup(t.nic, IpAddr::V6(t.remote_v6)).is_some());
+}
+
+// ---------------------------------------------------------------------------------------
+// Audit of the transmit and redirect paths against the kernel source (netkit.c, veth.c,
+// dev.c, filter.c): each test below pins one behaviour the emulator got wrong.
+
+/// Records the `mark` and `priority` each packet shows it, then returns `act`.
+#[derive(Debug)]
+struct Probe {
+    act: TcAction,
+    seen: std::cell::RefCell<Vec<(u32, u32)>>,
+}
+
+impl Probe {
+    fn new(act: TcAction) -> Rc<Self> {
+        Rc::new(Probe {
+            act,
+            seen: Default::default(),
+        })
+    }
+    fn seen(&self) -> Vec<(u32, u32)> {
+        self.seen.borrow().clone()
+    }
+}
+
+impl TcProgram for Probe {
+    fn name(&self) -> &str {
+        "probe"
+    }
+    fn run(&self, ctx: &mut TcCtx<'_>) -> TcAction {
+        self.seen.borrow_mut().push((ctx.mark, ctx.priority));
+        self.act
+    }
+}
+
+/// A readable skb: the `tcp_head()` frame for `dst_mac` with `mark` and `priority` set.
+fn marked(dst_mac: [u8; 6], mark: u32, priority: u32) -> Skb {
+    Skb {
+        mark,
+        priority,
+        ..Skb::linear(tcp_head(dst_mac, 0))
+    }
+}
+
+/// `netkit_prep_forward()`: `skb_scrub_packet(skb, false)` keeps `mark`; only a peer in
+/// another namespace with `NETKIT_SCRUB_DEFAULT` has `mark` and `priority` zeroed
+/// (`netkit_xnet()`). `NETKIT_SCRUB_NONE` keeps both across namespaces.
+#[test]
+fn netkit_scrub_mode_decides_mark_and_priority_across_netns() {
+    use uapi::rtnetlink::{NetkitMode, NetkitScrub};
+    let mut m = matrix(true);
+    let init = m.k.init_net();
+    let cont = m.k.device(m.nk_guest).netns;
+    let cases = [
+        ("nks", Some(cont), NetkitScrub::None, (7, 3)),
+        ("nkd", Some(cont), NetkitScrub::Default, (0, 0)),
+        ("nkl", None, NetkitScrub::Default, (7, 3)),
+    ];
+    for (name, peer_ns, scrub, expect) in cases {
+        let mut cfg = NetkitConfig::pair(&format!("{name}0"), &format!("{name}1"));
+        cfg.peer_netns = peer_ns;
+        cfg.mode = NetkitMode::L2;
+        cfg.scrub = Some(scrub);
+        let (p, g) = m.k.netkit_add(init, cfg).unwrap();
+        let g = g.unwrap();
+        for d in [p, g] {
+            m.k.link_set_up(d, true).unwrap();
+        }
+        let probe = Probe::new(TcAction::Ok);
+        m.k.netkit_prog_attach(init, ifx(&m.k, p), NetkitAttach::Primary, probe.clone())
+            .unwrap();
+        let mac = m.k.device(g).mac;
+        assert_eq!(m.k.dev_queue_xmit(p, marked(mac, 7, 3)), XmitResult::Ok);
+        assert_eq!(probe.seen(), vec![expect], "{name}");
+    }
+}
+
+/// `skb_do_redirect()` with `BPF_F_PEER`: `skb_scrub_packet(skb, false)`, so the skb
+/// keeps its `mark` (and `priority`) into the peer's namespace.
+#[test]
+fn redirect_peer_keeps_mark() {
+    let mut m = matrix(true);
+    m.k.tc_qdisc_add_clsact(m.nic_b).unwrap();
+    m.k.tc_filter_add(
+        m.nic_b,
+        TcDir::Ingress,
+        Fixed::redirect(2, ifx(&m.k, m.nk_host)),
+        None,
+    )
+    .unwrap();
+    m.k.tc_qdisc_add_clsact(m.nk_guest).unwrap();
+    let probe = Probe::new(TcAction::Shot);
+    m.k.tc_filter_add(m.nk_guest, TcDir::Ingress, probe.clone(), None)
+        .unwrap();
+    let mac = m.k.device(m.nic_b).mac;
+    m.k.netif_receive_skb(m.nic_b, marked(mac, 9, 4));
+    assert_eq!(probe.seen(), vec![(9, 4)]);
+}
+
+/// `bpf_redirect(BPF_F_INGRESS)` → `__bpf_rx_skb()` → `____dev_forward_skb()`: the
+/// skb is scrubbed (same namespace: `mark` kept) and its `priority` zeroed.
+#[test]
+fn redirect_ingress_zeroes_priority() {
+    let mut m = matrix(true);
+    m.k.tc_qdisc_add_clsact(m.nic_b).unwrap();
+    m.k.tc_filter_add(
+        m.nic_b,
+        TcDir::Ingress,
+        Fixed::redirect(1, ifx(&m.k, m.veth)),
+        None,
+    )
+    .unwrap();
+    m.k.tc_qdisc_add_clsact(m.veth).unwrap();
+    let probe = Probe::new(TcAction::Shot);
+    m.k.tc_filter_add(m.veth, TcDir::Ingress, probe.clone(), None)
+        .unwrap();
+    let mac = m.k.device(m.nic_b).mac;
+    m.k.netif_receive_skb(m.nic_b, marked(mac, 9, 4));
+    m.k.net_rx_action();
+    assert_eq!(probe.seen(), vec![(9, 0)]);
+}
+
+/// `dev_xmit_recursion()`: a program that redirects a device's transmit back to that
+/// device is stopped once the nesting passes `XMIT_RECURSION_LIMIT` (8), counting
+/// `__dev_queue_xmit()` and `__bpf_tx_skb()` levels alike; `__bpf_tx_skb()` frees the
+/// skb without a counter. A netkit program loops 5 times (two levels per round), a tc
+/// egress program 10 times (one level per round).
+#[test]
+fn xmit_recursion_limit_stops_redirect_loops() {
+    let mut m = matrix(true);
+    let init = m.k.init_net();
+    let (a, b) =
+        m.k.netkit_add(init, NetkitConfig::pair("nkr0", "nkr1"))
+            .unwrap();
+    for d in [a, b.unwrap()] {
+        m.k.link_set_up(d, true).unwrap();
+    }
+    let to_self = Fixed::redirect(0, ifx(&m.k, a));
+    m.k.netkit_prog_attach(init, ifx(&m.k, a), NetkitAttach::Primary, to_self.clone())
+        .unwrap();
+    let skb = Skb::linear(tcp_head([0; 6], 0));
+    assert_eq!(m.k.dev_queue_xmit(a, skb), XmitResult::Ok);
+    assert_eq!(to_self.runs.get(), 5);
+    assert_eq!(m.k.device(a).stats.tx_packets, 5);
+    assert_eq!(m.k.device(a).stats.tx_dropped, 0);
+
+    m.k.tc_qdisc_add_clsact(m.veth).unwrap();
+    let egress_self = Fixed::redirect(0, ifx(&m.k, m.veth));
+    m.k.tc_filter_add(m.veth, TcDir::Egress, egress_self.clone(), None)
+        .unwrap();
+    let before = m.k.device(m.veth).stats;
+    let skb = Skb::linear(tcp_head([0; 6], 0));
+    assert_eq!(m.k.dev_queue_xmit(m.veth, skb), XmitResult::Ok);
+    assert_eq!(egress_self.runs.get(), 10);
+    assert_eq!(m.k.device(m.veth).stats, before);
+    // The loop unwound: a plain transmit afterwards is not affected.
+    m.k.tc_qdisc_del_clsact(m.veth).unwrap();
+    let peer_mac = m.k.device(m.k.dev_get_peer(m.veth).unwrap()).mac;
+    assert_eq!(
+        m.k.dev_queue_xmit(m.veth, Skb::linear(tcp_head(peer_mac, 0))),
+        XmitResult::Ok
+    );
+}
+
+/// `netkit_xmit()`: when `__netif_rx()` refuses the skb (the backlog is full) the
+/// transmit is a drop (`drop_stats`: `tx_dropped++`, `NET_XMIT_DROP`), and neither this
+/// device's tx nor the peer's rx counters move.
+#[test]
+fn netkit_full_backlog_is_a_tx_drop() {
+    use simkernel::net::core::dev_rx::NETDEV_MAX_BACKLOG;
+    let mut m = matrix(true);
+    let init = m.k.init_net();
+    let (a, b) =
+        m.k.netkit_add(init, NetkitConfig::pair("nkb0", "nkb1"))
+            .unwrap();
+    let b = b.unwrap();
+    for d in [a, b] {
+        m.k.link_set_up(d, true).unwrap();
+    }
+    for _ in 0..NETDEV_MAX_BACKLOG {
+        let skb = Skb::linear(tcp_head([0; 6], 0));
+        assert_eq!(m.k.dev_queue_xmit(a, skb), XmitResult::Ok);
+    }
+    let skb = Skb::linear(tcp_head([0; 6], 0));
+    assert_eq!(
+        m.k.dev_queue_xmit(a, skb),
+        XmitResult::Dropped(XmitDrop::Backlog)
+    );
+    let n = NETDEV_MAX_BACKLOG as u64;
+    let (sa, sb) = (m.k.device(a).stats, m.k.device(b).stats);
+    assert_eq!((sa.tx_packets, sa.tx_dropped), (n, 1));
+    assert_eq!((sb.rx_packets, sb.rx_dropped), (n, 1));
+}
+
+/// `veth_xmit()` → `__dev_forward_skb()`: the skb is scrubbed for the peer's namespace
+/// (`mark` zeroed) and its `priority` zeroed; a peer that is down, or an skb longer than
+/// the peer's MTU plus Ethernet and VLAN headers, counts `rx_dropped` on the peer and
+/// `tx_dropped` on the sender; a full backlog counts only `tx_dropped`.
+#[test]
+fn veth_xmit_scrubs_and_counts_like_dev_forward_skb() {
+    use simkernel::net::core::dev_rx::NETDEV_MAX_BACKLOG;
+    let mut m = matrix(true);
+    let vpeer = m.k.dev_get_peer(m.veth).unwrap();
+    let mac = m.k.device(vpeer).mac;
+    m.k.tc_qdisc_add_clsact(vpeer).unwrap();
+    let probe = Probe::new(TcAction::Shot);
+    m.k.tc_filter_add(vpeer, TcDir::Ingress, probe.clone(), None)
+        .unwrap();
+    assert_eq!(
+        m.k.dev_queue_xmit(m.veth, marked(mac, 5, 3)),
+        XmitResult::Ok
+    );
+    m.k.net_rx_action();
+    assert_eq!(probe.seen(), vec![(0, 0)]);
+
+    // One byte past mtu + ETH_HLEN + VLAN_HLEN.
+    let mtu = m.k.device(vpeer).mtu as usize;
+    let mut long = tcp_head(mac, 0);
+    long.resize(mtu + 14 + 4 + 1, 0);
+    let (tx0, rx0) = (m.dropped(m.veth), m.k.device(vpeer).stats.rx_dropped);
+    assert_eq!(
+        m.k.dev_queue_xmit(m.veth, Skb::linear(long.clone())),
+        XmitResult::Dropped(XmitDrop::NotForwardable)
+    );
+    long.pop();
+    assert_eq!(
+        m.k.dev_queue_xmit(m.veth, Skb::linear(long)),
+        XmitResult::Ok
+    );
+    m.k.net_rx_action();
+    assert_eq!(m.dropped(m.veth), tx0 + 1);
+    assert_eq!(m.k.device(vpeer).stats.rx_dropped, rx0 + 1);
+
+    m.k.link_set_up(vpeer, false).unwrap();
+    assert_eq!(
+        m.k.dev_queue_xmit(m.veth, marked(mac, 0, 0)),
+        XmitResult::Dropped(XmitDrop::PeerDown)
+    );
+    assert_eq!(m.dropped(m.veth), tx0 + 2);
+    assert_eq!(m.k.device(vpeer).stats.rx_dropped, rx0 + 2);
+    m.k.link_set_up(vpeer, true).unwrap();
+
+    let tx = m.k.device(m.veth).stats.tx_packets;
+    for _ in 0..NETDEV_MAX_BACKLOG {
+        assert_eq!(
+            m.k.dev_queue_xmit(m.veth, marked(mac, 0, 0)),
+            XmitResult::Ok
+        );
+    }
+    assert_eq!(
+        m.k.dev_queue_xmit(m.veth, marked(mac, 0, 0)),
+        XmitResult::Dropped(XmitDrop::Backlog)
+    );
+    assert_eq!(
+        m.k.device(m.veth).stats.tx_packets,
+        tx + NETDEV_MAX_BACKLOG as u64
+    );
+    assert_eq!(m.dropped(m.veth), tx0 + 3);
+}
+
+/// `__bpf_redirect_neigh()` refuses a multicast destination MAC outright (freed, no
+/// counter); `__bpf_redirect_neigh_v6()` counts `tx_dropped` on the target when the
+/// route lookup fails and when `neigh_output()` reports an error.
+#[test]
+fn redirect_neigh_drops_and_counters() {
+    let mut m = matrix(true);
+    let init = m.k.init_net();
+    m.k.tc_qdisc_add_clsact(m.nic_b).unwrap();
+    let to_a = Fixed::redirect(3, ifx(&m.k, m.nic_a));
+    m.k.tc_filter_add(m.nic_b, TcDir::Ingress, to_a.clone(), None)
+        .unwrap();
+    let mac_b = m.k.device(m.nic_b).mac;
+    // No route to 2001:db8:1::2 yet.
+    m.k.netif_receive_skb(m.nic_b, marked(mac_b, 0, 0));
+    assert_eq!(m.dropped(m.nic_a), 1);
+    assert!(m.ring(m.nic_a).is_empty());
+    // With a route and a resolved neighbour the frame leaves eth0 ...
+    let dst: Ipv6Addr = "2001:db8:1::2".parse().unwrap();
+    m.k.ip6_route_add(
+        init,
+        "2001:db8:1::".parse().unwrap(),
+        64,
+        None,
+        Some(m.nic_a),
+        None,
+    )
+    .unwrap();
+    m.k.neigh_add(m.nic_a, IpAddr::V6(dst), [2, 0, 0, 0, 0, 0x22]);
+    m.k.netif_receive_skb(m.nic_b, marked(mac_b, 0, 0));
+    assert_eq!(m.ring(m.nic_a).len(), 1);
+    // ... unless it came with a multicast destination MAC.
+    m.k.netif_receive_skb(m.nic_b, marked([0x33, 0x33, 0, 0, 0, 1], 0, 0));
+    assert_eq!(m.ring(m.nic_a).len(), 1);
+    assert_eq!(m.dropped(m.nic_a), 1);
+    assert_eq!(to_a.runs.get(), 3);
+
+    // neigh_output() failing on the target: veth (NETMEM_TX_NONE) refuses an
+    // unreadable skb (validation: tx_dropped), and the redirect counts it again.
+    let mut m = matrix(true);
+    m.k.ip6_route_add(
+        init,
+        "2001:db8:1::".parse().unwrap(),
+        64,
+        None,
+        Some(m.veth),
+        None,
+    )
+    .unwrap();
+    m.k.neigh_add(m.veth, IpAddr::V6(dst), [2, 0, 0, 0, 0, 0x22]);
+    m.k.tc_qdisc_add_clsact(m.nic_b).unwrap();
+    m.k.tc_filter_add(
+        m.nic_b,
+        TcDir::Ingress,
+        Fixed::redirect(3, ifx(&m.k, m.veth)),
+        None,
+    )
+    .unwrap();
+    let skb = m.skb(mac_b);
+    m.k.netif_receive_skb(m.nic_b, skb);
+    assert_eq!(m.dropped(m.veth), 2);
+}
+
+/// `__netif_receive_skb_core()`: a frame whose EtherType no handler takes is counted in
+/// `rx_dropped`, unless a tap (here an open capture, as tcpdump's `ptype_all` socket)
+/// took it.
+#[test]
+fn unknown_ethertype_counts_rx_dropped_without_a_tap() {
+    let mut m = matrix(true);
+    let host_mac = m.k.device(m.nk_host).mac;
+    let frame = |mac: [u8; 6]| {
+        let mut f = mac.to_vec();
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 0x99, 0x88, 0xb5]);
+        f.resize(60, 0);
+        Skb::linear(f)
+    };
+    let rx_dropped = m.k.device(m.nk_host).stats.rx_dropped;
+    assert_eq!(
+        m.k.dev_queue_xmit(m.nk_guest, frame(host_mac)),
+        XmitResult::Ok
+    );
+    m.k.net_rx_action();
+    assert_eq!(m.k.device(m.nk_host).stats.rx_dropped, rx_dropped + 1);
+    m.k.capture_start(m.nk_host, Box::new(std::io::sink()))
+        .unwrap();
+    assert_eq!(
+        m.k.dev_queue_xmit(m.nk_guest, frame(host_mac)),
+        XmitResult::Ok
+    );
+    m.k.net_rx_action();
+    assert_eq!(m.k.device(m.nk_host).stats.rx_dropped, rx_dropped + 1);
+}
+
+/// `netkit_xmit()` → `eth_skb_pkt_type(skb, peer)`: the destination MAC is compared
+/// with the peer's address even in L3 mode (IFF_NOARP), where that address is all
+/// zeroes; a frame for any other unicast MAC is PACKET_OTHERHOST, which `ipv6_rcv()`
+/// drops.
+#[test]
+fn l3_netkit_classifies_foreign_unicast_mac_as_otherhost() {
+    let mut m = matrix(true);
+    let init = m.k.init_net();
+    let cont = m.k.device(m.nk_guest).netns;
+    let mut cfg = NetkitConfig::pair("nk3p", "nk3g");
+    cfg.peer_netns = Some(cont);
+    let (p, g) = m.k.netkit_add(init, cfg).unwrap();
+    for d in [p, g.unwrap()] {
+        m.k.link_set_up(d, true).unwrap();
+    }
+    let errs = |m: &Matrix| m.k.ip_stats(cont).in_hdr_errors;
+    let before = errs(&m);
+    assert_eq!(m.k.dev_queue_xmit(p, marked([0; 6], 0, 0)), XmitResult::Ok);
+    m.k.net_rx_action();
+    assert_eq!(errs(&m), before, "the all-zero L3 address is this host");
+    let foreign = [2, 0, 0, 0, 0, 0x77];
+    assert_eq!(m.k.dev_queue_xmit(p, marked(foreign, 0, 0)), XmitResult::Ok);
+    m.k.net_rx_action();
+    assert_eq!(errs(&m), before + 1, "PACKET_OTHERHOST is dropped");
+}
+
+/// What a sender hears from `__dev_queue_xmit()` through `neigh_output()`: a tc egress
+/// `TC_ACT_SHOT` is `NET_XMIT_DROP` (ENOBUFS) even on a NIC, because
+/// `sch_handle_egress()` runs before the qdisc; a no-queue device that is down answers
+/// `-ENETDOWN`.
+#[test]
+fn xmit_errors_seen_through_neigh_output() {
+    let mut m = matrix(true);
+    let dst = IpAddr::V6("2001:db8:1::2".parse().unwrap());
+    let l3 = || Skb::linear(tcp_head([0; 6], 0)[14..].to_vec());
+    m.k.neigh_add(m.nic_b, dst, [2, 0, 0, 0, 0, 0x22]);
+    assert!(m.k.neigh_output(m.nic_b, dst, l3()).is_ok());
+    m.k.tc_qdisc_add_clsact(m.nic_b).unwrap();
+    m.k.tc_filter_add(m.nic_b, TcDir::Egress, Fixed::new(TcAction::Shot), None)
+        .unwrap();
+    assert_eq!(
+        m.k.neigh_output(m.nic_b, dst, l3()).unwrap_err().errno,
+        uapi::errno::ENOBUFS
+    );
+    m.k.link_set_up(m.veth, false).unwrap();
+    m.k.neigh_add(m.veth, dst, [2, 0, 0, 0, 0, 0x22]);
+    assert_eq!(
+        m.k.neigh_output(m.veth, dst, l3()).unwrap_err().errno,
+        uapi::errno::ENETDOWN
+    );
 }

@@ -278,61 +278,46 @@ impl Kernel {
     }
 }
 
-/// Hand `skb` from `dev` to `peer`'s receive path if the peer exists and is up (kernel:
-/// the common part of `netkit_xmit()` / `veth_xmit()`: `__netif_rx()` on the peer).
-pub(crate) fn forward_to_peer(
-    k: &mut Kernel,
-    dev: DevId,
-    peer: Option<DevId>,
-    skb: Skb,
-) -> XmitResult {
-    let len = skb.len() as u64;
-    let verdict = match peer.and_then(|p| k.devices.get(&p)) {
-        None => Err(XmitDrop::NoPeer),
-        Some(p) if !p.up || !p.present => Err(XmitDrop::PeerDown),
-        Some(_) => Ok(()),
-    };
-    if let Err(why) = verdict {
-        k.dev_mut(dev).stats.tx_dropped += 1;
-        k.kfree_skb(skb);
-        return XmitResult::Dropped(why);
+/// Kernel: `netkit_prep_forward()`: `skb_scrub_packet(skb, false)` (so `mark` and
+/// `tstamp` survive it), then, only when the peer is in another namespace, clear the
+/// timestamp and — with `NETKIT_SCRUB_DEFAULT`, not with `NETKIT_SCRUB_NONE` —
+/// `netkit_xnet()`: zero `priority` and `mark`.
+fn netkit_prep_forward(skb: &mut Skb, xnet: bool, scrub: NetkitScrub) {
+    skb.scrub(false);
+    skb.mac_header = 0;
+    if !xnet {
+        return;
     }
-    let Some(peer) = peer else {
-        return XmitResult::Dropped(XmitDrop::NoPeer);
-    };
-    let d = k.dev_mut(dev);
-    d.stats.tx_packets += 1;
-    d.stats.tx_bytes += len;
-    let p = k.dev_mut(peer);
-    p.stats.rx_packets += 1;
-    p.stats.rx_bytes += len;
-    k.netif_rx(peer, skb);
-    XmitResult::Ok
+    skb.tstamp = 0;
+    if scrub == NetkitScrub::Default {
+        skb.priority = 0;
+        skb.mark = 0;
+    }
 }
 
 /// Kernel: `netkit_xmit()` (kernel-spec §5.4): peer present and up, `ETH_HLEN` pullable,
-/// scrub (`netkit_prep_forward()`: across namespaces with `NETKIT_SCRUB_DEFAULT` also
-/// `mark` and `priority`), then this device's programs (`nk->active`; none → the device
-/// policy). NEXT/PASS → the peer receives it; REDIRECT → `skb_do_redirect()` from the
-/// peer's namespace (egress context, so `bpf_redirect_peer` is refused); DROP or any
-/// other code → freed, `tx_dropped++`.
+/// scrub (`netkit_prep_forward()`), `skb->dev` = the peer, then this device's programs
+/// (`nk->active`; none → the device policy).
+/// * NEXT/PASS → `__netif_rx()` into the peer; only if the peer's backlog took it do
+///   this device's tx and the peer's rx counters move, else `tx_dropped++` and
+///   `NET_XMIT_DROP`;
+/// * REDIRECT → tx counters, then `skb_do_redirect()` from the peer's namespace (egress
+///   context, so `bpf_redirect_peer` is refused); its outcome is not reported back;
+/// * DROP or any other code → freed, `tx_dropped++`, `NET_XMIT_DROP`.
 pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResult {
     let (peer, policy, scrub) = match &k.dev(dev).kind {
         DeviceKind::Netkit(nk) => (nk.peer, nk.policy, nk.scrub),
         _ => (None, NetkitAction::Drop, NetkitScrub::Default),
     };
+    let len = skb.len() as u64;
     let peer_dev = match peer.and_then(|p| k.devices.get(&p)) {
         None => Err(XmitDrop::NoPeer),
         Some(p) if !p.up || !p.present => Err(XmitDrop::PeerDown),
+        Some(_) if skb.head.len() < 14 => Err(XmitDrop::Policy),
         Some(p) => Ok(p),
     };
     let peer_dev = match peer_dev {
-        Ok(p) if skb.head.len() >= 14 => p,
-        Ok(_) => {
-            k.dev_mut(dev).stats.tx_dropped += 1;
-            k.kfree_skb(skb);
-            return XmitResult::Dropped(XmitDrop::Policy);
-        }
+        Ok(p) => p,
         Err(why) => {
             k.dev_mut(dev).stats.tx_dropped += 1;
             k.kfree_skb(skb);
@@ -341,11 +326,7 @@ pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResul
     };
     let (peer, peer_ns, peer_ifindex) = (peer_dev.id, peer_dev.netns, peer_dev.ifindex);
     let xnet = k.dev(dev).netns != peer_ns;
-    skb.scrub(xnet);
-    if xnet && scrub == NetkitScrub::Default {
-        skb.priority = 0;
-        skb.mark = 0;
-    }
+    netkit_prep_forward(&mut skb, xnet, scrub);
     skb.dev = Some(peer);
     let progs = k.dev(dev).netkit_progs.clone();
     let (act, redirect) = if progs.is_empty() {
@@ -358,9 +339,20 @@ pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResul
         skb.protocol = u16::from_be_bytes([skb.head[12], skb.head[13]]);
         run_progs(progs.iter(), &mut skb, peer_ifindex, false)
     };
-    let len = skb.len() as u64;
     match act {
-        TcAction::Unspec | TcAction::Ok => forward_to_peer(k, dev, Some(peer), skb),
+        TcAction::Unspec | TcAction::Ok => {
+            if !k.netif_rx(peer, skb) {
+                k.dev_mut(dev).stats.tx_dropped += 1;
+                return XmitResult::Dropped(XmitDrop::Backlog);
+            }
+            let d = k.dev_mut(dev);
+            d.stats.tx_packets += 1;
+            d.stats.tx_bytes += len;
+            let p = k.dev_mut(peer);
+            p.stats.rx_packets += 1;
+            p.stats.rx_bytes += len;
+            XmitResult::Ok
+        }
         TcAction::Redirect => {
             let d = k.dev_mut(dev);
             d.stats.tx_packets += 1;
@@ -369,7 +361,10 @@ pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResul
                 Some(r) => {
                     let _ = k.skb_do_redirect(peer, skb, r);
                 }
-                None => k.kfree_skb(skb),
+                None => {
+                    k.softnet.redirect_dropped += 1;
+                    k.kfree_skb(skb);
+                }
             }
             XmitResult::Ok
         }

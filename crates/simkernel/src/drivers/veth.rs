@@ -5,7 +5,7 @@
 
 use crate::error::KResult;
 use crate::kernel::Kernel;
-use crate::net::core::dev::{DevId, DeviceKind, NetDevice, XmitResult};
+use crate::net::core::dev::{DevId, DeviceKind, NetDevice, XmitDrop, XmitResult};
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::skbuff::Skb;
 
@@ -50,11 +50,61 @@ impl Kernel {
     }
 }
 
-/// Kernel: `veth_xmit()`: to the peer's RX backlog if it is up.
-pub(crate) fn veth_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
+/// Kernel: `veth_xmit()` → `veth_forward_skb()` → `__dev_forward_skb()` + `netif_rx()`.
+/// * no peer, or no Ethernet header to pull → freed, `tx_dropped++` on `dev`;
+/// * `____dev_forward_skb()`: the peer is down, or the skb is longer than its MTU plus
+///   Ethernet and VLAN headers and not GSO (`__is_skb_forwardable()`) → the peer's
+///   `rx_dropped++`, freed; veth then counts `tx_dropped++` on `dev`;
+/// * otherwise `skb_scrub_packet()` (crossing namespaces: `mark` and `tstamp` too),
+///   `priority` zeroed, and the peer's backlog takes it: `dev`'s tx counters (which the
+///   peer reports as its rx) move, or on a full backlog `tx_dropped++` on `dev`.
+pub(crate) fn veth_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResult {
     let peer = match &k.dev(dev).kind {
         DeviceKind::Veth(v) => v.peer,
         _ => None,
     };
-    crate::drivers::netkit::forward_to_peer(k, dev, peer, skb)
+    let len = skb.len() as u64;
+    let Some(rcv) = peer.filter(|p| k.devices.contains_key(p)) else {
+        k.dev_mut(dev).stats.tx_dropped += 1;
+        k.kfree_skb(skb);
+        return XmitResult::Dropped(XmitDrop::NoPeer);
+    };
+    if skb.head.len() < ETH_HLEN {
+        k.dev_mut(dev).stats.tx_dropped += 1;
+        k.kfree_skb(skb);
+        return XmitResult::Dropped(XmitDrop::Policy);
+    }
+    let r = k.dev(rcv);
+    let max = u64::from(r.mtu) + (ETH_HLEN + VLAN_HLEN) as u64;
+    let forwardable = r.up && (len <= max || skb.gso_size != 0);
+    if !forwardable {
+        let why = if r.up {
+            XmitDrop::NotForwardable
+        } else {
+            XmitDrop::PeerDown
+        };
+        k.dev_mut(rcv).stats.rx_dropped += 1;
+        k.dev_mut(dev).stats.tx_dropped += 1;
+        k.kfree_skb(skb);
+        return XmitResult::Dropped(why);
+    }
+    let xnet = k.dev(dev).netns != k.dev(rcv).netns;
+    skb.scrub(xnet);
+    skb.priority = 0;
+    if !k.netif_rx(rcv, skb) {
+        k.dev_mut(dev).stats.tx_dropped += 1;
+        return XmitResult::Dropped(XmitDrop::Backlog);
+    }
+    let d = k.dev_mut(dev);
+    d.stats.tx_packets += 1;
+    d.stats.tx_bytes += len;
+    let p = k.dev_mut(rcv);
+    p.stats.rx_packets += 1;
+    p.stats.rx_bytes += len;
+    XmitResult::Ok
 }
+
+/// `ETH_HLEN`.
+const ETH_HLEN: usize = 14;
+/// `VLAN_HLEN`.
+const VLAN_HLEN: usize = 4;

@@ -357,6 +357,17 @@ pub enum XmitDrop {
     PeerDown,
     /// netkit: the device policy (or a program) said drop.
     Policy,
+    /// A tc egress program returned `TC_ACT_SHOT` (`__dev_queue_xmit()` returns
+    /// `NET_XMIT_DROP`; no device counter moves).
+    TcShot,
+    /// `dev_xmit_recursion()`: transmits nested past `XMIT_RECURSION_LIMIT` ("Dead loop on
+    /// virtual device"; `-ENETDOWN`, `tx_dropped++`).
+    Recursion,
+    /// netkit/veth: the peer's backlog was full (`__netif_rx()` said `NET_RX_DROP`).
+    Backlog,
+    /// veth: `__dev_forward_skb()` refused it (peer down, or longer than the peer's MTU
+    /// allows).
+    NotForwardable,
     /// The NIC's DMA engine faulted while gathering the frame.
     IommuFault(IommuFault),
 }
@@ -384,30 +395,55 @@ impl Kernel {
     /// The one way into a driver's `ndo_start_xmit`. With the debug switch
     /// `tx_validation = false` validation is skipped, so what it prevents (IOMMU faults)
     /// becomes visible.
+    ///
+    /// Order as in the kernel: the skb leaves any ingress context
+    /// (`tcx_set_ingress(skb, false)`), tc egress runs, then — for the no-queue devices
+    /// (netkit, veth, lo) — the device must be up, the transmit must not be nested past
+    /// `XMIT_RECURSION_LIMIT` (`dev_xmit_recursion()`: "Dead loop on virtual device";
+    /// both drops are `-ENETDOWN` with `tx_dropped++`), validation runs, and the driver
+    /// is called with the recursion count raised. NICs queue on their qdisc, whose
+    /// dequeue is not nested, so only the up check and validation apply.
     pub fn dev_queue_xmit(&mut self, dev: DevId, mut skb: Skb) -> XmitResult {
         if !self.devices.contains_key(&dev) {
             return XmitResult::Dropped(XmitDrop::DeviceDown);
         }
         skb.dev = Some(dev);
+        skb.tc_at_ingress = false;
         // sch_handle_egress(): tc egress runs before validation (kernel-spec §2.4).
-        let Some(skb) = self.sch_handle_egress(dev, skb) else {
-            return XmitResult::Ok;
+        let skb = match self.sch_handle_egress(dev, skb) {
+            Ok(skb) => skb,
+            Err(res) => return res,
         };
+        let recursion = self.dev_xmit_recursion();
         let Some(d) = self.devices.get_mut(&dev) else {
             return XmitResult::Dropped(XmitDrop::DeviceDown);
         };
         if !d.up || !d.present {
             d.stats.tx_dropped += 1;
+            self.kfree_skb(skb);
             return XmitResult::Dropped(XmitDrop::DeviceDown);
+        }
+        let no_queue = !matches!(d.kind, DeviceKind::Nic(_));
+        if no_queue && recursion {
+            d.stats.tx_dropped += 1;
+            self.kfree_skb(skb);
+            return XmitResult::Dropped(XmitDrop::Recursion);
         }
         if self.config.tx_validation && validate_xmit_unreadable_skb(&skb, d) == Verdict::Drop {
             // `validate_xmit_skb()` → out_null: `dev_core_stats_tx_dropped_inc(dev)`.
             d.stats.tx_dropped += 1;
+            self.kfree_skb(skb);
             return XmitResult::Dropped(XmitDrop::Unreadable);
         }
         // xmit_one() → dev_queue_xmit_nit(): taps see what the driver gets.
         self.capture_tx(dev, &skb);
-        self.ndo_start_xmit(dev, skb)
+        if !no_queue {
+            return self.ndo_start_xmit(dev, skb);
+        }
+        self.softnet.xmit_recursion += 1;
+        let res = self.ndo_start_xmit(dev, skb);
+        self.softnet.xmit_recursion -= 1;
+        res
     }
 
     /// Dispatch to the driver (`dev->netdev_ops->ndo_start_xmit`).

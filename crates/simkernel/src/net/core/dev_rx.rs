@@ -30,7 +30,13 @@ pub struct SoftnetData {
     pub tc_dropped: u64,
     /// Skbs freed by `skb_do_redirect()` (unknown target, failed peer/neigh checks).
     pub redirect_dropped: u64,
+    /// Kernel: `softnet_data.xmit.recursion`: how deep transmits are nested right now
+    /// (a netkit program or tc egress redirecting into another `dev_queue_xmit()`).
+    pub(crate) xmit_recursion: u32,
 }
+
+/// Kernel: `XMIT_RECURSION_LIMIT`.
+pub const XMIT_RECURSION_LIMIT: u32 = 8;
 
 impl Kernel {
     /// Softnet counters: (backlog drops, tc drops, redirect drops).
@@ -49,11 +55,13 @@ const MAX_ANOTHER_ROUND: u32 = 8;
 
 impl Kernel {
     /// Kernel: `netif_rx()`: queue `skb` as received on `dev`; the softirq
-    /// ([`Kernel::net_rx_action`]) processes it.
-    pub fn netif_rx(&mut self, dev: DevId, mut skb: Skb) {
+    /// ([`Kernel::net_rx_action`]) processes it. Returns whether it was queued
+    /// (`NET_RX_SUCCESS`); a full backlog frees it (`enqueue_to_backlog()`: `rx_dropped`
+    /// of `dev`, `NET_RX_DROP`), which netkit and veth count as a transmit drop.
+    pub fn netif_rx(&mut self, dev: DevId, mut skb: Skb) -> bool {
         let Some(d) = self.devices.get_mut(&dev) else {
             self.kfree_skb(skb);
-            return;
+            return false;
         };
         if d.rx_backlog.len() >= NETDEV_MAX_BACKLOG {
             self.softnet.dropped += 1;
@@ -61,11 +69,17 @@ impl Kernel {
                 d.stats.rx_dropped += 1;
             }
             self.kfree_skb(skb);
-            return;
+            return false;
         }
         skb.dev = Some(dev);
         d.rx_backlog.push_back(skb);
         self.softnet.order.push_back(dev);
+        true
+    }
+
+    /// Kernel: `dev_xmit_recursion()`: nested transmits are past `XMIT_RECURSION_LIMIT`.
+    pub(crate) fn dev_xmit_recursion(&self) -> bool {
+        self.softnet.xmit_recursion > XMIT_RECURSION_LIMIT
     }
 
     /// Run the softirq and due events until `done` holds or nothing is left before
@@ -131,8 +145,11 @@ impl Kernel {
                 return;
             }
             skb.dev = Some(dev);
-            // eth_type_trans() (by the driver, once): classify by destination MAC. A
-            // peer redirect keeps the scrubbed PACKET_HOST.
+            // eth_type_trans() / eth_skb_pkt_type() (by the driver or netkit_xmit(),
+            // once): classify by destination MAC against this device's address, with no
+            // exception for IFF_NOARP devices (an L3 netkit's address is all zeroes, so
+            // any other unicast destination is PACKET_OTHERHOST). A peer redirect keeps
+            // the scrubbed PACKET_HOST.
             let Some(eth) = skb.head.get(..14) else {
                 self.dev_mut(dev).stats.rx_dropped += 1;
                 self.kfree_skb(skb);
@@ -146,7 +163,7 @@ impl Kernel {
                 PktType::Broadcast
             } else if dst[0] & 1 == 1 {
                 PktType::Multicast
-            } else if dst == d.mac || self.dev_noarp(dev) {
+            } else if dst == d.mac {
                 PktType::Host
             } else {
                 PktType::OtherHost
@@ -177,7 +194,16 @@ impl Kernel {
             0x86dd => self.ipv6_rcv(dev, skb),
             0x0800 => self.ip_rcv(dev, skb),
             0x0806 => self.arp_rcv(dev, skb),
-            _ => self.kfree_skb(skb),
+            _ => {
+                // No handler for the type: unless a tap (`ptype_all`, an open capture)
+                // took the skb, `__netif_receive_skb_core()` counts it in `rx_dropped`.
+                if let Some(d) = self.devices.get_mut(&dev)
+                    && d.capture.is_none()
+                {
+                    d.stats.rx_dropped += 1;
+                }
+                self.kfree_skb(skb)
+            }
         }
     }
 

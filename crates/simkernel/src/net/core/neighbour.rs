@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 
-use uapi::errno::{EHOSTUNREACH, ENOBUFS, ENOMEM};
+use uapi::errno::{EHOSTUNREACH, ENETDOWN, ENOBUFS, ENOMEM};
 
 use crate::error::{KResult, KernelError};
 use crate::kernel::Kernel;
@@ -102,11 +102,17 @@ impl Kernel {
     }
 
     /// Map a `dev_queue_xmit()` outcome to what `ip6_xmit()`/`ip_queue_xmit()` return
-    /// (`net_xmit_errno()`): qdisc devices (NICs) accepted the skb into their queue even if
-    /// validation drops it later (kernel-spec §2.3), no-queue devices report the drop.
+    /// (`net_xmit_errno()`), following `__dev_queue_xmit()`:
+    /// * a tc egress `TC_ACT_SHOT` is `NET_XMIT_DROP` (→ ENOBUFS) on every device, as
+    ///   `sch_handle_egress()` runs before any qdisc;
+    /// * qdisc devices (NICs) otherwise accepted the skb into their queue even if
+    ///   validation drops it later (kernel-spec §2.3);
+    /// * no-queue devices: down or a dead loop is `-ENETDOWN`, a validation drop leaves
+    ///   `rc` at `-ENOMEM`, a driver drop is `NET_XMIT_DROP` (→ ENOBUFS).
     pub(crate) fn xmit_errno(&self, dev: DevId, res: XmitResult) -> KResult<()> {
         match res {
             XmitResult::Ok => Ok(()),
+            XmitResult::Dropped(XmitDrop::TcShot) => Err(KernelError::new(ENOBUFS)),
             XmitResult::Dropped(_)
                 if self
                     .try_device(dev)
@@ -115,6 +121,9 @@ impl Kernel {
                 Ok(())
             }
             XmitResult::Dropped(XmitDrop::Unreadable) => Err(KernelError::new(ENOMEM)),
+            XmitResult::Dropped(XmitDrop::DeviceDown | XmitDrop::Recursion) => {
+                Err(KernelError::new(ENETDOWN))
+            }
             XmitResult::Dropped(_) => Err(KernelError::new(ENOBUFS)),
         }
     }

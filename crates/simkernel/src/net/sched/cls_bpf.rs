@@ -11,7 +11,7 @@ use uapi::errno::{EEXIST, EINVAL, ENODEV, ENOENT};
 
 use crate::error::{KResult, KernelError};
 use crate::kernel::Kernel;
-use crate::net::core::dev::DevId;
+use crate::net::core::dev::{DevId, XmitDrop, XmitResult};
 use crate::net::core::dev_rx::IngressResult;
 use crate::net::core::skbuff::Skb;
 use crate::net::sched::{Redirect, TcAction, TcCtx, TcDir, TcProgram};
@@ -37,11 +37,20 @@ pub(crate) fn run_progs<'p>(
 ) -> (TcAction, Option<Redirect>) {
     let len = skb.len() as u32;
     for p in progs {
-        let mut ctx = TcCtx::new(&mut skb.head, len, skb.protocol, ifindex, skb.mark, ingress);
+        let mut ctx = TcCtx::new(
+            &mut skb.head,
+            len,
+            skb.protocol,
+            ifindex,
+            skb.mark,
+            skb.priority,
+            ingress,
+        );
         let act = p.run(&mut ctx);
         let redirect = ctx.redirect;
-        let mark = ctx.mark;
+        let (mark, priority) = (ctx.mark, ctx.priority);
         skb.mark = mark;
+        skb.priority = priority;
         if act != TcAction::Unspec {
             return (act, redirect);
         }
@@ -150,25 +159,43 @@ impl Kernel {
     }
 
     /// Kernel: `sch_handle_egress()`: before validation, in `__dev_queue_xmit()`.
-    /// Returns the skb to transmit, or `None` when the chain consumed it.
-    pub(crate) fn sch_handle_egress(&mut self, dev: DevId, skb: Skb) -> Option<Skb> {
+    /// Returns the skb to transmit, or what `__dev_queue_xmit()` reports when the chain
+    /// consumed it: `TC_ACT_SHOT` → `NET_XMIT_DROP` (no device counter moves),
+    /// `TC_ACT_REDIRECT` → `NET_XMIT_SUCCESS` whatever `skb_do_redirect()` made of it.
+    pub(crate) fn sch_handle_egress(&mut self, dev: DevId, skb: Skb) -> Result<Skb, XmitResult> {
         if self
             .dev(dev)
             .tc
             .as_ref()
             .is_none_or(|t| t.egress.is_empty())
         {
-            return Some(skb);
+            return Ok(skb);
         }
-        match self.tcf_classify(dev, TcDir::Egress, skb) {
-            IngressResult::Continue(s) => Some(s),
-            IngressResult::Consumed => None,
-            IngressResult::AnotherRound(to, s) => {
-                // Only ingress can redirect to a peer; skb_do_redirect() refused it.
-                let _ = to;
-                self.kfree_skb(s);
-                None
+        let d = self.dev(dev);
+        let chain = d.tc.as_ref().map_or(&[][..], |tc| &tc.egress[..]);
+        let progs = chain.iter().map(|f| &f.prog);
+        let mut skb = skb;
+        let (act, redirect) = run_progs(progs, &mut skb, d.ifindex, false);
+        match act {
+            TcAction::Shot => {
+                self.softnet.tc_dropped += 1;
+                self.kfree_skb(skb);
+                Err(XmitResult::Dropped(XmitDrop::TcShot))
             }
+            TcAction::Redirect => {
+                match redirect {
+                    // Only ingress can redirect to a peer; skb_do_redirect() refuses it.
+                    Some(r) => {
+                        let _ = self.skb_do_redirect(dev, skb, r);
+                    }
+                    None => {
+                        self.softnet.redirect_dropped += 1;
+                        self.kfree_skb(skb);
+                    }
+                }
+                Err(XmitResult::Ok)
+            }
+            _ => Ok(skb),
         }
     }
 }

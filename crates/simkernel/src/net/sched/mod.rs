@@ -82,6 +82,9 @@ pub struct TcCtx<'a> {
     pub ifindex: u32,
     /// `skb->mark`.
     pub mark: u32,
+    /// `skb->priority` (readable and writable from tc and netkit programs, as
+    /// `__sk_buff::priority`).
+    pub priority: u32,
     /// Whether the hook is tc ingress.
     pub ingress: bool,
     pub(crate) redirect: Option<Redirect>,
@@ -94,6 +97,7 @@ impl<'a> TcCtx<'a> {
         protocol: u16,
         ifindex: u32,
         mark: u32,
+        priority: u32,
         ingress: bool,
     ) -> Self {
         TcCtx {
@@ -102,6 +106,7 @@ impl<'a> TcCtx<'a> {
             protocol,
             ifindex,
             mark,
+            priority,
             ingress,
             redirect: None,
         }
