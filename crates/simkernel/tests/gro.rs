@@ -168,6 +168,10 @@ fn frame4(k: &Kernel, nic: DevId, sport: u16, seq: u32, id: u16, df: bool) -> Ve
     f
 }
 
+/// One IP-ID case: the segments' IDs, DF, and the (seq, payload length) of each skb GRO
+/// passes up.
+type IdCase = (&'static [u16], bool, &'static [(u32, usize)]);
+
 /// `inet_gro_flush()`: an IPv4 segment merges only if its IP ID is the held skb's first
 /// ID plus the segments merged so far (incrementing IDs), or, when the second segment had
 /// the first one's ID and DF is set, the same ID again (a fixed-ID flow); without DF an
@@ -175,7 +179,7 @@ fn frame4(k: &Kernel, nic: DevId, sport: u16, seq: u32, id: u16, df: bool) -> Ve
 #[test]
 fn gro_ipv4_ip_id_increments_or_stays_fixed_with_df() {
     let (mut k, nic) = nic();
-    let cases: [(&[u16], bool, &[(u32, usize)]); 5] = [
+    let cases: [IdCase; 5] = [
         // Incrementing: one skb.
         (&[100, 101, 102], true, &[(1000, 3000)]),
         // Fixed with DF: one skb.
