@@ -3,12 +3,12 @@
 //! wire faults that replay packet for packet.
 #![allow(clippy::unwrap_used)]
 
-use std::cell::RefCell;
-use std::io::Write;
+mod common;
+
 use std::net::IpAddr;
 use std::process::Command;
-use std::rc::Rc;
 
+use common::Shared;
 use simkernel::drivers::wire::{Corrupt, Duplicate, Loss, Reorder};
 use simkernel::net::core::skbuff::IpSummed;
 use simkernel::topology::{Topology, TopologyConfig};
@@ -16,20 +16,6 @@ use simkernel::{Caller, Cred, Duration, Frag, Kernel, KernelConfig, NlSockId, Sk
 use wire::{IpProtocol, PcapReader, TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 
 const PAGE: usize = simkernel::PAGE_SIZE;
-
-/// A `Write` whose bytes the test can read back.
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn records(buf: &Shared) -> Vec<wire::PcapRecord> {
     let bytes = buf.0.borrow().clone();

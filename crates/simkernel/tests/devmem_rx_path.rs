@@ -3,11 +3,11 @@
 //! (`bpf_redirect_peer`) → nk_guest, arriving as unreadable skbs (header-only captures).
 #![allow(clippy::unwrap_used)]
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::net::IpAddr;
-use std::rc::Rc;
+mod common;
 
+use std::net::IpAddr;
+
+use common::Shared;
 use simkernel::net::core::dev::DeviceKind;
 use simkernel::net::core::skbuff::IpSummed;
 use simkernel::net::ethtool::{FlowType, NtupleAction, NtupleRule, RingsSet};
@@ -17,18 +17,6 @@ use uapi::ethtool::TcpDataSplit;
 use wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 
 const PAGE: usize = simkernel::PAGE_SIZE;
-
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<Vec<u8>>>);
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The selftest RX set-up at `mtu` on every device of the path: HDS on the NIC, the flow
 /// to queue 3, which the container leases and binds for devmem RX; a capture on nk_guest.

@@ -291,20 +291,7 @@ fn zerocopy_completions_after_ack_coalesced() {
     // The server's NIC steers the flow to a devmem queue with header split, so the
     // payload arrives as net_iovs of its RX binding.
     let rx = rx_binding(&e, 64);
-    e.w.kernel
-        .borrow_mut()
-        .ethtool_ntuple_add(
-            e.srv_nic,
-            simkernel::net::ethtool::NtupleRule {
-                flow_type: simkernel::net::ethtool::FlowType::Tcp6,
-                src_ip: None,
-                dst_ip: None,
-                src_port: None,
-                dst_port: Some(9100),
-                action: simkernel::net::ethtool::NtupleAction::Queue(3),
-            },
-        )
-        .unwrap();
+    steer_to_devmem_queue(&e, 9100);
     let (cfd, afd) = connect_pair(&mut e, 9100, zerocopy_bound);
     let c = e.client.clone();
     let k = e.w.kernel.clone();
@@ -417,6 +404,35 @@ fn parse_dmabuf_cmsgs(control: &[u8]) -> Vec<(i32, DmabufCmsg)> {
 
 /// Inject a data segment into the server's connection as the NIC's header-split RX path
 /// would deliver it: `linear` payload bytes in the head, then `frags`.
+/// An ntuple rule on the server's NIC: TCP/IPv6 to `port` lands on queue 3, whose page
+/// pool has the RX binding's dma-buf ([`rx_binding`]) and header split on.
+fn steer_to_devmem_queue(e: &Env, port: u16) {
+    e.w.kernel
+        .borrow_mut()
+        .ethtool_ntuple_add(
+            e.srv_nic,
+            simkernel::net::ethtool::NtupleRule {
+                flow_type: simkernel::net::ethtool::FlowType::Tcp6,
+                src_ip: None,
+                dst_ip: None,
+                src_port: None,
+                dst_port: Some(port),
+                action: simkernel::net::ethtool::NtupleAction::Queue(3),
+            },
+        )
+        .unwrap();
+}
+
+/// [`inject`] of one segment whose `len` payload bytes are the start of net_iov `niov`.
+fn inject_niov(e: &Env, afd: i32, niov: &NetIov, len: usize) {
+    let f = Frag::NetIov {
+        niov: niov.clone(),
+        off: 0,
+        len,
+    };
+    inject(e, afd, b"", vec![f], IpSummed::Unnecessary);
+}
+
 fn inject(e: &Env, afd: i32, linear: &[u8], frags: Vec<Frag>, summed: IpSummed) {
     let sk = e.server.sock_of(afd).unwrap();
     let mut k = e.w.kernel.borrow_mut();
@@ -624,17 +640,7 @@ fn devmem_rx_cmsgs_tokens_and_limits() {
 
     // Readable and unreadable skbs never mix in one call.
     let n = alloc(&e, &rx, 1);
-    inject(
-        &e,
-        afd,
-        b"",
-        vec![Frag::NetIov {
-            niov: n[0].clone(),
-            off: 0,
-            len: 10,
-        }],
-        IpSummed::Unnecessary,
-    );
+    inject_niov(&e, afd, &n[0], 10);
     drop(n);
     inject(&e, afd, b"plain", vec![], IpSummed::Unnecessary);
     let a = recv(&mut e, afd, 1 << 20, 1024, MSG_SOCK_DEVMEM).unwrap();
@@ -791,17 +797,7 @@ fn devmem_dontneed_token_range_wraps_at_u32_max() {
     let rx = rx_binding(&e, 16);
     let (_cfd, afd) = connect_pair(&mut e, 9301, |_, _| {});
     let n = alloc(&e, &rx, 1);
-    inject(
-        &e,
-        afd,
-        b"",
-        vec![Frag::NetIov {
-            niov: n[0].clone(),
-            off: 0,
-            len: 10,
-        }],
-        IpSummed::Unnecessary,
-    );
+    inject_niov(&e, afd, &n[0], 10);
     drop(n);
     let out = recv(&mut e, afd, 100, 1024, MSG_SOCK_DEVMEM).unwrap();
     assert_eq!(parse_dmabuf_cmsgs(&out.control)[0].1.frag_token, 1);
@@ -875,20 +871,7 @@ fn sendmsg_after_reset_consumes_the_pending_error() {
 fn devmem_tokens_released_when_the_orphan_is_destroyed() {
     let mut e = env();
     let rx = rx_binding(&e, 64);
-    e.w.kernel
-        .borrow_mut()
-        .ethtool_ntuple_add(
-            e.srv_nic,
-            simkernel::net::ethtool::NtupleRule {
-                flow_type: simkernel::net::ethtool::FlowType::Tcp6,
-                src_ip: None,
-                dst_ip: None,
-                src_port: None,
-                dst_port: Some(9305),
-                action: simkernel::net::ethtool::NtupleAction::Queue(3),
-            },
-        )
-        .unwrap();
+    steer_to_devmem_queue(&e, 9305);
     let (cfd, afd) = connect_pair(&mut e, 9305, |_, _| {});
     static DATA: [u8; 5000] = [7; 5000];
     assert_eq!(send_bytes(&mut e, cfd, &DATA, vec![], 0), Ok(5000));

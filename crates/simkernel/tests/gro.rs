@@ -7,8 +7,11 @@
 //! (net/ipv4/tcp_offload.c).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::net::Ipv4Addr;
 
+use common::Shared;
 use simkernel::drivers::nic::NicProfile;
 use simkernel::net::core::dev::DeviceKind;
 use simkernel::{DevId, Kernel, KernelConfig};
@@ -105,21 +108,33 @@ fn refresh(f: &mut [u8]) {
     f[l4 + 16..l4 + 18].copy_from_slice(&c.to_be_bytes());
 }
 
-/// Receive `frames` in one NAPI poll; per skb passed up: (TCP sequence number, TCP payload
-/// bytes, gso_size).
-fn poll(k: &mut Kernel, nic: DevId, frames: Vec<Vec<u8>>) -> Vec<(u32, usize, u16)> {
+/// Receive `frames` in one NAPI poll; the skbs GRO passes up, in order.
+fn poll_skbs(k: &mut Kernel, nic: DevId, frames: Vec<Vec<u8>>) -> Vec<simkernel::Skb> {
     for f in frames {
         k.nic_receive(nic, f);
     }
     k.nic_napi_poll(nic);
-    k.device_mut_for_tests(nic)
-        .rx_backlog
-        .drain(..)
+    k.device_mut_for_tests(nic).rx_backlog.drain(..).collect()
+}
+
+/// An skb's TCP sequence number and TCP header length.
+fn seq_thlen(s: &simkernel::Skb) -> (u32, usize) {
+    let l4 = l4(&s.head);
+    let thlen = usize::from(s.head[l4 + 12] >> 4) * 4;
+    (
+        u32::from_be_bytes(s.head[l4 + 4..l4 + 8].try_into().unwrap()),
+        l4 + thlen,
+    )
+}
+
+/// Receive `frames` in one NAPI poll; per skb passed up: (TCP sequence number, TCP payload
+/// bytes, gso_size).
+fn poll(k: &mut Kernel, nic: DevId, frames: Vec<Vec<u8>>) -> Vec<(u32, usize, u16)> {
+    poll_skbs(k, nic, frames)
+        .into_iter()
         .map(|s| {
-            let l4 = l4(&s.head);
-            let thlen = usize::from(s.head[l4 + 12] >> 4) * 4;
-            let seq = u32::from_be_bytes(s.head[l4 + 4..l4 + 8].try_into().unwrap());
-            (seq, s.len() - l4 - thlen, s.gso_size)
+            let (seq, hdrs) = seq_thlen(&s);
+            (seq, s.len() - hdrs, s.gso_size)
         })
         .collect()
 }
@@ -213,22 +228,7 @@ fn gro_ipv4_ip_id_increments_or_stays_fixed_with_df() {
 fn tcp_ipv4_ip_ids_are_per_socket_and_count_segments() {
     use simkernel::World;
     use simkernel::net::core::sock::AF_INET;
-    use std::cell::RefCell;
-    use std::io::Write;
-    use std::rc::Rc;
     use uapi::socket::SOCK_STREAM;
-
-    #[derive(Clone, Default)]
-    struct Shared(Rc<RefCell<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     let mut k = Kernel::new(KernelConfig::default());
     k.seed(7);
@@ -314,18 +314,11 @@ fn tcp_ipv4_ip_ids_are_per_socket_and_count_segments() {
 /// The TCP payload bytes of the skbs GRO passes up, in order (head past the headers, then
 /// page frags).
 fn poll_bytes(k: &mut Kernel, nic: DevId, frames: Vec<Vec<u8>>) -> Vec<(u32, Vec<u8>)> {
-    for f in frames {
-        k.nic_receive(nic, f);
-    }
-    k.nic_napi_poll(nic);
-    k.device_mut_for_tests(nic)
-        .rx_backlog
-        .drain(..)
+    poll_skbs(k, nic, frames)
+        .into_iter()
         .map(|s| {
-            let l4 = l4(&s.head);
-            let thlen = usize::from(s.head[l4 + 12] >> 4) * 4;
-            let seq = u32::from_be_bytes(s.head[l4 + 4..l4 + 8].try_into().unwrap());
-            let mut b = s.head[l4 + thlen..].to_vec();
+            let (seq, hdrs) = seq_thlen(&s);
+            let mut b = s.head[hdrs..].to_vec();
             for f in &s.frags {
                 match f {
                     simkernel::Frag::Page { bytes, off, len } => {

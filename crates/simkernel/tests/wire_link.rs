@@ -2,25 +2,12 @@
 //! direction, independent of the other direction.
 #![allow(clippy::unwrap_used)]
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
+mod common;
 
+use common::Shared;
 use simkernel::drivers::nic::NicProfile;
 use simkernel::drivers::wire::WireConfig;
 use simkernel::{Duration, Kernel, KernelConfig, Skb};
-
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<Vec<u8>>>);
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn bandwidth_and_latency() {

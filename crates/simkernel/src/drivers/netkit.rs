@@ -340,19 +340,7 @@ pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResul
         run_progs(progs.iter(), &mut skb, peer_ifindex, false)
     };
     match act {
-        TcAction::Unspec | TcAction::Ok => {
-            if !k.netif_rx(peer, skb) {
-                k.dev_mut(dev).stats.tx_dropped += 1;
-                return XmitResult::Dropped(XmitDrop::Backlog);
-            }
-            let d = k.dev_mut(dev);
-            d.stats.tx_packets += 1;
-            d.stats.tx_bytes += len;
-            let p = k.dev_mut(peer);
-            p.stats.rx_packets += 1;
-            p.stats.rx_bytes += len;
-            XmitResult::Ok
-        }
+        TcAction::Unspec | TcAction::Ok => k.pair_xmit_rx(dev, peer, skb, len),
         TcAction::Redirect => {
             let d = k.dev_mut(dev);
             d.stats.tx_packets += 1;

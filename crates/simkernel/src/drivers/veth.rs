@@ -91,17 +91,7 @@ pub(crate) fn veth_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResult 
     let xnet = k.dev(dev).netns != k.dev(rcv).netns;
     skb.scrub(xnet);
     skb.priority = 0;
-    if !k.netif_rx(rcv, skb) {
-        k.dev_mut(dev).stats.tx_dropped += 1;
-        return XmitResult::Dropped(XmitDrop::Backlog);
-    }
-    let d = k.dev_mut(dev);
-    d.stats.tx_packets += 1;
-    d.stats.tx_bytes += len;
-    let p = k.dev_mut(rcv);
-    p.stats.rx_packets += 1;
-    p.stats.rx_bytes += len;
-    XmitResult::Ok
+    k.pair_xmit_rx(dev, rcv, skb, len)
 }
 
 /// `ETH_HLEN`.

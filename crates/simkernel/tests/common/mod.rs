@@ -108,3 +108,17 @@ impl Env {
         self.k.queue_create(&c, g, n, q, Some(0)).unwrap()
     }
 }
+
+/// A `Write` whose bytes the test reads back (the sink of a capture).
+#[derive(Clone, Default)]
+pub struct Shared(pub std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 
 use crate::kernel::Kernel;
-use crate::net::core::dev::DevId;
+use crate::net::core::dev::{DevId, XmitDrop, XmitResult};
 use crate::net::core::skbuff::{PktType, Skb};
 use crate::net::sched::TcDir;
 
@@ -54,6 +54,30 @@ impl Kernel {
 const MAX_ANOTHER_ROUND: u32 = 8;
 
 impl Kernel {
+    /// The receive half of a pair device's transmit (`netkit_xmit()`, `veth_xmit()`):
+    /// `__netif_rx()` into `peer`; only if the peer's backlog takes `skb` do `dev`'s tx and
+    /// `peer`'s rx counters move by `len` (its length as transmitted), else `dev` counts
+    /// `tx_dropped` and the transmit is `NET_XMIT_DROP`.
+    pub(crate) fn pair_xmit_rx(
+        &mut self,
+        dev: DevId,
+        peer: DevId,
+        skb: Skb,
+        len: u64,
+    ) -> XmitResult {
+        if !self.netif_rx(peer, skb) {
+            self.dev_mut(dev).stats.tx_dropped += 1;
+            return XmitResult::Dropped(XmitDrop::Backlog);
+        }
+        let d = self.dev_mut(dev);
+        d.stats.tx_packets += 1;
+        d.stats.tx_bytes += len;
+        let p = self.dev_mut(peer);
+        p.stats.rx_packets += 1;
+        p.stats.rx_bytes += len;
+        XmitResult::Ok
+    }
+
     /// Kernel: `netif_rx()`: queue `skb` as received on `dev`; the softirq
     /// ([`Kernel::net_rx_action`]) processes it. Returns whether it was queued
     /// (`NET_RX_SUCCESS`); a full backlog frees it (`enqueue_to_backlog()`: `rx_dropped`
