@@ -14,7 +14,6 @@ use std::collections::VecDeque;
 use crate::kernel::Kernel;
 use crate::net::core::dev::{DevId, XmitDrop, XmitResult};
 use crate::net::core::skbuff::{PktType, Skb};
-use crate::net::sched::TcDir;
 
 /// Kernel: `netdev_max_backlog` default.
 pub const NETDEV_MAX_BACKLOG: usize = 1000;
@@ -242,7 +241,7 @@ impl Kernel {
             return IngressResult::Continue(skb);
         }
         skb.tc_at_ingress = true;
-        self.tcf_classify(dev, TcDir::Ingress, skb)
+        self.tcf_classify(dev, skb)
     }
 }
 

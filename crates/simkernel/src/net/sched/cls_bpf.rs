@@ -128,15 +128,13 @@ impl Kernel {
             .collect()
     }
 
-    /// Kernel: `tcx_run()` + `tcx_action_code()` at ingress.
-    pub(crate) fn tcf_classify(&mut self, dev: DevId, dir: TcDir, mut skb: Skb) -> IngressResult {
+    /// Kernel: `tcx_run()` + `tcx_action_code()` at ingress (`sch_handle_ingress()`; the
+    /// egress hook is [`Kernel::sch_handle_egress`]).
+    pub(crate) fn tcf_classify(&mut self, dev: DevId, mut skb: Skb) -> IngressResult {
         let d = self.dev(dev);
-        let chain = d.tc.as_ref().map_or(&[][..], |tc| match dir {
-            TcDir::Ingress => &tc.ingress[..],
-            TcDir::Egress => &tc.egress[..],
-        });
+        let chain = d.tc.as_ref().map_or(&[][..], |tc| &tc.ingress[..]);
         let progs = chain.iter().map(|f| &f.prog);
-        let (act, redirect) = run_progs(progs, &mut skb, d.ifindex, dir == TcDir::Ingress);
+        let (act, redirect) = run_progs(progs, &mut skb, d.ifindex, true);
         match act {
             TcAction::Shot => {
                 self.softnet.tc_dropped += 1;
