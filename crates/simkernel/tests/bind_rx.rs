@@ -496,3 +496,65 @@ fn refused_transmit_returns_rx_niovs_to_the_page_pool() {
     );
     assert_eq!(e.k.page_pool(pp).unwrap().inflight, 0);
 }
+
+/// Kernel: the binding's RX `gen_pool` (merged state, kernel-spec §4.1): each SG entry is a
+/// chunk added at the head of the chunk list, and `gen_pool_first_fit` takes the lowest free
+/// niov of the first chunk with room, so the last SG entry is used first and a freed low
+/// niov is reused before a freed high one.
+#[test]
+fn rx_niovs_come_from_the_gen_pool_in_first_fit_order() {
+    let mut e = env(KernelModel::Series);
+    enable_hds(&mut e.k, e.nic);
+    let a = e.admin;
+    let nic = ifindex(&e.k, e.nic);
+    // Two SG entries of two pages each: area 0 = niovs 0-1, area 1 = niovs 2-3.
+    let fd = dmabuf_fd(&mut e.k, &a, 4 * PAGE, 2 * PAGE);
+    let id = e.k.bind_rx(&a, nic, fd, &[QueueSel::rx(2)]).unwrap();
+    let b = e.k.net_devmem_lookup_dmabuf(id).unwrap();
+    assert_eq!(b.areas().len(), 2);
+    let got: Vec<_> = (0..4)
+        .map(|_| b.net_devmem_alloc_dmabuf().unwrap())
+        .collect();
+    let offs: Vec<u64> = got.iter().map(|n| n.virtual_offset()).collect();
+    assert_eq!(offs, vec![2 * PAGE as u64, 3 * PAGE as u64, 0, PAGE as u64]);
+    assert!(b.net_devmem_alloc_dmabuf().is_none());
+    assert_eq!(b.chunks_in_use(), 4);
+    // Free niov 0, then 1, then 3: area 1 is searched first, then the lowest bit of area 0.
+    let mut it = got.into_iter();
+    let (n2, n3, n0, n1) = (
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+    );
+    b.net_devmem_free_dmabuf(n0);
+    b.net_devmem_free_dmabuf(n1);
+    b.net_devmem_free_dmabuf(n3);
+    assert_eq!(b.chunks_in_use(), 1);
+    let again: Vec<u32> = (0..3)
+        .map(|_| b.net_devmem_alloc_dmabuf().unwrap().index())
+        .collect();
+    assert_eq!(again, vec![3, 0, 1]);
+    drop(n2);
+}
+
+/// Kernel: `net_devmem_unbind_dmabuf()` walks `bound_rxqs` with `xa_for_each()` to close
+/// each queue's provider but erases nothing from it, and leaves `binding->dev` alone (only
+/// `mp_dmabuf_devmem_uninstall()` changes either).
+#[test]
+fn unbind_closes_queues_but_keeps_bound_rxqs_and_dev() {
+    let mut e = env(KernelModel::Series);
+    enable_hds(&mut e.k, e.nic);
+    let a = e.admin;
+    let nic = ifindex(&e.k, e.nic);
+    let fd = dmabuf_fd(&mut e.k, &a, 4 * PAGE, 0);
+    let id = e.k.bind_rx(&a, nic, fd, &[QueueSel::rx(2)]).unwrap();
+    let b = e.k.net_devmem_lookup_dmabuf(id).unwrap();
+    e.k.unbind_socket_bindings(a.sock);
+    assert!(e.k.net_devmem_lookup_dmabuf(id).is_none());
+    assert!(e.k.device(e.nic).rx_queues[2].mp.is_none());
+    assert_eq!(b.bound_rxqs(), vec![(e.nic, 2)]);
+    assert_eq!(b.dev(), Some(e.nic));
+    drop(b);
+    assert_eq!(e.k.live_bindings(), 0);
+}

@@ -43,12 +43,64 @@ pub struct NetIovArea {
     pub num_niovs: u32,
 }
 
-/// The RX chunk allocator (kernel: the binding's `gen_pool`): O(1) to create (a bump
-/// cursor) and O(1) per allocation (a free stack first).
-#[derive(Debug, Default)]
+/// The RX chunk allocator. Kernel: the binding's `gen_pool` (merged state, kernel-spec
+/// §4.1), created with the default `gen_pool_first_fit` algorithm and one chunk per
+/// scatter-gather entry. `gen_pool_add_owner()` links each new chunk at the *head* of the
+/// pool's chunk list and `gen_pool_alloc_owner()` walks that list from the head, so the
+/// last SG entry is searched first; inside a chunk first-fit takes the lowest free PAGE_SIZE
+/// bit. Per area we keep a bump cursor and the freed indexes below it (the lowest free bit
+/// is the smallest freed index, else the cursor), and the set of areas with room, so
+/// allocation and free stay O(log n).
+#[derive(Debug)]
 struct ChunkPool {
-    next: u32,
-    free: Vec<u32>,
+    /// Per area (binding order): niovs handed out so far from its start (bump cursor).
+    next: Vec<u32>,
+    /// Per area: freed niov indexes (binding-global) below the cursor.
+    free: Vec<std::collections::BTreeSet<u32>>,
+    /// Positions of the areas that still have a free niov.
+    avail: std::collections::BTreeSet<usize>,
+    /// Niovs currently allocated.
+    in_use: u32,
+}
+
+impl ChunkPool {
+    fn new(areas: &[NetIovArea]) -> Self {
+        ChunkPool {
+            next: vec![0; areas.len()],
+            free: vec![Default::default(); areas.len()],
+            avail: (0..areas.len())
+                .filter(|&i| areas[i].num_niovs > 0)
+                .collect(),
+            in_use: 0,
+        }
+    }
+
+    /// `gen_pool_alloc_owner()`: newest chunk first, lowest free bit in it.
+    fn alloc(&mut self, areas: &[NetIovArea]) -> Option<u32> {
+        let pos = *self.avail.last()?;
+        let a = &areas[pos];
+        let index = match self.free[pos].pop_first() {
+            Some(i) => i,
+            None => {
+                self.next[pos] += 1;
+                a.first_niov + self.next[pos] - 1
+            }
+        };
+        if self.free[pos].is_empty() && self.next[pos] == a.num_niovs {
+            self.avail.remove(&pos);
+        }
+        self.in_use += 1;
+        Some(index)
+    }
+
+    /// `gen_pool_free()`: clear the niov's bit in its chunk.
+    fn free(&mut self, areas: &[NetIovArea], index: u32) {
+        let pos = areas.partition_point(|a| a.first_niov <= index) - 1;
+        if self.free[pos].insert(index) {
+            self.avail.insert(pos);
+            self.in_use -= 1;
+        }
+    }
 }
 
 /// Kernel: `struct net_devmem_dmabuf_binding`.
@@ -175,30 +227,22 @@ impl DevmemBinding {
     }
 
     /// Kernel: `net_devmem_alloc_dmabuf()`: one free RX niov, or `None` when exhausted.
+    /// The order is the gen_pool's (see [`ChunkPool`]): last SG entry first, lowest free
+    /// niov inside it.
     pub fn net_devmem_alloc_dmabuf(self: &Rc<Self>) -> Option<NetIov> {
-        let mut pool = self.chunk_pool.borrow_mut();
-        let index = match pool.free.pop() {
-            Some(i) => i,
-            None if pool.next < self.num_niovs => {
-                pool.next += 1;
-                pool.next - 1
-            }
-            None => return None,
-        };
-        drop(pool);
+        let index = self.chunk_pool.borrow_mut().alloc(&self.areas)?;
         Some(NetIov::dmabuf(self.clone(), index))
     }
 
     /// Kernel: `net_devmem_free_dmabuf()`: return an RX niov to the chunk pool.
     pub fn net_devmem_free_dmabuf(&self, niov: NetIov) {
         debug_assert!(niov.binding().is_some_and(|b| std::ptr::eq(&**b, self)));
-        self.chunk_pool.borrow_mut().free.push(niov.index());
+        self.chunk_pool.borrow_mut().free(&self.areas, niov.index());
     }
 
     /// Niovs currently handed out by the RX chunk pool.
     pub fn chunks_in_use(&self) -> u32 {
-        let p = self.chunk_pool.borrow();
-        p.next - p.free.len() as u32
+        self.chunk_pool.borrow().in_use
     }
 
     /// Kernel: `atomic_long_inc(&niov->pp_ref_count)` (RX only). Returns the new count.
@@ -231,11 +275,15 @@ impl DevmemBinding {
         self.bound_rxqs.borrow_mut().push(rxq);
     }
 
-    /// Kernel: `mp_dmabuf_devmem_uninstall()`: forget `rxq`; when none is left the binding
-    /// no longer belongs to a device (`dev = NULL`).
+    /// Kernel: `mp_dmabuf_devmem_uninstall()`: look `rxq` up in `bound_rxqs`; only if it is
+    /// there, erase that one entry and, when that empties the set, clear `dev`. An rxq the
+    /// binding never recorded leaves both untouched.
     pub(crate) fn uninstall_rxq(&self, rxq: (DevId, u32)) {
         let mut b = self.bound_rxqs.borrow_mut();
-        b.retain(|&q| q != rxq);
+        let Some(pos) = b.iter().position(|&q| q == rxq) else {
+            return;
+        };
+        b.remove(pos);
         if b.is_empty() {
             self.dev.set(None);
         }
@@ -367,6 +415,7 @@ impl Kernel {
         let id = self.devmem.alloc_id()?;
         let live = self.devmem.live.clone();
         live.set(live.get() + 1);
+        let chunk_pool = RefCell::new(ChunkPool::new(&areas));
         let binding = Rc::new(DevmemBinding {
             id,
             dev: Cell::new(Some(dev)),
@@ -376,7 +425,7 @@ impl Kernel {
             areas,
             num_niovs: niovs,
             tx,
-            chunk_pool: RefCell::new(ChunkPool::default()),
+            chunk_pool,
             bound_rxqs: RefCell::new(Vec::new()),
             pp_ref: RefCell::new(if tx {
                 Vec::new()
@@ -397,14 +446,17 @@ impl Kernel {
 
     /// Kernel: `net_devmem_unbind_dmabuf()` (kernel-spec §4.6): erase the id, unlink from
     /// the socket, close the memory provider on every bound RX queue, drop the user
-    /// reference. The binding is freed when its last page pool / net_iov lets go.
+    /// reference. The binding is freed when its last page pool / net_iov lets go. Closing
+    /// leaves `bound_rxqs` and `dev` as they were: the kernel only iterates the set here.
     pub fn net_devmem_unbind_dmabuf(&mut self, binding: &Rc<DevmemBinding>) {
         self.devmem.table.remove(&binding.id);
         for list in self.devmem.sock_bindings.values_mut() {
             list.retain(|b| !Rc::ptr_eq(b, binding));
         }
         self.devmem.sock_bindings.retain(|_, l| !l.is_empty());
-        let rxqs: Vec<(DevId, u32)> = binding.bound_rxqs.borrow_mut().drain(..).collect();
+        // `xa_for_each(&binding->bound_rxqs, ...)` only walks the set: the entries stay
+        // (only `mp_dmabuf_devmem_uninstall()` erases them), and so does `binding->dev`.
+        let rxqs = binding.bound_rxqs();
         for (dev, idx) in rxqs {
             if self.devices.contains_key(&dev) {
                 self.net_mp_close_rxq(dev, idx, binding);
@@ -454,6 +506,49 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `mp_dmabuf_devmem_uninstall()` clears `binding->dev` only when it erased the rxq it
+    /// was given and that left `bound_rxqs` empty; an rxq it never recorded changes nothing.
+    #[test]
+    fn uninstall_of_an_unrecorded_rxq_keeps_dev() {
+        use crate::drivers::nic::NicProfile;
+        use crate::kernel::KernelConfig;
+        use crate::process::Cred;
+        let mut k = Kernel::new(KernelConfig {
+            model: KernelModel::Series,
+            tx_validation: true,
+        });
+        let ns = k.init_net();
+        let nic = k.nic_add(ns, "eth0", NicProfile::bnxt(), 2).unwrap();
+        let pid = k.process_spawn(
+            ns,
+            Cred {
+                cap_net_admin: true,
+            },
+        );
+        let buf = k.dmabuf_create(4 * PAGE_SIZE, 0).unwrap();
+        let fd = k.process_install_dmabuf(pid, buf).unwrap();
+        let dma = k.dev(nic).dma_dev().cloned();
+        let b = k
+            .net_devmem_bind_dmabuf(
+                nic,
+                None,
+                dma,
+                DmaDirection::FromDevice,
+                pid,
+                fd,
+                NlSockId(1),
+            )
+            .unwrap();
+        // No rxq recorded yet: nothing to erase, `dev` stays.
+        b.uninstall_rxq((nic, 0));
+        assert_eq!(b.dev(), Some(nic));
+        b.record_rxq((nic, 1));
+        b.uninstall_rxq((nic, 0));
+        assert_eq!((b.dev(), b.bound_rxqs()), (Some(nic), vec![(nic, 1)]));
+        b.uninstall_rxq((nic, 1));
+        assert_eq!((b.dev(), b.bound_rxqs()), (None, vec![]));
+    }
 
     #[test]
     fn id_allocation_is_cyclic_and_wraps_to_one() {
