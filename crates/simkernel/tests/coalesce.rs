@@ -633,3 +633,100 @@ fn channels_set_notifies_once_with_the_get_reply_only_on_change() {
     );
     assert_eq!(attr_u32(&reply, ETHTOOL_A_CHANNELS_COMBINED_COUNT), Some(1));
 }
+
+/// Kernel: `ethnl_set_rings_validate()` refuses each ring parameter the driver does not
+/// list in `supported_ring_params` by its presence alone (EOPNOTSUPP, its own extack,
+/// the attribute), and `ethnl_set_rings()` counts a non-zero mini or jumbo ring as a
+/// change that exceeds the driver's maximum of 0.
+#[test]
+fn rings_set_refuses_unsupported_parameters_and_absent_rings() {
+    let mut e = env();
+    let bnxt = e.ifindex(e.bnxt);
+    let mut nl = Nl::open(&mut e.k, true);
+    let mut set = |e: &mut Env, build: &dyn Fn(&mut MsgBuilder)| {
+        nl.call(&mut e.k, ETHTOOL_MSG_RINGS_SET, false, bnxt, |b| build(b))
+            .map(|parts| assert!(parts.is_empty()))
+    };
+    // nlmsghdr 16 + genlmsghdr 4 + header nest 12: the first attribute is at 32.
+    let cases: [(&dyn Fn(&mut MsgBuilder), &str); 5] = [
+        (
+            &|b| {
+                b.put_u32(ETHTOOL_A_RINGS_RX_BUF_LEN, 4096);
+            },
+            "setting rx buf len not supported",
+        ),
+        (
+            &|b| {
+                b.put_u32(ETHTOOL_A_RINGS_CQE_SIZE, 128);
+            },
+            "setting cqe size not supported",
+        ),
+        (
+            &|b| {
+                b.put_u8(ETHTOOL_A_RINGS_TX_PUSH, 0);
+            },
+            "setting tx push not supported",
+        ),
+        (
+            &|b| {
+                b.put_u8(ETHTOOL_A_RINGS_RX_PUSH, 1);
+            },
+            "setting rx push not supported",
+        ),
+        (
+            &|b| {
+                b.put_u32(ETHTOOL_A_RINGS_TX_PUSH_BUF_LEN, 64);
+            },
+            "setting tx push buf len is not supported",
+        ),
+    ];
+    for (build, msg) in cases {
+        let err = set(&mut e, build).unwrap_err();
+        assert_eq!(
+            (err.errno, err.msg.as_deref(), err.bad_attr_offset),
+            (EOPNOTSUPP, Some(msg), Some(32))
+        );
+    }
+    // Refused before anything is applied, even a valid RX size in the same request.
+    let err = set(&mut e, &|b| {
+        b.put_u32(ETHTOOL_A_RINGS_RX, 255)
+            .put_u8(ETHTOOL_A_RINGS_TX_PUSH, 0);
+    })
+    .unwrap_err();
+    assert_eq!((err.errno, err.bad_attr_offset), (EOPNOTSUPP, Some(32 + 8)));
+    assert_eq!(e.k.device(e.bnxt).ethtool.rings.rx, 511);
+
+    // Mini and jumbo rings: 0 changes nothing, anything else exceeds the maximum.
+    set(&mut e, &|b| {
+        b.put_u32(ETHTOOL_A_RINGS_RX_MINI, 0)
+            .put_u32(ETHTOOL_A_RINGS_RX_JUMBO, 0);
+    })
+    .unwrap();
+    for ty in [ETHTOOL_A_RINGS_RX_MINI, ETHTOOL_A_RINGS_RX_JUMBO] {
+        let err = set(&mut e, &|b| {
+            b.put_u32(ETHTOOL_A_RINGS_RX, 255).put_u32(ty, 8);
+        })
+        .unwrap_err();
+        assert_eq!(
+            (err.errno, err.msg.as_deref(), err.bad_attr_offset),
+            (
+                EINVAL,
+                Some("requested ring size exceeds maximum"),
+                Some(32 + 8)
+            )
+        );
+    }
+    assert_eq!(e.k.device(e.bnxt).ethtool.rings.rx, 511);
+    assert!(e.k.ethnl_monitor_take().is_empty());
+
+    // The same through the kernel API.
+    let req = RingsSet {
+        rx_jumbo: Some(1),
+        ..Default::default()
+    };
+    let err = e.k.ethtool_rings_set(e.bnxt, req).unwrap_err();
+    assert_eq!(
+        err.bad_attr,
+        Some(simkernel::BadAttr::Ethtool(ETHTOOL_A_RINGS_RX_JUMBO))
+    );
+}

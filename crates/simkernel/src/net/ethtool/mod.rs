@@ -165,6 +165,22 @@ pub struct RingsSet {
     pub tcp_data_split: Option<TcpDataSplit>,
     /// `ETHTOOL_A_RINGS_HDS_THRESH`.
     pub hds_thresh: Option<u32>,
+    /// `ETHTOOL_A_RINGS_RX_MINI`: no modelled driver has a mini ring (current and maximum
+    /// 0), so any other value is over the limit.
+    pub rx_mini: Option<u32>,
+    /// `ETHTOOL_A_RINGS_RX_JUMBO`: no modelled driver has a jumbo ring (as `rx_mini`).
+    pub rx_jumbo: Option<u32>,
+    /// `ETHTOOL_A_RINGS_RX_BUF_LEN`: no modelled driver sets
+    /// `ETHTOOL_RING_USE_RX_BUF_LEN`, so its presence is refused.
+    pub rx_buf_len: Option<u32>,
+    /// `ETHTOOL_A_RINGS_CQE_SIZE` (no `ETHTOOL_RING_USE_CQE_SIZE`: refused).
+    pub cqe_size: Option<u32>,
+    /// `ETHTOOL_A_RINGS_TX_PUSH` (no `ETHTOOL_RING_USE_TX_PUSH`: refused).
+    pub tx_push: Option<u8>,
+    /// `ETHTOOL_A_RINGS_RX_PUSH` (no `ETHTOOL_RING_USE_RX_PUSH`: refused).
+    pub rx_push: Option<u8>,
+    /// `ETHTOOL_A_RINGS_TX_PUSH_BUF_LEN` (no `ETHTOOL_RING_USE_TX_PUSH_BUF_LEN`: refused).
+    pub tx_push_buf_len: Option<u32>,
 }
 
 fn einval_attr(msg: &'static str, attr: u16) -> OpError {
@@ -343,11 +359,24 @@ impl Kernel {
     /// request that changes nothing neither reaches the driver nor notifies.
     pub fn ethtool_rings_set(&mut self, dev: DevId, req: RingsSet) -> Result<bool, OpError> {
         use uapi::ethtool::{
-            ETHTOOL_A_RINGS_HDS_THRESH as A_HDS, ETHTOOL_A_RINGS_RX as A_RX,
+            ETHTOOL_A_RINGS_CQE_SIZE, ETHTOOL_A_RINGS_HDS_THRESH as A_HDS,
+            ETHTOOL_A_RINGS_RX as A_RX, ETHTOOL_A_RINGS_RX_BUF_LEN, ETHTOOL_A_RINGS_RX_JUMBO,
+            ETHTOOL_A_RINGS_RX_MINI, ETHTOOL_A_RINGS_RX_PUSH,
             ETHTOOL_A_RINGS_TCP_DATA_SPLIT as A_TDS, ETHTOOL_A_RINGS_TX as A_TX,
+            ETHTOOL_A_RINGS_TX_PUSH, ETHTOOL_A_RINGS_TX_PUSH_BUF_LEN,
         };
         let d = self.dev(dev);
         let r = d.ethtool.rings;
+        // ethnl_set_rings_validate(): a parameter the driver does not list in
+        // `supported_ring_params` is refused by its mere presence, in attribute order,
+        // before the ops are looked at. None of the modelled drivers lists rx-buf-len,
+        // cqe-size, tx-push, rx-push or tx-push-buf-len.
+        if req.rx_buf_len.is_some() {
+            return Err(OpError::attr(
+                KernelError::msg(EOPNOTSUPP, "setting rx buf len not supported"),
+                crate::BadAttr::Ethtool(ETHTOOL_A_RINGS_RX_BUF_LEN),
+            ));
+        }
         if req.tcp_data_split.is_some() && !r.tcp_data_split_supported {
             return Err(OpError::attr(
                 KernelError::msg(EOPNOTSUPP, "setting TCP data split is not supported"),
@@ -360,15 +389,47 @@ impl Kernel {
                 crate::BadAttr::Ethtool(A_HDS),
             ));
         }
+        let unsupported = [
+            (
+                req.cqe_size.is_some(),
+                "setting cqe size not supported",
+                ETHTOOL_A_RINGS_CQE_SIZE,
+            ),
+            (
+                req.tx_push.is_some(),
+                "setting tx push not supported",
+                ETHTOOL_A_RINGS_TX_PUSH,
+            ),
+            (
+                req.rx_push.is_some(),
+                "setting rx push not supported",
+                ETHTOOL_A_RINGS_RX_PUSH,
+            ),
+            (
+                req.tx_push_buf_len.is_some(),
+                "setting tx push buf len is not supported",
+                ETHTOOL_A_RINGS_TX_PUSH_BUF_LEN,
+            ),
+        ];
+        if let Some(&(_, msg, a)) = unsupported.iter().find(|u| u.0) {
+            return Err(OpError::attr(
+                KernelError::msg(EOPNOTSUPP, msg),
+                crate::BadAttr::Ethtool(a),
+            ));
+        }
         if !d.ethtool.ops {
             return Err(KernelError::new(EOPNOTSUPP).into());
         }
+        // ethnl_set_rings(): the mini and jumbo rings are 0 (no such ring), so any other
+        // value is a modification that the limit check below refuses.
+        let rx_mini = req.rx_mini.unwrap_or(0);
+        let rx_jumbo = req.rx_jumbo.unwrap_or(0);
         let mut n = r;
         n.rx = req.rx.unwrap_or(n.rx);
         n.tx = req.tx.unwrap_or(n.tx);
         n.tcp_data_split = req.tcp_data_split.unwrap_or(n.tcp_data_split);
         n.hds_thresh = req.hds_thresh.unwrap_or(n.hds_thresh);
-        if n == r {
+        if n == r && rx_mini == 0 && rx_jumbo == 0 {
             return Ok(false);
         }
         if n.tcp_data_split == TcpDataSplit::Enabled && d.xdp_sb_prog_count() > 0 {
@@ -392,6 +453,10 @@ impl Kernel {
         }
         let over = if n.rx > n.rx_max {
             Some(A_RX)
+        } else if rx_mini > 0 {
+            Some(ETHTOOL_A_RINGS_RX_MINI)
+        } else if rx_jumbo > 0 {
+            Some(ETHTOOL_A_RINGS_RX_JUMBO)
         } else if n.tx > n.tx_max {
             Some(A_TX)
         } else if n.hds_thresh > n.hds_thresh_max {

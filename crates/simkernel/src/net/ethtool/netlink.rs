@@ -339,6 +339,11 @@ impl Kernel {
             }
             ETHTOOL_MSG_RINGS_SET => {
                 let g = |ty| req.get(ty).map(u32_of).transpose();
+                let u8_opt = |ty| {
+                    req.get(ty)
+                        .map(|a| a.u8().map_err(|_| ExtAckError::new(EINVAL)))
+                        .transpose()
+                };
                 let split = match req.get(ETHTOOL_A_RINGS_TCP_DATA_SPLIT) {
                     Some(a) => Some(TcpDataSplit::from(
                         a.u8().map_err(|_| ExtAckError::new(EINVAL))?,
@@ -350,6 +355,13 @@ impl Kernel {
                     tx: g(ETHTOOL_A_RINGS_TX)?,
                     tcp_data_split: split,
                     hds_thresh: g(ETHTOOL_A_RINGS_HDS_THRESH)?,
+                    rx_mini: g(ETHTOOL_A_RINGS_RX_MINI)?,
+                    rx_jumbo: g(ETHTOOL_A_RINGS_RX_JUMBO)?,
+                    rx_buf_len: g(ETHTOOL_A_RINGS_RX_BUF_LEN)?,
+                    cqe_size: g(ETHTOOL_A_RINGS_CQE_SIZE)?,
+                    tx_push: u8_opt(ETHTOOL_A_RINGS_TX_PUSH)?,
+                    rx_push: u8_opt(ETHTOOL_A_RINGS_RX_PUSH)?,
+                    tx_push_buf_len: g(ETHTOOL_A_RINGS_TX_PUSH_BUF_LEN)?,
                 };
                 self.ethtool_rings_set(dev, set)
                     .map_err(|e| ethnl_err(e, req))?;
