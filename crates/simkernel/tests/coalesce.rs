@@ -648,40 +648,41 @@ fn rings_set_refuses_unsupported_parameters_and_absent_rings() {
             .map(|parts| assert!(parts.is_empty()))
     };
     // nlmsghdr 16 + genlmsghdr 4 + header nest 12: the first attribute is at 32.
-    let cases: [(&dyn Fn(&mut MsgBuilder), &str); 5] = [
+    type Build = fn(&mut MsgBuilder);
+    let cases: [(Build, &str); 5] = [
         (
-            &|b| {
+            |b| {
                 b.put_u32(ETHTOOL_A_RINGS_RX_BUF_LEN, 4096);
             },
             "setting rx buf len not supported",
         ),
         (
-            &|b| {
+            |b| {
                 b.put_u32(ETHTOOL_A_RINGS_CQE_SIZE, 128);
             },
             "setting cqe size not supported",
         ),
         (
-            &|b| {
+            |b| {
                 b.put_u8(ETHTOOL_A_RINGS_TX_PUSH, 0);
             },
             "setting tx push not supported",
         ),
         (
-            &|b| {
+            |b| {
                 b.put_u8(ETHTOOL_A_RINGS_RX_PUSH, 1);
             },
             "setting rx push not supported",
         ),
         (
-            &|b| {
+            |b| {
                 b.put_u32(ETHTOOL_A_RINGS_TX_PUSH_BUF_LEN, 64);
             },
             "setting tx push buf len is not supported",
         ),
     ];
     for (build, msg) in cases {
-        let err = set(&mut e, build).unwrap_err();
+        let err = set(&mut e, &build).unwrap_err();
         assert_eq!(
             (err.errno, err.msg.as_deref(), err.bad_attr_offset),
             (EOPNOTSUPP, Some(msg), Some(32))
