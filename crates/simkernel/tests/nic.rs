@@ -500,7 +500,7 @@ fn napi_poll_follows_interrupt_moderation() {
 }
 
 /// `ethtool -C` changes the moderation: rx-usecs 0 polls each frame at once; rx-frames 0
-/// with rx-usecs 50 waits out the timer whatever the count (the default 30-frame trigger
+/// with rx-usecs 50 waits out the timer whatever the count (the default 15-frame trigger
 /// is gone), then drains the ring in NAPI_POLL_WEIGHT bites; rx-frames 4 with a long timer
 /// polls on the 4th frame.
 #[test]

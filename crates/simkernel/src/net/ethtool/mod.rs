@@ -371,25 +371,22 @@ impl Kernel {
         // `supported_ring_params` is refused by its mere presence, in attribute order,
         // before the ops are looked at. None of the modelled drivers lists rx-buf-len,
         // cqe-size, tx-push, rx-push or tx-push-buf-len.
-        if req.rx_buf_len.is_some() {
-            return Err(OpError::attr(
-                KernelError::msg(EOPNOTSUPP, "setting rx buf len not supported"),
-                crate::BadAttr::Ethtool(ETHTOOL_A_RINGS_RX_BUF_LEN),
-            ));
-        }
-        if req.tcp_data_split.is_some() && !r.tcp_data_split_supported {
-            return Err(OpError::attr(
-                KernelError::msg(EOPNOTSUPP, "setting TCP data split is not supported"),
-                crate::BadAttr::Ethtool(A_TDS),
-            ));
-        }
-        if req.hds_thresh.is_some() && !r.hds_thresh_supported {
-            return Err(OpError::attr(
-                KernelError::msg(EOPNOTSUPP, "setting hds-thresh is not supported"),
-                crate::BadAttr::Ethtool(A_HDS),
-            ));
-        }
         let unsupported = [
+            (
+                req.rx_buf_len.is_some(),
+                "setting rx buf len not supported",
+                ETHTOOL_A_RINGS_RX_BUF_LEN,
+            ),
+            (
+                req.tcp_data_split.is_some() && !r.tcp_data_split_supported,
+                "setting TCP data split is not supported",
+                A_TDS,
+            ),
+            (
+                req.hds_thresh.is_some() && !r.hds_thresh_supported,
+                "setting hds-thresh is not supported",
+                A_HDS,
+            ),
             (
                 req.cqe_size.is_some(),
                 "setting cqe size not supported",
