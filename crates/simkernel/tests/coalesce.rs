@@ -521,117 +521,113 @@ fn assert_ntf_is_get_reply(
     reply
 }
 
-#[test]
-fn rings_set_notifies_once_with_the_get_reply_only_on_change() {
+/// A SET that notifies on change, driven through one count attribute.
+struct NtfCase {
+    /// Which of the environment's NICs.
+    dev: fn(&Env) -> DevId,
+    set_cmd: u8,
+    get_cmd: u8,
+    ntf_cmd: u8,
+    /// The attribute set, as both the request and the GET reply carry it.
+    attr: u16,
+    /// A GET reply attribute that must not change, and its value.
+    max: (u16, u32),
+    /// The value at start; the one set over netlink; one past the maximum; the one the
+    /// kernel API sets at the end.
+    start: u32,
+    new: u32,
+    too_big: u32,
+    back: u32,
+    /// The value in the device's state.
+    current: fn(&Kernel, DevId) -> u32,
+    /// The kernel API's set of the value: whether it changed something.
+    api: fn(&mut Kernel, DevId, u32) -> bool,
+}
+
+/// `ethnl_default_set_doit()` → `ethtool_notify()`: a change notifies once, with the GET
+/// reply's body and the new value; the same value again, an empty request and a refused
+/// one do not; the kernel API notifies too, with the next broadcast sequence.
+fn set_notifies_once_with_the_get_reply_only_on_change(c: NtfCase) {
     let mut e = env();
-    let bnxt = e.ifindex(e.bnxt);
+    let dev = (c.dev)(&e);
+    let ifindex = e.ifindex(dev);
     let mut nl = Nl::open(&mut e.k, true);
-    let set = |e: &mut Env, nl: &mut Nl, rx: u32| {
-        nl.call(&mut e.k, ETHTOOL_MSG_RINGS_SET, false, bnxt, |b| {
-            b.put_u32(ETHTOOL_A_RINGS_RX, rx);
+    let set = |e: &mut Env, nl: &mut Nl, v: u32| {
+        nl.call(&mut e.k, c.set_cmd, false, ifindex, |b| {
+            b.put_u32(c.attr, v);
         })
         .map(|parts| assert!(parts.is_empty()))
     };
-    assert_eq!(e.k.device(e.bnxt).ethtool.rings.rx, 511);
+    assert_eq!((c.current)(&e.k, dev), c.start);
 
-    set(&mut e, &mut nl, 255).unwrap();
+    set(&mut e, &mut nl, c.new).unwrap();
     let ntf = take_one_ntf(&mut e, &nl, 1);
-    let reply = assert_ntf_is_get_reply(
-        &mut e,
-        &mut nl,
-        &ntf,
-        ETHTOOL_MSG_RINGS_NTF,
-        ETHTOOL_MSG_RINGS_GET,
-        bnxt,
-    );
-    // The notification carries the new size, not the old one.
-    assert_eq!(attr_u32(&reply, ETHTOOL_A_RINGS_RX), Some(255));
-    assert_eq!(attr_u32(&reply, ETHTOOL_A_RINGS_RX_MAX), Some(2047));
+    let reply = assert_ntf_is_get_reply(&mut e, &mut nl, &ntf, c.ntf_cmd, c.get_cmd, ifindex);
+    // The notification carries the new value, not the old one.
+    assert_eq!(attr_u32(&reply, c.attr), Some(c.new));
+    assert_eq!(attr_u32(&reply, c.max.0), Some(c.max.1));
 
-    // The same size again, an empty request and a refused one: no notification.
-    set(&mut e, &mut nl, 255).unwrap();
-    nl.call(&mut e.k, ETHTOOL_MSG_RINGS_SET, false, bnxt, |_| {})
+    // The same value again, an empty request and a refused one: no notification.
+    set(&mut e, &mut nl, c.new).unwrap();
+    nl.call(&mut e.k, c.set_cmd, false, ifindex, |_| {})
         .unwrap();
-    assert_eq!(set(&mut e, &mut nl, 4096).unwrap_err().errno, EINVAL);
-    let same = RingsSet {
-        rx: Some(255),
-        ..Default::default()
-    };
-    assert_eq!(e.k.ethtool_rings_set(e.bnxt, same), Ok(false));
+    assert_eq!(set(&mut e, &mut nl, c.too_big).unwrap_err().errno, EINVAL);
+    assert!(!(c.api)(&mut e.k, dev, c.new));
     assert!(e.k.ethnl_monitor_take().is_empty());
 
     // The kernel API notifies too, with the next broadcast sequence.
-    let back = RingsSet {
-        rx: Some(511),
-        ..Default::default()
-    };
-    assert_eq!(e.k.ethtool_rings_set(e.bnxt, back), Ok(true));
+    assert!((c.api)(&mut e.k, dev, c.back));
     let ntf = take_one_ntf(&mut e, &nl, 2);
-    let reply = assert_ntf_is_get_reply(
-        &mut e,
-        &mut nl,
-        &ntf,
-        ETHTOOL_MSG_RINGS_NTF,
-        ETHTOOL_MSG_RINGS_GET,
-        bnxt,
-    );
-    assert_eq!(attr_u32(&reply, ETHTOOL_A_RINGS_RX), Some(511));
+    let reply = assert_ntf_is_get_reply(&mut e, &mut nl, &ntf, c.ntf_cmd, c.get_cmd, ifindex);
+    assert_eq!(attr_u32(&reply, c.attr), Some(c.back));
+}
+
+#[test]
+fn rings_set_notifies_once_with_the_get_reply_only_on_change() {
+    set_notifies_once_with_the_get_reply_only_on_change(NtfCase {
+        dev: |e| e.bnxt,
+        set_cmd: ETHTOOL_MSG_RINGS_SET,
+        get_cmd: ETHTOOL_MSG_RINGS_GET,
+        ntf_cmd: ETHTOOL_MSG_RINGS_NTF,
+        attr: ETHTOOL_A_RINGS_RX,
+        max: (ETHTOOL_A_RINGS_RX_MAX, 2047),
+        start: 511,
+        new: 255,
+        too_big: 4096,
+        back: 511,
+        current: |k, d| k.device(d).ethtool.rings.rx,
+        api: |k, d, rx| {
+            let req = RingsSet {
+                rx: Some(rx),
+                ..Default::default()
+            };
+            k.ethtool_rings_set(d, req).unwrap()
+        },
+    });
 }
 
 #[test]
 fn channels_set_notifies_once_with_the_get_reply_only_on_change() {
-    let mut e = env();
-    let gve = e.ifindex(e.gve);
-    let mut nl = Nl::open(&mut e.k, true);
-    let set = |e: &mut Env, nl: &mut Nl, n: u32| {
-        nl.call(&mut e.k, ETHTOOL_MSG_CHANNELS_SET, false, gve, |b| {
-            b.put_u32(ETHTOOL_A_CHANNELS_COMBINED_COUNT, n);
-        })
-        .map(|parts| assert!(parts.is_empty()))
-    };
-    assert_eq!(e.k.device(e.gve).ethtool.channels.combined_count, 2);
-
-    set(&mut e, &mut nl, 4).unwrap();
-    let ntf = take_one_ntf(&mut e, &nl, 1);
-    let reply = assert_ntf_is_get_reply(
-        &mut e,
-        &mut nl,
-        &ntf,
-        ETHTOOL_MSG_CHANNELS_NTF,
-        ETHTOOL_MSG_CHANNELS_GET,
-        gve,
-    );
-    assert_eq!(attr_u32(&reply, ETHTOOL_A_CHANNELS_COMBINED_COUNT), Some(4));
-    assert_eq!(attr_u32(&reply, ETHTOOL_A_CHANNELS_COMBINED_MAX), Some(16));
-
-    // The same count again, an empty request and a refused one: no notification.
-    set(&mut e, &mut nl, 4).unwrap();
-    nl.call(&mut e.k, ETHTOOL_MSG_CHANNELS_SET, false, gve, |_| {})
-        .unwrap();
-    assert_eq!(set(&mut e, &mut nl, 17).unwrap_err().errno, EINVAL);
-    let same = ChannelsSet {
-        combined: Some(4),
-        ..Default::default()
-    };
-    assert_eq!(e.k.ethtool_channels_set(e.gve, same), Ok(false));
-    assert!(e.k.ethnl_monitor_take().is_empty());
-
-    // The kernel API notifies too, with the next broadcast sequence.
-    let back = ChannelsSet {
-        combined: Some(1),
-        ..Default::default()
-    };
-    assert_eq!(e.k.ethtool_channels_set(e.gve, back), Ok(true));
-    let ntf = take_one_ntf(&mut e, &nl, 2);
-    let reply = assert_ntf_is_get_reply(
-        &mut e,
-        &mut nl,
-        &ntf,
-        ETHTOOL_MSG_CHANNELS_NTF,
-        ETHTOOL_MSG_CHANNELS_GET,
-        gve,
-    );
-    assert_eq!(attr_u32(&reply, ETHTOOL_A_CHANNELS_COMBINED_COUNT), Some(1));
+    set_notifies_once_with_the_get_reply_only_on_change(NtfCase {
+        dev: |e| e.gve,
+        set_cmd: ETHTOOL_MSG_CHANNELS_SET,
+        get_cmd: ETHTOOL_MSG_CHANNELS_GET,
+        ntf_cmd: ETHTOOL_MSG_CHANNELS_NTF,
+        attr: ETHTOOL_A_CHANNELS_COMBINED_COUNT,
+        max: (ETHTOOL_A_CHANNELS_COMBINED_MAX, 16),
+        start: 2,
+        new: 4,
+        too_big: 17,
+        back: 1,
+        current: |k, d| k.device(d).ethtool.channels.combined_count,
+        api: |k, d, n| {
+            let req = ChannelsSet {
+                combined: Some(n),
+                ..Default::default()
+            };
+            k.ethtool_channels_set(d, req).unwrap()
+        },
+    });
 }
 
 /// Kernel: `ethnl_set_rings_validate()` refuses each ring parameter the driver does not
