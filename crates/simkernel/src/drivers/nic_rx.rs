@@ -203,11 +203,14 @@ fn ntuple_match(r: &NtupleRule, f: &Flow) -> bool {
 
 /// Which RX queue `frame` lands on (`None`: discarded by an ntuple rule).
 pub fn nic_select_queue(k: &Kernel, dev: DevId, frame: &[u8]) -> Option<u32> {
-    nic_select_queue_flow(k, dev, parse_flow(frame).as_ref())
+    let flow = parse_flow(frame);
+    let hash = flow.as_ref().map_or(0, rss_hash);
+    nic_select_queue_flow(k, dev, flow.as_ref(), hash)
 }
 
 /// [`nic_select_queue`] for a frame already parsed into `flow`.
-fn nic_select_queue_flow(k: &Kernel, dev: DevId, flow: Option<&Flow>) -> Option<u32> {
+/// [`nic_select_queue`] for a parsed frame whose RSS hash is `hash` ([`rss_hash`]).
+fn nic_select_queue_flow(k: &Kernel, dev: DevId, flow: Option<&Flow>, hash: u32) -> Option<u32> {
     let d = k.device(dev);
     if let Some(f) = flow {
         for r in d.ethtool.ntuple.values() {
@@ -219,12 +222,14 @@ fn nic_select_queue_flow(k: &Kernel, dev: DevId, flow: Option<&Flow>) -> Option<
             }
         }
     }
-    let Some(f) = flow else { return Some(0) };
+    if flow.is_none() {
+        return Some(0);
+    }
     let table = &d.ethtool.rss_indir;
     if table.is_empty() {
         return Some(0);
     }
-    let q = table[(rss_hash(f) as usize) % table.len()];
+    let q = table[(hash as usize) % table.len()];
     Some(q.min(d.real_num_rx_queues.saturating_sub(1)))
 }
 
@@ -292,6 +297,8 @@ struct RxDesc {
     queue: u32,
     /// The frame as the NIC's parser saw it.
     flow: Option<Flow>,
+    /// Its RSS hash, computed once on arrival for steering and reported with the frame.
+    hash: u32,
     /// The frame.
     frame: Vec<u8>,
 }
@@ -365,7 +372,8 @@ impl Kernel {
             return;
         }
         let flow = parse_flow(&frame);
-        let queue = nic_select_queue_flow(self, dev, flow.as_ref());
+        let hash = flow.as_ref().map_or(0, rss_hash);
+        let queue = nic_select_queue_flow(self, dev, flow.as_ref(), hash);
         let d = self.dev_mut(dev);
         let ring_size = d.ethtool.rings.rx;
         let (usecs, frames) = d
@@ -390,7 +398,12 @@ impl Kernel {
             return;
         }
         n.napi.filled[q] += 1;
-        n.napi.ring.push_back(RxDesc { queue, flow, frame });
+        n.napi.ring.push_back(RxDesc {
+            queue,
+            flow,
+            hash,
+            frame,
+        });
         let frames_due = frames != 0 && n.napi.ring.len() >= frames as usize;
         let at = if frames_due || usecs == 0 {
             now
@@ -464,6 +477,7 @@ impl Kernel {
         let RxDesc {
             queue: q,
             flow,
+            hash,
             frame,
         } = desc;
         let tcp = flow.filter(|f| f.proto == 6);
@@ -501,7 +515,7 @@ impl Kernel {
         let mut skb = skb;
         skb.ip_summed = csum;
         // The drivers report the NIC's RSS hash (`skb_set_hash()`, NETIF_F_RXHASH on).
-        skb.hash = flow.as_ref().map_or(0, rss_hash);
+        skb.hash = hash;
         let d = self.dev_mut(dev);
         d.stats.rx_packets += 1;
         d.stats.rx_bytes += len;
