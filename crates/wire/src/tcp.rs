@@ -723,41 +723,44 @@ impl<'a> TcpRepr<'a> {
     /// The options in emit order, following Linux's `tcp_options_write()` layout so every
     /// option is 4-byte aligned without trailing padding: MSS; SACK-permitted folded into the
     /// timestamp word (or NOP NOP SACK-permitted); NOP window-scale; NOP NOP SACK blocks
-    /// (as many as fit in 40 bytes, like `tcp_established_options()`).
-    fn options_layout(&self) -> ([Option<TcpOption<'static>>; 10], usize) {
-        let mut out: [Option<TcpOption<'static>>; 10] = [None; 10];
-        let mut n = 0;
-        let mut len = 0;
-        let mut push = |o: TcpOption<'static>, out: &mut [Option<TcpOption<'static>>; 10]| {
-            len += o.buffer_len();
-            out[n] = Some(o);
-            n += 1;
-        };
+    /// (as many as fit in 40 bytes, like `tcp_established_options()`). Each option goes to
+    /// `f` in turn: sizing and emitting walk this one layout, and nothing is collected (the
+    /// header of every segment sent is laid out here).
+    #[inline]
+    fn for_each_option(&self, mut f: impl FnMut(TcpOption<'static>)) {
+        let mut used = 0;
         if let Some(mss) = self.max_seg_size {
-            push(TcpOption::MaxSegmentSize(mss), &mut out);
+            f(TcpOption::MaxSegmentSize(mss));
+            used += 4;
         }
         match (self.timestamp, self.sack_permitted) {
             (Some(ts), true) => {
-                push(TcpOption::SackPermitted, &mut out);
-                push(TcpOption::Timestamp(ts), &mut out);
+                f(TcpOption::SackPermitted);
+                f(TcpOption::Timestamp(ts));
+                used += 12;
             }
             (Some(ts), false) => {
-                push(TcpOption::NoOperation, &mut out);
-                push(TcpOption::NoOperation, &mut out);
-                push(TcpOption::Timestamp(ts), &mut out);
+                f(TcpOption::NoOperation);
+                f(TcpOption::NoOperation);
+                f(TcpOption::Timestamp(ts));
+                used += 12;
             }
             (None, true) => {
-                push(TcpOption::NoOperation, &mut out);
-                push(TcpOption::NoOperation, &mut out);
-                push(TcpOption::SackPermitted, &mut out);
+                f(TcpOption::NoOperation);
+                f(TcpOption::NoOperation);
+                f(TcpOption::SackPermitted);
+                used += 4;
             }
             (None, false) => {}
         }
         if let Some(ws) = self.window_scale {
-            push(TcpOption::NoOperation, &mut out);
-            push(TcpOption::WindowScale(ws), &mut out);
+            f(TcpOption::NoOperation);
+            f(TcpOption::WindowScale(ws));
+            used += 4;
         }
-        let used: usize = out.iter().flatten().map(TcpOption::buffer_len).sum();
+        if self.sack_ranges.iter().all(Option::is_none) {
+            return;
+        }
         let room = MAX_OPTIONS_LEN.saturating_sub(used + 4) / 8;
         let count = self.sack_ranges.iter().flatten().count().min(room);
         if count > 0 {
@@ -769,16 +772,22 @@ impl<'a> TcpRepr<'a> {
             {
                 *slot = Some(*r);
             }
-            push(TcpOption::NoOperation, &mut out);
-            push(TcpOption::NoOperation, &mut out);
-            push(TcpOption::SackRange(ranges), &mut out);
+            f(TcpOption::NoOperation);
+            f(TcpOption::NoOperation);
+            f(TcpOption::SackRange(ranges));
         }
-        (out, len)
+    }
+
+    /// Length of the options [`for_each_option`](Self::for_each_option) lays out.
+    fn options_len(&self) -> usize {
+        let mut len = 0;
+        self.for_each_option(|o| len += o.buffer_len());
+        len
     }
 
     /// Header length including options.
     pub fn header_len(&self) -> usize {
-        HEADER_LEN + self.options_layout().1
+        HEADER_LEN + self.options_len()
     }
 
     /// Segment length: header plus payload.
@@ -793,13 +802,17 @@ impl<'a> TcpRepr<'a> {
             + usize::from(self.flags.contains(TcpFlags::FIN))
     }
 
-    fn emit_fixed<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut TcpPacket<T>) {
-        let (options, len) = self.options_layout();
+    /// The fixed header and the options; `header_len` is [`header_len`](Self::header_len).
+    fn emit_fixed<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut TcpPacket<T>,
+        header_len: usize,
+    ) {
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
         packet.set_seq_number(self.seq_number);
         packet.set_ack_number(self.ack_number.unwrap_or_default());
-        packet.set_header_len((HEADER_LEN + len) as u8);
+        packet.set_header_len(header_len as u8);
         let mut flags = self.flags;
         flags.remove(TcpFlags::ACK);
         if self.ack_number.is_some() {
@@ -810,9 +823,9 @@ impl<'a> TcpRepr<'a> {
         packet.set_checksum(0);
         packet.set_urgent_at(self.urgent_pointer);
         let mut buf = packet.options_mut();
-        for option in options.iter().flatten() {
-            buf = option.emit(buf);
-        }
+        self.for_each_option(|option| {
+            buf = option.emit(std::mem::take(&mut buf));
+        });
     }
 
     /// Write the whole segment (header and payload) into a buffer of exactly
@@ -826,7 +839,7 @@ impl<'a> TcpRepr<'a> {
         caps: &ChecksumCaps,
     ) -> Result<()> {
         checksum::pseudo_header(src, dst, IpProtocol::Tcp, 0)?;
-        self.emit_fixed(packet);
+        self.emit_fixed(packet, self.header_len());
         packet.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
         if caps.tcp.tx() {
             packet.fill_checksum(src, dst)?;
@@ -856,7 +869,7 @@ impl<'a> TcpRepr<'a> {
         {
             return Err(Error);
         }
-        self.emit_fixed(packet);
+        self.emit_fixed(packet, header_len);
         match policy {
             TcpChecksum::Chunks(chunks) => {
                 let mut acc = Accumulator::new();
