@@ -125,14 +125,16 @@ impl Kernel {
         // which gives a DF header ID 0 and takes nothing from the socket's `inet_id`.
         let inet_id = inet_id.filter(|_| !(seg.flags.syn && seg.ack.is_some()));
         let mut used = 0u16;
-        for skb in tcp_build_skbs(local.ip(), remote.ip(), mss, seg) {
+        // Each skb goes down to IP as soon as it is built (kernel: `tcp_write_xmit()`
+        // transmits skb by skb), not collected first.
+        tcp_for_each_skb(local.ip(), remote.ip(), mss, seg, |skb| {
             let segs = skb_gso_segs(&skb);
             let id = inet_id.map_or(0, |i| i.wrapping_add(used));
             if inet_id.is_some() {
                 used = used.wrapping_add(segs);
             }
             let _ = self.tcp_ip_xmit(netns, route, local.ip(), remote.ip(), skb, id);
-        }
+        });
         used
     }
 
@@ -349,10 +351,6 @@ impl crate::net::core::sock::Sock {
     }
 }
 
-/// Build the skbs for one TCP segment: header in `head` (checksum `CHECKSUM_PARTIAL`),
-/// payload frags by reference, at most [`MAX_SKB_FRAGS`] frags per skb (a segment whose
-/// payload has more frags becomes several skbs with consecutive sequence numbers; flags
-/// other than ACK go on the first (SYN/RST) or last (FIN/PSH) one).
 /// Kernel: `tcp_set_skb_tso_segs()`: the segments a TCP skb (TCP header first) becomes,
 /// `DIV_ROUND_UP(payload, gso_size)`, at least one.
 fn skb_gso_segs(skb: &Skb) -> u16 {
@@ -364,12 +362,28 @@ fn skb_gso_segs(skb: &Skb) -> u16 {
     }
 }
 
+/// Build the skbs for one TCP segment: header in `head` (checksum `CHECKSUM_PARTIAL`),
+/// payload frags by reference, at most [`MAX_SKB_FRAGS`] frags per skb (a segment whose
+/// payload has more frags becomes several skbs with consecutive sequence numbers; flags
+/// other than ACK go on the first (SYN/RST) or last (FIN/PSH) one).
 pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<SkbData>) -> Vec<Skb> {
+    let mut out = Vec::with_capacity(seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1));
+    tcp_for_each_skb(saddr, daddr, mss, seg, |skb| out.push(skb));
+    out
+}
+
+/// [`tcp_build_skbs`], handing each skb to `xmit` as soon as it is built.
+fn tcp_for_each_skb(
+    saddr: IpAddr,
+    daddr: IpAddr,
+    mss: usize,
+    seg: Segment<SkbData>,
+    mut xmit: impl FnMut(Skb),
+) {
     // MAX_SKB_FRAGS payload pieces per skb, moved straight into its frags.
     let n = seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1);
     let mut payload = seg.payload.into_iter();
     let mut seq = seg.seq;
-    let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let frags: Vec<Frag> = payload
             .by_ref()
@@ -431,10 +445,9 @@ pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<Skb
             gso_size: if len > mss { mss as u16 } else { 0 },
             ..Skb::default()
         };
-        out.push(skb);
+        xmit(skb);
         seq = seq + len;
     }
-    out
 }
 
 #[cfg(test)]
