@@ -434,29 +434,39 @@ impl<P: Payload> Connection<P> {
     /// Allowed in SYN-SENT, SYN-RECEIVED, ESTABLISHED and CLOSE-WAIT before
     /// `shutdown_write`.
     pub fn send(&mut self, data: P) -> Result<usize, SendError> {
+        self.send_split(data).map(|(n, _)| n).map_err(|(e, _)| e)
+    }
+
+    /// [`send`](Self::send) that hands back what it did not take: the bytes past the room
+    /// in the send buffer as `Ok((n, Some(rest)))`, or all of `data` with the error. A
+    /// caller that keeps the remainder (`tcp_sendmsg_locked()`'s copy loop) need not clone
+    /// every payload it queues.
+    pub fn send_split(&mut self, data: P) -> Result<(usize, Option<P>), (SendError, P)> {
         let open = matches!(
             self.state,
             State::SynSent | State::SynReceived | State::Established | State::CloseWait
         );
         if !open || self.fin_queued {
-            return Err(SendError::WriteClosed);
+            return Err((SendError::WriteClosed, data));
         }
         if data.is_empty() {
-            return Ok(0);
+            return Ok((0, None));
         }
         let free = self.config.send_buffer.saturating_sub(self.send_buf.len());
         if free == 0 {
             self.writable_wanted = true;
-            return Err(SendError::WouldBlock);
+            return Err((SendError::WouldBlock, data));
         }
-        let n = free.min(data.len());
-        if n < data.len() {
+        let len = data.len();
+        let n = free.min(len);
+        if n < len {
             self.writable_wanted = true;
             self.send_buf.push(data.slice(0..n));
+            Ok((n, Some(data.slice(n..len))))
         } else {
             self.send_buf.push(data);
+            Ok((n, None))
         }
-        Ok(n)
     }
 
     /// Up to `max` bytes of in-order received data: the front chunk as it arrived, or its first

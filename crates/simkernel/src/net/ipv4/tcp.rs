@@ -428,20 +428,21 @@ impl Kernel {
             return Some(Err(self.sk_stream_error(sk, KernelError::new(EPIPE))));
         };
         while let Some(front) = prog.pending.pop_front() {
-            let len = front.len();
-            match c.send(front.clone()) {
-                Ok(n) => {
+            // The payload moves into the send queue; only a remainder that did not fit
+            // comes back to wait for room.
+            match c.send_split(front) {
+                Ok((n, rest)) => {
                     prog.queued += n;
-                    if n < len {
-                        prog.pending.push_front(front.slice(n..len));
+                    if let Some(rest) = rest {
+                        prog.pending.push_front(rest);
                         break;
                     }
                 }
-                Err(tcp::SendError::WouldBlock) => {
+                Err((tcp::SendError::WouldBlock, front)) => {
                     prog.pending.push_front(front);
                     break;
                 }
-                Err(tcp::SendError::WriteClosed) => {
+                Err((tcp::SendError::WriteClosed, _)) => {
                     // Kernel: `sk->sk_err` or SEND_SHUTDOWN in the copy loop → -EPIPE
                     // (`sk_stream_error()` turns it into the pending error on return).
                     prog.pending.clear();
