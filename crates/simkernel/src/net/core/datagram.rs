@@ -8,11 +8,12 @@
 //! EFAULT. On EFAULT the skb being filled is trimmed back to what it held before this
 //! call; skbs already completed stay queued and sendmsg reports their bytes.
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use uapi::errno::EFAULT;
 
-use crate::error::{KResult, KernelError};
+use crate::error::KernelError;
 use crate::net::core::devmem::DevmemBinding;
 use crate::net::core::skbuff::{Frag, MAX_SKB_FRAGS};
 use crate::net::core::sock::SkbData;
@@ -46,31 +47,28 @@ impl UserIov<'_> {
     }
 }
 
-/// The skbs one devmem sendmsg builds: each a list of net_iov frags (≤ MAX_SKB_FRAGS,
-/// ≤ `size_goal` bytes), and the error that stopped the fill, if any.
-#[derive(Debug)]
-pub struct DevmemFill {
-    /// Completed skbs' frags, in order.
-    pub skbs: Vec<Vec<SkbData>>,
-    /// Bytes in `skbs`.
-    pub bytes: usize,
-    /// EFAULT (after trimming the skb in progress), if the iov ran past the dma-buf.
-    pub err: Option<KernelError>,
-}
-
 /// Kernel: the `tcp_sendmsg_locked()` copy loop with `skb_zerocopy_iter_stream()` →
-/// `zerocopy_fill_skb_from_devmem()`, for an iov of dma-buf offsets.
+/// `zerocopy_fill_skb_from_devmem()`, for an iov of dma-buf offsets. The frags go straight
+/// onto `out` (the socket's queue: the caller moves them to the connection without regrouping
+/// them), and `skb_end(out.len())` marks where each skb (≤ MAX_SKB_FRAGS frags, ≤
+/// `size_goal` bytes) ends. Returns the bytes of the completed skbs and the EFAULT that
+/// stopped the fill, if the iov ran past the dma-buf (the skb in progress is trimmed off
+/// `out` first).
 pub fn zerocopy_fill_skb_from_devmem(
     binding: &Rc<DevmemBinding>,
     iov: &[UserIov<'_>],
     size_goal: usize,
-) -> KResult<DevmemFill> {
-    let mut out = DevmemFill {
-        skbs: Vec::new(),
-        bytes: 0,
-        err: None,
-    };
-    let mut cur: Vec<SkbData> = Vec::with_capacity(MAX_SKB_FRAGS);
+    out: &mut VecDeque<SkbData>,
+    mut skb_end: impl FnMut(usize),
+) -> (usize, Option<KernelError>) {
+    // Room for every frag at once (one per page touched), bounded: an iov far past the
+    // dma-buf faults long before.
+    let pages = iov.iter().fold(0usize, |n, v| {
+        n.saturating_add(v.len().div_ceil(crate::PAGE_SIZE) + 1)
+    });
+    out.reserve(pages.min(4096));
+    let mut bytes = 0usize;
+    let mut skb_start = out.len();
     let mut cur_len = 0usize;
     for v in iov {
         let (base, len) = match *v {
@@ -79,19 +77,17 @@ pub fn zerocopy_fill_skb_from_devmem(
             // whatever the address is; the emulator has none, so it faults.
             UserIov::Buf([]) => continue,
             UserIov::Buf(_) => {
-                out.err = Some(KernelError::new(EFAULT));
-                return Ok(out);
+                out.truncate(skb_start);
+                return (bytes, Some(KernelError::new(EFAULT)));
             }
         };
         let mut done = 0usize;
         while done < len {
-            if cur.len() == MAX_SKB_FRAGS || cur_len >= size_goal {
-                // -EMSGSIZE with progress: push this skb, start the next one.
-                out.bytes += cur_len;
-                out.skbs.push(std::mem::replace(
-                    &mut cur,
-                    Vec::with_capacity(MAX_SKB_FRAGS),
-                ));
+            if out.len() - skb_start == MAX_SKB_FRAGS || cur_len >= size_goal {
+                // -EMSGSIZE with progress: this skb is complete, start the next one.
+                bytes += cur_len;
+                skb_end(out.len());
+                skb_start = out.len();
                 cur_len = 0;
             }
             let off = base
@@ -100,11 +96,11 @@ pub fn zerocopy_fill_skb_from_devmem(
             let Some((niov, in_off, left)) = off.and_then(|o| binding.net_devmem_get_niov_at(o))
             else {
                 // -EFAULT: trim the skb in progress back, keep the completed ones.
-                out.err = Some(KernelError::new(EFAULT));
-                return Ok(out);
+                out.truncate(skb_start);
+                return (bytes, Some(KernelError::new(EFAULT)));
             };
             let size = left.min(len - done).min(size_goal - cur_len);
-            cur.push(SkbData {
+            out.push_back(SkbData {
                 frag: Frag::NetIov {
                     niov,
                     off: in_off,
@@ -118,11 +114,11 @@ pub fn zerocopy_fill_skb_from_devmem(
             done += size;
         }
     }
-    if !cur.is_empty() {
-        out.bytes += cur_len;
-        out.skbs.push(cur);
+    if out.len() > skb_start {
+        bytes += cur_len;
+        skb_end(out.len());
     }
-    Ok(out)
+    (bytes, None)
 }
 
 /// Appends `src` to the user's buffer `dst` (recvmsg's copy, the one per-byte cost of a
@@ -164,6 +160,29 @@ mod tests {
         (k, b)
     }
 
+    /// The skbs one devmem sendmsg builds: each a list of net_iov frags, the bytes in
+    /// them, and the error that stopped the fill, if any.
+    struct DevmemFill {
+        skbs: Vec<Vec<SkbData>>,
+        bytes: usize,
+        err: Option<KernelError>,
+    }
+
+    fn fill(b: &Rc<DevmemBinding>, iov: &[UserIov<'_>], size_goal: usize) -> DevmemFill {
+        let mut frags = VecDeque::new();
+        let mut ends = Vec::new();
+        let (bytes, err) =
+            zerocopy_fill_skb_from_devmem(b, iov, size_goal, &mut frags, |e| ends.push(e));
+        let mut skbs = Vec::new();
+        let mut start = 0;
+        for end in ends {
+            skbs.push(frags.drain(..end - start).collect());
+            start = end;
+        }
+        assert!(frags.is_empty());
+        DevmemFill { skbs, bytes, err }
+    }
+
     fn spans(f: &DevmemFill) -> Vec<Vec<(u64, usize)>> {
         f.skbs
             .iter()
@@ -187,7 +206,7 @@ mod tests {
             base: 100,
             len: 3 * PAGE_SIZE,
         }];
-        let f = zerocopy_fill_skb_from_devmem(&b, &iov, 65_000).unwrap();
+        let f = fill(&b, &iov, 65_000);
         assert!(f.err.is_none());
         assert_eq!(
             spans(&f),
@@ -205,7 +224,7 @@ mod tests {
                 len: 10,
             })
             .collect();
-        let f = zerocopy_fill_skb_from_devmem(&b, &iov, 65_000).unwrap();
+        let f = fill(&b, &iov, 65_000);
         assert_eq!(f.skbs.iter().map(Vec::len).collect::<Vec<_>>(), vec![17, 3]);
         assert_eq!(f.bytes, 200);
         // A fault after 20 frags: the 3-frag skb in progress is trimmed, 17 frags stay.
@@ -213,7 +232,7 @@ mod tests {
             base: 64 * PAGE_SIZE as u64,
             len: 1,
         });
-        let f = zerocopy_fill_skb_from_devmem(&b, &iov, 65_000).unwrap();
+        let f = fill(&b, &iov, 65_000);
         assert_eq!(f.err.as_ref().map(|e| e.errno), Some(EFAULT));
         assert_eq!(f.skbs.len(), 1);
         assert_eq!(f.bytes, 170);
@@ -222,7 +241,7 @@ mod tests {
             base: 0,
             len: 10 * PAGE_SIZE,
         }];
-        let f = zerocopy_fill_skb_from_devmem(&b, &iov, 6000).unwrap();
+        let f = fill(&b, &iov, 6000);
         assert!(
             f.skbs
                 .iter()

@@ -565,10 +565,9 @@ impl Kernel {
         match binding {
             Some(b) => {
                 let goal = s.gso_max_payload();
-                let fill = zerocopy_fill_skb_from_devmem(&b, iov, goal)?;
-                prog.err_after = fill.err;
-                prog.pending.reserve(fill.skbs.iter().map(Vec::len).sum());
-                prog.pending.extend(fill.skbs.into_iter().flatten());
+                let (_, err) =
+                    zerocopy_fill_skb_from_devmem(&b, iov, goal, &mut prog.pending, |_| {});
+                prog.err_after = err;
             }
             None => {
                 for v in iov {
