@@ -336,6 +336,10 @@ pub struct SockTable {
     pub(crate) isn_secret: u64,
     /// RX page-pool references dropped since the last [`Kernel::pp_release_deferred`].
     pub(crate) rx_release: Rc<RefCell<Vec<NetIov>>>,
+    /// Scratch for [`Kernel::tcp_push`]: the segments and events one push drains from a
+    /// connection, kept between pushes so a push does not allocate (a nested push, through
+    /// loopback, finds them taken and uses fresh ones).
+    pub(crate) push_scratch: (Vec<tcp::Segment<SkbData>>, Vec<tcp::Event>),
 }
 
 impl SockTable {

@@ -182,12 +182,11 @@ impl Kernel {
             oif,
             inet_id: Some(s.inet_id),
         };
-        let mut segs = Vec::new();
+        let (mut segs, mut events) = std::mem::take(&mut self.socks.push_scratch);
         while let Some(seg) = c.poll_transmit(now, max_payload) {
             segs.push(seg);
         }
         let mss = c.send_mss();
-        let mut events = Vec::new();
         while let Some(e) = c.poll_event() {
             events.push(e);
         }
@@ -199,16 +198,17 @@ impl Kernel {
         // destroyed then, not when the time-wait state ends.
         let timewait = s.orphan && matches!(c.state(), tcp::State::FinWait2 | tcp::State::TimeWait);
         let acked = c.send_stream_acked();
-        for seg in segs {
+        for seg in segs.drain(..) {
             let used = self.tcp_transmit(&flow, mss, seg);
             flow.inet_id = flow.inet_id.map(|i| i.wrapping_add(used));
         }
         if let (Some(s), Some(id)) = (self.socks.map.get_mut(&sk), flow.inet_id) {
             s.inet_id = id;
         }
-        for e in events {
+        for e in events.drain(..) {
             self.tcp_event(sk, e, acked);
         }
+        self.socks.push_scratch = (segs, events);
         if let Some(at) = deadline {
             self.tcp_arm_timer(sk, at);
         }
