@@ -174,8 +174,8 @@ impl Iommu {
         write: bool,
         f: impl FnOnce(&dyn DmaMemory, usize) -> R,
     ) -> Result<R, IommuFault> {
-        let fault = IommuFault { iova, len, write };
-        let mut d = self.0.borrow_mut();
+        // The offset into `m`'s memory of the access, if `m` (mapped at `start`) covers all
+        // of it in a direction that allows it.
         let translate = |start: Iova, m: &Mapping| {
             let end = iova.checked_add(len as u64)?;
             let ok_dir = if write {
@@ -184,28 +184,35 @@ impl Iommu {
                 m.dir.allows_read()
             };
             (start <= iova && end <= start + m.len && ok_dir)
-                .then(|| (m.mem.clone(), m.mem_off + (iova - start) as usize))
+                .then(|| m.mem_off + (iova - start) as usize)
         };
-        let cached = d.iotlb.as_ref().and_then(|(start, m)| translate(*start, m));
-        let hit = match cached {
-            Some(h) => Some(h),
-            None => {
-                let walked = d.mappings.range(..=iova).next_back();
-                let hit = walked.and_then(|(&start, m)| translate(start, m));
-                if hit.is_some() {
-                    d.iotlb = walked.map(|(&start, m)| (start, m.clone()));
-                }
-                hit
+        // An IOTLB hit (the common case: a DMA engine walks a buffer in order) needs no
+        // write access to the domain and no reference count on the memory. `f` only moves
+        // bytes of a `DmaMemory`, which never calls back into an IOMMU.
+        {
+            let d = self.0.borrow();
+            if let Some((start, m)) = &d.iotlb
+                && let Some(off) = translate(*start, m)
+            {
+                return Ok(f(&*m.mem, off));
             }
-        };
-        match hit {
-            Some((mem, off)) => {
+        }
+        let mut d = self.0.borrow_mut();
+        let walked = d
+            .mappings
+            .range(..=iova)
+            .next_back()
+            .and_then(|(&start, m)| translate(start, m).map(|off| (start, m.clone(), off)));
+        match walked {
+            Some((start, m, off)) => {
+                let mem = m.mem.clone();
+                d.iotlb = Some((start, m));
                 drop(d);
                 Ok(f(&*mem, off))
             }
             None => {
                 d.faults += 1;
-                Err(fault)
+                Err(IommuFault { iova, len, write })
             }
         }
     }

@@ -45,33 +45,50 @@ fn parse_hdrs(h: &[u8]) -> Option<Hdrs> {
     })
 }
 
-/// Gather `len` payload bytes starting `off` bytes after `hdr_len` into `out`.
+/// Where a gather stands in an skb's payload: `off` bytes into the linear part after the
+/// headers (`piece` 0) or into frag `piece - 1`. A DMA engine walks the descriptors in order,
+/// so each TSO segment starts where the previous one stopped, not from the first frag again.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    piece: usize,
+    off: usize,
+}
+
+/// Gather the next `len` payload bytes at `cur` (in `lin`, the linear part after the
+/// headers, then the frags) into `out`, and move `cur` past them.
 fn gather(
     skb: &Skb,
-    hdr_len: usize,
-    mut off: usize,
+    lin: &[u8],
+    cur: &mut Cursor,
     mut len: usize,
     iommu: Option<&Iommu>,
     out: &mut Vec<u8>,
 ) -> Result<(), IommuFault> {
-    let lin = skb.head.get(hdr_len..).unwrap_or(&[]);
-    if off < lin.len() {
-        let n = len.min(lin.len() - off);
-        out.extend_from_slice(&lin[off..off + n]);
-        len -= n;
-        off = 0;
-    } else {
-        off -= lin.len();
-    }
-    for f in &skb.frags {
-        if len == 0 {
-            break;
+    if cur.piece == 0 {
+        if cur.off < lin.len() {
+            let n = len.min(lin.len() - cur.off);
+            out.extend_from_slice(&lin[cur.off..cur.off + n]);
+            len -= n;
+            cur.off += n;
         }
+        if cur.off < lin.len() {
+            return Ok(());
+        }
+        *cur = Cursor { piece: 1, off: 0 };
+    }
+    while len > 0 {
+        let Some(f) = skb.frags.get(cur.piece - 1) else {
+            break;
+        };
         let flen = f.len();
-        if off >= flen {
-            off -= flen;
+        if cur.off >= flen {
+            *cur = Cursor {
+                piece: cur.piece + 1,
+                off: 0,
+            };
             continue;
         }
+        let off = cur.off;
         let n = len.min(flen - off);
         match f {
             Frag::Page { bytes, off: po, .. } => match bytes.get(po + off..po + off + n) {
@@ -93,7 +110,7 @@ fn gather(
             }
         }
         len -= n;
-        off = 0;
+        cur.off += n;
     }
     Ok(())
 }
@@ -121,7 +138,7 @@ pub(crate) fn tso_segment(skb: &Skb, iommu: Option<&Iommu>) -> Result<Vec<Vec<u8
     let Some(h) = hdrs else {
         // Not TCP: one frame, gathered as is.
         let mut f = Vec::with_capacity(total.max(60));
-        gather(skb, 0, 0, total, iommu, &mut f)?;
+        gather(skb, &skb.head, &mut Cursor::default(), total, iommu, &mut f)?;
         return Ok(vec![f]);
     };
     let payload = total - h.end;
@@ -142,12 +159,14 @@ pub(crate) fn tso_segment(skb: &Skb, iommu: Option<&Iommu>) -> Result<Vec<Vec<u8
     let id0 = u16::from_be_bytes([skb.head[h.l3 + 4], skb.head[h.l3 + 5]]);
     let offload = skb.ip_summed == IpSummed::Partial || nseg > 1;
     let mut out = Vec::with_capacity(nseg);
+    let lin = skb.head.get(h.end..).unwrap_or(&[]);
+    let mut cur = Cursor::default();
     for i in 0..nseg {
         let off = i * seg;
         let n = seg.min(payload - off.min(payload));
         let mut f = crate::net::core::skbuff::frame_buf_alloc(h.end + n);
         f.extend_from_slice(&skb.head[..h.end]);
-        gather(skb, h.end, off, n, iommu, &mut f)?;
+        gather(skb, lin, &mut cur, n, iommu, &mut f)?;
         if nseg > 1 {
             let l3_len = f.len() - h.l3;
             if h.v6 {
