@@ -310,6 +310,9 @@ struct RxDesc {
 pub struct NicNapi {
     /// Frames the NIC received and the driver has not polled yet, in arrival order.
     ring: VecDeque<RxDesc>,
+    /// The frames one poll took off the ring, kept between polls so that taking them
+    /// allocates nothing (the driver walks its completion ring in place).
+    taken: Vec<RxDesc>,
     /// Per RX queue: descriptors holding a frame the poll has not taken (index = queue).
     filled: Vec<u32>,
     /// Per RX queue: frames dropped for want of a free descriptor (index = queue).
@@ -446,13 +449,14 @@ impl Kernel {
         n.napi.sched_at = None;
         n.napi.polls += 1;
         let take = n.napi.ring.len().min(NAPI_POLL_WEIGHT);
-        let descs: Vec<RxDesc> = n.napi.ring.drain(..take).collect();
+        let mut descs = std::mem::take(&mut n.napi.taken);
+        descs.extend(n.napi.ring.drain(..take));
         for desc in &descs {
             // The descriptor is reposted as the poll takes the frame.
             n.napi.filled[desc.queue as usize] -= 1;
         }
         let mut gro = std::mem::take(&mut n.napi.gro);
-        for desc in descs {
+        for desc in descs.drain(..) {
             if let Some(skb) = self.nic_rx_frame(dev, desc) {
                 self.napi_gro_receive(dev, &mut gro, skb);
             }
@@ -460,6 +464,7 @@ impl Kernel {
         self.napi_gro_flush(dev, &mut gro);
         if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) {
             n.napi.gro = gro;
+            n.napi.taken = descs;
             if !n.napi.ring.is_empty() && n.napi.sched_at.is_none() {
                 self.nic_napi_schedule(dev, self.clock());
             }
