@@ -284,12 +284,13 @@ impl Kernel {
             frame.resize(wire::ethernet::MIN_FRAME_LEN, 0);
         }
         let now = self.clock();
+        // One lookup of the wire: its rules draw from the kernel RNG, a field apart.
         let Some(w) = self.wires.wires.get_mut(&wire) else {
             return;
         };
-        let mut rules = std::mem::take(&mut w.rules);
         let rng = &mut self.time.rng;
-        let verdict = rules
+        let verdict = w
+            .rules
             .iter_mut()
             .map(|r| r.on_frame(&frame, rng))
             .find(|v| *v != Verdict::Pass)
@@ -299,10 +300,6 @@ impl Kernel {
         } else {
             None
         };
-        let Some(w) = self.wires.wires.get_mut(&wire) else {
-            return;
-        };
-        w.rules = rules;
         if verdict != Verdict::Pass {
             if w.log.len() == WIRE_LOG_LEN {
                 w.log.pop_front();
