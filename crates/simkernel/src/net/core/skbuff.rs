@@ -54,24 +54,37 @@ const FRAME_BUF_CACHE: usize = 512;
 
 thread_local! {
     static FRAME_BUFS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The one size recycled buffers have: the largest asked for so far.
+    static FRAME_BUF_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// An empty buffer with room for at least `cap` bytes, recycled when one is free.
+///
+/// Recycled buffers all have one size, the largest requested so far, as a page pool's
+/// pages do (`page_pool_params.order`): a TSO burst's short last frame then takes a buffer
+/// any later full frame could reuse, where mixed sizes on the free list made the next
+/// full-size request miss it.
 pub fn frame_buf_alloc(cap: usize) -> Vec<u8> {
-    if cap >= FRAME_BUF_MIN
-        && let Some(v) = FRAME_BUFS.with_borrow_mut(|l| match l.last() {
+    if cap < FRAME_BUF_MIN {
+        return Vec::with_capacity(cap);
+    }
+    let size = FRAME_BUF_SIZE.with(|s| {
+        let size = s.get().max(cap);
+        s.set(size);
+        size
+    });
+    FRAME_BUFS
+        .with_borrow_mut(|l| match l.last() {
             Some(v) if v.capacity() >= cap => l.pop(),
             _ => None,
         })
-    {
-        return v;
-    }
-    Vec::with_capacity(cap)
+        .unwrap_or_else(|| Vec::with_capacity(size))
 }
 
-/// Hands `v` back for reuse (emptied), or frees it.
+/// Hands `v` back for reuse (emptied), or frees it (a small one, or one smaller than the
+/// recycled size).
 pub fn frame_buf_free(mut v: Vec<u8>) {
-    if v.capacity() < FRAME_BUF_MIN {
+    if v.capacity() < FRAME_BUF_MIN || v.capacity() < FRAME_BUF_SIZE.get() {
         return;
     }
     v.clear();
