@@ -4,8 +4,12 @@
 //! [`Kernel::clock`] forward to [`Kernel::next_deadline`] when no task can run. Everything that
 //! happens "later" in the kernel (a frame arriving at the far end of a wire, a TCP
 //! retransmission timer, a neighbour timer, a sleeping task's wakeup) is a [`KernelEvent`] in
-//! one heap ordered by `(at, seq)`, so equal deadlines run in scheduling order and a run is
-//! reproducible from its seed (DESIGN invariant 5).
+//! one order by `(at, seq)`, so equal deadlines run in scheduling order and a run is
+//! reproducible from its seed (DESIGN invariant 5). Most events sit in a binary heap; a
+//! wire's deliveries, which come in deadline order per direction, go to that direction's
+//! FIFO lane instead while they do ([`Kernel::schedule_in_lane`]), and the next event is the
+//! least `(at, seq)` of the heap's top and the lanes' fronts: the same order, without a
+//! heap sift per frame.
 //!
 //! Kernel: the roles of `jiffies`/hrtimers, softirq `NET_RX` processing and
 //! `get_random_bytes()`, collapsed into one deterministic queue.
@@ -94,10 +98,20 @@ impl Ord for Entry {
     }
 }
 
-/// The clock, the event heap and the RNG.
+/// Where the next event is.
+#[derive(Clone, Copy)]
+enum Source {
+    Heap,
+    Lane(usize),
+}
+
+/// The clock, the event heap, the FIFO lanes and the RNG.
 pub struct TimeState {
     pub(crate) clock: Instant,
     heap: BinaryHeap<Reverse<Entry>>,
+    /// Events scheduled in deadline order on one lane each ([`Kernel::schedule_in_lane`]):
+    /// every lane is sorted by `(at, seq)`.
+    lanes: Vec<std::collections::VecDeque<Entry>>,
     seq: u64,
     pub(crate) rng: ChaCha8Rng,
 }
@@ -106,7 +120,7 @@ impl fmt::Debug for TimeState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TimeState")
             .field("clock", &self.clock)
-            .field("pending", &self.heap.len())
+            .field("pending", &self.pending())
             .finish()
     }
 }
@@ -116,9 +130,45 @@ impl Default for TimeState {
         TimeState {
             clock: Instant::ZERO,
             heap: BinaryHeap::new(),
+            lanes: Vec::new(),
             seq: 0,
             rng: ChaCha8Rng::seed_from_u64(0),
         }
+    }
+}
+
+impl TimeState {
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.seq;
+        self.seq += 1;
+        seq
+    }
+
+    /// The earliest event's deadline and where it is.
+    fn peek(&self) -> Option<(Instant, Source)> {
+        let mut best = self
+            .heap
+            .peek()
+            .map(|Reverse(e)| (e.at, e.seq, Source::Heap));
+        for (i, lane) in self.lanes.iter().enumerate() {
+            if let Some(e) = lane.front()
+                && best.is_none_or(|(at, seq, _)| (e.at, e.seq) < (at, seq))
+            {
+                best = Some((e.at, e.seq, Source::Lane(i)));
+            }
+        }
+        best.map(|(at, _, src)| (at, src))
+    }
+
+    fn pop(&mut self, src: Source) -> Option<Entry> {
+        match src {
+            Source::Heap => self.heap.pop().map(|Reverse(e)| e),
+            Source::Lane(i) => self.lanes.get_mut(i)?.pop_front(),
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.heap.len() + self.lanes.iter().map(|l| l.len()).sum::<usize>()
     }
 }
 
@@ -141,9 +191,25 @@ impl Kernel {
 
     /// Run `ev` at `at` (immediately-due events run on the next [`Kernel::advance`]).
     pub fn schedule(&mut self, at: Instant, ev: KernelEvent) {
-        let seq = self.time.seq;
-        self.time.seq += 1;
+        let seq = self.time.next_seq();
         self.time.heap.push(Reverse(Entry { at, seq, ev }));
+    }
+
+    /// [`Kernel::schedule`] for a source whose events mostly come in deadline order (one
+    /// direction of a wire): kept on FIFO lane `lane` when `at` is no earlier than the
+    /// lane's last event, else in the heap. Either way it runs in the same `(at, seq)` order.
+    pub(crate) fn schedule_in_lane(&mut self, lane: usize, at: Instant, ev: KernelEvent) {
+        let t = &mut self.time;
+        if t.lanes.len() <= lane {
+            t.lanes.resize_with(lane + 1, Default::default);
+        }
+        let seq = t.next_seq();
+        let l = &mut t.lanes[lane];
+        if l.back().is_none_or(|e| e.at <= at) {
+            l.push_back(Entry { at, seq, ev });
+        } else {
+            t.heap.push(Reverse(Entry { at, seq, ev }));
+        }
     }
 
     /// The earliest pending event, if any; "now" while received skbs wait for the softirq
@@ -152,12 +218,12 @@ impl Kernel {
         if self.softirq_pending() {
             return Some(self.time.clock);
         }
-        self.time.heap.peek().map(|Reverse(e)| e.at)
+        self.time.peek().map(|(at, _)| at)
     }
 
     /// Number of pending events.
     pub fn pending_events(&self) -> usize {
-        self.time.heap.len()
+        self.time.pending()
     }
 
     /// Move the clock to `now` (never backwards) and run every event due by then, including
@@ -169,11 +235,11 @@ impl Kernel {
         }
         let mut ran = 0;
         self.net_rx_action();
-        while let Some(Reverse(top)) = self.time.heap.peek() {
-            if top.at > self.time.clock {
+        while let Some((at, src)) = self.time.peek() {
+            if at > self.time.clock {
                 break;
             }
-            let Some(Reverse(e)) = self.time.heap.pop() else {
+            let Some(e) = self.time.pop(src) else {
                 break;
             };
             self.run_event(e.ev);
@@ -222,6 +288,39 @@ mod tests {
         // The clock never goes back.
         k.advance(Instant::from_micros(1));
         assert_eq!(k.clock(), Instant::from_micros(5));
+    }
+
+    /// Lane events and heap events run in one `(at, seq)` order; an event earlier than its
+    /// lane's last goes to the heap and still runs in order.
+    #[test]
+    fn lanes_merge_with_the_heap_in_deadline_then_fifo_order() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let ev = |tag: &'static str| {
+            let l = log.clone();
+            KernelEvent::Run(Box::new(move |_| l.borrow_mut().push(tag)))
+        };
+        k.schedule_in_lane(1, Instant::from_micros(5), ev("lane1@5"));
+        k.schedule(Instant::from_micros(5), ev("heap@5"));
+        k.schedule_in_lane(0, Instant::from_micros(5), ev("lane0@5"));
+        k.schedule_in_lane(1, Instant::from_micros(3), ev("lane1@3 (heap)"));
+        k.schedule_in_lane(1, Instant::from_micros(7), ev("lane1@7"));
+        k.schedule(Instant::from_micros(6), ev("heap@6"));
+        assert_eq!(k.pending_events(), 6);
+        assert_eq!(k.next_deadline(), Some(Instant::from_micros(3)));
+        assert_eq!(k.advance(Instant::from_micros(10)), 6);
+        assert_eq!(
+            *log.borrow(),
+            vec![
+                "lane1@3 (heap)",
+                "lane1@5",
+                "heap@5",
+                "lane0@5",
+                "heap@6",
+                "lane1@7"
+            ]
+        );
+        assert_eq!(k.pending_events(), 0);
     }
 
     #[test]

@@ -326,6 +326,9 @@ impl Kernel {
         w.stats.bytes += frame.len() as u64;
         let mut at = done + w.config.latency;
         let to = 1 - (from & 1);
+        // A direction's deliveries come in serialisation order unless a rule delays one:
+        // its own event lane keeps them off the heap.
+        let lane = wire.0 as usize * 2 + usize::from(to);
         match verdict {
             Verdict::Drop => {
                 w.stats.dropped += 1;
@@ -338,7 +341,8 @@ impl Kernel {
             Verdict::Duplicate => {
                 w.stats.duplicated += 1;
                 let copy = frame.clone();
-                self.schedule(
+                self.schedule_in_lane(
+                    lane,
                     at,
                     KernelEvent::WireDeliver {
                         wire,
@@ -355,7 +359,7 @@ impl Kernel {
             }
             Verdict::Pass => {}
         }
-        self.schedule(at, KernelEvent::WireDeliver { wire, to, frame });
+        self.schedule_in_lane(lane, at, KernelEvent::WireDeliver { wire, to, frame });
     }
 
     /// The delivery event: the frame reaches the NIC at end `to`.
