@@ -208,6 +208,11 @@ struct Held {
     mss: usize,
     /// Segments merged (`NAPI_GRO_CB(p)->count`).
     segs: u16,
+    /// `skb.len()`, kept up to date as segments merge (`p->len`), so the size check does
+    /// not walk the growing frags.
+    len: usize,
+    /// `skb.skb_frags_readable()`, fixed while held: only segments that agree merge.
+    readable: bool,
     /// Kernel: `NAPI_GRO_CB(p)->ip_fixedid`: an IPv4 flow whose second segment repeated the
     /// first one's ID (with DF); its IDs must then stay fixed instead of incrementing.
     fixed_id: bool,
@@ -270,11 +275,11 @@ fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> Option<bool> {
         && same_ip(a, b, nh.v6)
         // `skb_gro_receive()`: `p->len + len >= gro_max_size` is E2BIG, `p->len` counted
         // from the IP header. No frag limit: past MAX_SKB_FRAGS the segment is chained.
-        && held.skb.len() - L3 + nh.payload < GRO_MAX_SIZE
+        && held.len - L3 + nh.payload < GRO_MAX_SIZE
         // `skb_gro_receive()`: page-pool pages and others never share an skb
         // (`p->pp_recycle != skb->pp_recycle` is -ETOOMANYREFS).
         && held.skb.pp_recycle == new.pp_recycle
-        && held.skb.skb_frags_readable() == new.skb_frags_readable();
+        && held.readable == new.skb_frags_readable();
     if !mergeable {
         return None;
     }
@@ -375,6 +380,7 @@ impl Kernel {
                 h.skb.head[h.hdr.l4 + 13] |= nh.flags & (TCP_FIN | TCP_PSH);
                 h.hdr.flags |= nh.flags & (TCP_FIN | TCP_PSH);
                 h.next_seq = h.next_seq.wrapping_add(nh.payload as u32);
+                h.len += nh.payload;
                 h.segs += 1;
                 gro.merged += 1;
                 let last = nh.payload < h.mss || nh.flags & TCP_FLUSH != 0;
@@ -400,6 +406,8 @@ impl Kernel {
             next_seq: nh.seq.wrapping_add(nh.payload as u32),
             mss: nh.payload,
             segs: 1,
+            len: skb.len(),
+            readable: skb.skb_frags_readable(),
             fixed_id: false,
             hdr: nh,
             skb,
