@@ -469,6 +469,53 @@ impl<P: Payload> Connection<P> {
         }
     }
 
+    /// [`send_split`](Self::send_split) over a queue of payloads, front first, until the send
+    /// buffer is full: taken payloads leave `pending`, and one that only partly fits leaves
+    /// its remainder at the front. Returns the bytes taken, or, when nothing was taken, the
+    /// error `send_split` would give for the front payload. Same result as calling
+    /// `send_split` per payload (kernel: the `tcp_sendmsg_locked()` copy loop, which checks
+    /// `sk_stream_memory_free()` per skb), without moving each payload in and out of a call.
+    pub fn send_from(&mut self, pending: &mut VecDeque<P>) -> Result<usize, SendError> {
+        let open = matches!(
+            self.state,
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+        );
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        if !open || self.fin_queued {
+            return Err(SendError::WriteClosed);
+        }
+        let mut free = self.config.send_buffer.saturating_sub(self.send_buf.len());
+        let mut taken = 0;
+        while let Some(front) = pending.front() {
+            let len = front.len();
+            if len == 0 {
+                pending.pop_front();
+            } else if free == 0 {
+                self.writable_wanted = true;
+                return if taken == 0 {
+                    Err(SendError::WouldBlock)
+                } else {
+                    Ok(taken)
+                };
+            } else if len <= free {
+                if let Some(p) = pending.pop_front() {
+                    self.send_buf.push(p);
+                }
+                free -= len;
+                taken += len;
+            } else {
+                self.writable_wanted = true;
+                let head = front.slice(0..free);
+                pending[0] = front.slice(free..len);
+                self.send_buf.push(head);
+                return Ok(taken + free);
+            }
+        }
+        Ok(taken)
+    }
+
     /// Up to `max` bytes of in-order received data: the front chunk as it arrived, or its first
     /// `max` bytes. `None` when nothing is queued (see [`recv_finished`](Self::recv_finished)
     /// for EOF).
@@ -654,5 +701,79 @@ impl<P: Payload> Connection<P> {
         }
         seg.flags = Flags::default();
         seg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::SharedBytes;
+
+    fn established(send_buffer: usize) -> Connection<SharedBytes> {
+        let (local, remote) = (
+            "192.0.2.1:80".parse().unwrap(),
+            "192.0.2.2:4000".parse().unwrap(),
+        );
+        let mut syn = Segment::new(4000, 80, SeqNumber(1000));
+        syn.flags.syn = true;
+        syn.window = 65535;
+        let config = Config {
+            send_buffer,
+            ..Config::default()
+        };
+        let t0 = Instant::from_millis(1);
+        let mut c = Connection::accept(t0, config, local, remote, &syn, SeqNumber(5000)).unwrap();
+        while c.poll_transmit(t0, usize::MAX).is_some() {}
+        let mut ack = Segment::new(4000, 80, SeqNumber(1001));
+        ack.ack = Some(SeqNumber(5001));
+        ack.window = 65535;
+        c.handle_segment(t0, ack);
+        assert_eq!(c.state(), State::Established);
+        c
+    }
+
+    /// `send_from` takes exactly what `send_split` per payload would, leaves the same
+    /// remainder, and reports a full buffer and a closed write side the same way.
+    #[test]
+    fn send_from_matches_send_split() {
+        let chunks = [700usize, 0, 1200, 900, 400];
+        for room in [0usize, 500, 700, 1900, 2800, 3200, 10_000] {
+            let data: Vec<SharedBytes> = chunks.iter().map(|&n| vec![n as u8; n].into()).collect();
+            let (mut a, mut b) = (established(room), established(room));
+            let mut one: VecDeque<SharedBytes> = data.iter().cloned().collect();
+            let mut taken = 0;
+            let mut blocked = false;
+            while let Some(front) = one.pop_front() {
+                match a.send_split(front) {
+                    Ok((n, rest)) => {
+                        taken += n;
+                        if let Some(rest) = rest {
+                            one.push_front(rest);
+                            break;
+                        }
+                    }
+                    Err((e, front)) => {
+                        assert_eq!(e, SendError::WouldBlock);
+                        blocked = true;
+                        one.push_front(front);
+                        break;
+                    }
+                }
+            }
+            let mut all: VecDeque<SharedBytes> = data.iter().cloned().collect();
+            match b.send_from(&mut all) {
+                Ok(n) => assert_eq!(n, taken, "room {room}"),
+                Err(e) => assert_eq!((e, taken, blocked), (SendError::WouldBlock, 0, true)),
+            }
+            assert_eq!(all, one, "room {room}");
+            assert_eq!(b.send_buf.range(0, taken), a.send_buf.range(0, taken));
+            assert_eq!(a.writable_wanted, b.writable_wanted, "room {room}");
+        }
+        let mut c = established(1000);
+        c.shutdown_write();
+        let mut q: VecDeque<SharedBytes> = [SharedBytes::from(vec![1u8; 10])].into();
+        assert_eq!(c.send_from(&mut q), Err(SendError::WriteClosed));
+        assert_eq!(q.len(), 1);
+        assert_eq!(c.send_from(&mut VecDeque::new()), Ok(0));
     }
 }

@@ -427,27 +427,15 @@ impl Kernel {
         let Some(c) = s.conn_mut() else {
             return Some(Err(self.sk_stream_error(sk, KernelError::new(EPIPE))));
         };
-        while let Some(front) = prog.pending.pop_front() {
-            // The payload moves into the send queue; only a remainder that did not fit
-            // comes back to wait for room.
-            match c.send_split(front) {
-                Ok((n, rest)) => {
-                    prog.queued += n;
-                    if let Some(rest) = rest {
-                        prog.pending.push_front(rest);
-                        break;
-                    }
-                }
-                Err((tcp::SendError::WouldBlock, front)) => {
-                    prog.pending.push_front(front);
-                    break;
-                }
-                Err((tcp::SendError::WriteClosed, _)) => {
-                    // Kernel: `sk->sk_err` or SEND_SHUTDOWN in the copy loop → -EPIPE
-                    // (`sk_stream_error()` turns it into the pending error on return).
-                    prog.pending.clear();
-                    prog.err_after.get_or_insert(KernelError::new(EPIPE));
-                }
+        // The payloads move into the send queue; what did not fit stays to wait for room.
+        match c.send_from(&mut prog.pending) {
+            Ok(n) => prog.queued += n,
+            Err(tcp::SendError::WouldBlock) => {}
+            Err(tcp::SendError::WriteClosed) => {
+                // Kernel: `sk->sk_err` or SEND_SHUTDOWN in the copy loop → -EPIPE
+                // (`sk_stream_error()` turns it into the pending error on return).
+                prog.pending.clear();
+                prog.err_after.get_or_insert(KernelError::new(EPIPE));
             }
         }
         let written = c.send_stream_written();
