@@ -41,6 +41,7 @@ impl<P: Payload> SendBuffer<P> {
         (self.end - self.start) as usize
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, data: P) {
         if data.is_empty() {
             return;
@@ -50,21 +51,21 @@ impl<P: Payload> SendBuffer<P> {
         self.end += len;
     }
 
-    /// Drop everything before stream offset `to` (acknowledged). Kernel: tcp_clean_rtx_queue().
+    /// Drop everything before stream offset `to` (acknowledged). Kernel: tcp_clean_rtx_queue(),
+    /// which frees the fully acknowledged skbs in one pass and trims a partly acknowledged
+    /// head (`tcp_trim_head()`): the whole chunks go as one drained run, found by binary search.
     pub(crate) fn ack_to(&mut self, to: u64) {
         let to = to.min(self.end);
-        while let Some((off, p)) = self.chunks.front() {
-            let chunk_end = off + p.len() as u64;
-            if chunk_end <= to {
-                self.chunks.pop_front();
-            } else if *off < to {
-                let cut = (to - off) as usize;
-                let rest = p.slice(cut..p.len());
-                self.chunks[0] = (to, rest);
-                break;
-            } else {
-                break;
-            }
+        let whole = self
+            .chunks
+            .partition_point(|(off, p)| off + p.len() as u64 <= to);
+        self.chunks.drain(..whole);
+        if let Some((off, p)) = self.chunks.front_mut()
+            && *off < to
+        {
+            let cut = (to - *off) as usize;
+            *p = p.slice(cut..p.len());
+            *off = to;
         }
         self.start = self.start.max(to);
     }
