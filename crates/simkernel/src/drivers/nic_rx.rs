@@ -25,7 +25,7 @@ use crate::PAGE_SIZE;
 use crate::kernel::Kernel;
 use crate::net::core::dev::{DevId, DeviceKind};
 use crate::net::core::gro::GroList;
-use crate::net::core::skbuff::{Frag, IpSummed, MAX_SKB_FRAGS, Skb};
+use crate::net::core::skbuff::{Frag, IpSummed, NapiSkbCache, Skb};
 use crate::net::ethtool::{FlowType, NtupleAction, NtupleRule};
 use crate::time::{Duration, Instant, KernelEvent};
 
@@ -278,7 +278,7 @@ pub const RX_COPYBREAK: usize = 256;
 ///
 /// Kernel: the drivers' `build_skb()` + `eth_get_headlen()` header pull (mlx5e
 /// `mlx5e_skb_from_cqe_nonlinear()`, bnxt `bnxt_rx_page_skb()`).
-fn nic_build_skb(frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
+fn nic_build_skb(cache: &mut NapiSkbCache, frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
     let Some(f) = tcp else {
         return Skb::linear(frame);
     };
@@ -287,14 +287,14 @@ fn nic_build_skb(frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
     if frame.len() - hlen <= RX_COPYBREAK {
         return Skb::linear(frame);
     }
-    let head = frame[..hlen].to_vec();
     let len = frame.len() - hlen;
-    let mut skb = Skb::linear(head);
+    // `napi_build_skb()`: the head comes from the NAPI skb cache, its frag array with room
+    // for what GRO may append, so a held skb does not reallocate as it grows.
+    let mut skb = cache.get(hlen);
+    skb.head.extend_from_slice(&frame[..hlen]);
     // The RX buffer is a page-pool page (`skb_mark_for_recycle()`); a copied frame
     // (`napi_alloc_skb()` + memcpy) is not.
     skb.pp_recycle = true;
-    // Room for what GRO may append, so a held skb does not reallocate as it grows.
-    skb.frags = Vec::with_capacity(MAX_SKB_FRAGS);
     skb.frags.push(Frag::Page {
         bytes: crate::net::core::skbuff::Page::new_buf(frame),
         off: hlen,
@@ -480,7 +480,7 @@ impl Kernel {
         }
         let mut gro = std::mem::take(&mut n.napi.gro);
         for desc in descs.drain(..) {
-            if let Some(skb) = self.nic_rx_frame(dev, desc) {
+            if let Some(skb) = self.nic_rx_frame(dev, &mut gro.skb_cache, desc) {
                 self.napi_gro_receive(dev, &mut gro, skb);
             }
         }
@@ -496,7 +496,7 @@ impl Kernel {
 
     /// RX processing of one frame off the ring, on the queue chosen at arrival: checksum
     /// verification, header split or page buffer; the skb for GRO (`None`: dropped).
-    fn nic_rx_frame(&mut self, dev: DevId, desc: RxDesc) -> Option<Skb> {
+    fn nic_rx_frame(&mut self, dev: DevId, cache: &mut NapiSkbCache, desc: RxDesc) -> Option<Skb> {
         let d = self.dev(dev);
         if !d.up || !d.present {
             self.dev_mut(dev).stats.rx_dropped += 1;
@@ -533,12 +533,12 @@ impl Kernel {
                 let end = (f.l4 + f.l4_len).min(frame.len()).max(hlen);
                 let payload_len = end - hlen;
                 if payload_len > rings.hds_thresh as usize {
-                    self.nic_hds_split(dev, pp, &frame, hlen, end)?
+                    self.nic_hds_split(dev, cache, pp, &frame, hlen, end)?
                 } else {
-                    nic_build_skb(frame, tcp.as_ref())
+                    nic_build_skb(cache, frame, tcp.as_ref())
                 }
             }
-            _ => nic_build_skb(frame, tcp.as_ref()),
+            _ => nic_build_skb(cache, frame, tcp.as_ref()),
         };
         let mut skb = skb;
         skb.ip_summed = csum;
@@ -560,13 +560,15 @@ impl Kernel {
     fn nic_hds_split(
         &mut self,
         dev: DevId,
+        cache: &mut NapiSkbCache,
         pp: crate::net::core::page_pool::PagePoolId,
         frame: &[u8],
         hlen: usize,
         end: usize,
     ) -> Option<Skb> {
         let iommu = self.dev(dev).dma_dev().map(|m| m.iommu().clone());
-        let mut skb = Skb::linear(frame[..hlen].to_vec());
+        let mut skb = cache.get(hlen);
+        skb.head.extend_from_slice(&frame[..hlen]);
         skb.pp_recycle = true;
         let mut failed = None;
         for chunk in frame[hlen..end].chunks(PAGE_SIZE) {

@@ -41,7 +41,7 @@
 
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
-use crate::net::core::skbuff::{Frag, GsoType, IpSummed, MAX_SKB_FRAGS, Page, Skb};
+use crate::net::core::skbuff::{Frag, GsoType, IpSummed, MAX_SKB_FRAGS, NapiSkbCache, Page, Skb};
 use wire::checksum;
 use wire::{IpProtocol, TcpFlags};
 
@@ -227,6 +227,9 @@ pub struct GroList {
     pub merged: u64,
     /// Merged skbs delivered.
     pub flushed: u64,
+    /// The NAPI instance's skb cache: merged segments' heads go back to it, the driver
+    /// builds the next frames from it.
+    pub(crate) skb_cache: NapiSkbCache,
 }
 
 impl GroList {
@@ -368,15 +371,24 @@ impl Kernel {
                 // in as one (its `head_frag`), or the segment is chained on `frag_list`
                 // (which the emulated skb's frags stand for): the bytes follow in order.
                 let hlen = nh.l4 + nh.thlen;
-                if skb.head.len() > hlen {
-                    let len = skb.head.len() - hlen;
+                let Skb {
+                    head, mut frags, ..
+                } = skb;
+                let head = if head.len() > hlen {
+                    let len = head.len() - hlen;
                     h.skb.frags.push(Frag::Page {
-                        bytes: Page::new_buf(skb.head),
+                        bytes: Page::new_buf(head),
                         off: hlen,
                         len,
                     });
-                }
-                h.skb.frags.extend(skb.frags);
+                    Vec::new()
+                } else {
+                    head
+                };
+                h.skb.frags.append(&mut frags);
+                // `napi_skb_free_stolen_head()`: the merged segment's head and frag array
+                // go back to the NAPI skb cache.
+                gro.skb_cache.put(head, frags);
                 h.skb.head[h.hdr.l4 + 13] |= nh.flags & (TCP_FIN | TCP_PSH);
                 h.hdr.flags |= nh.flags & (TCP_FIN | TCP_PSH);
                 h.next_seq = h.next_seq.wrapping_add(nh.payload as u32);

@@ -95,6 +95,47 @@ pub fn frame_buf_free(mut v: Vec<u8>) {
     });
 }
 
+/// How many skb heads a [`NapiSkbCache`] keeps (kernel: `NAPI_SKB_CACHE_SIZE`).
+const NAPI_SKB_CACHE_SIZE: usize = 64;
+
+/// Emptied heads and frag arrays of skbs a NAPI poll consumed, for the next frame the
+/// driver builds.
+///
+/// Kernel: the per-CPU `napi_alloc_cache` behind `napi_build_skb()`: skb heads freed in
+/// softirq context (`napi_skb_cache_put()`, e.g. by GRO's `napi_skb_free_stolen_head()`
+/// for a segment merged into a held skb) are handed to the next built skb
+/// (`napi_skb_cache_get()`), so a frame costs no slab round trip. Here the cache belongs
+/// to the NAPI instance's GRO state, which both ends already reach.
+#[derive(Debug, Default)]
+pub struct NapiSkbCache(Vec<(Vec<u8>, Vec<Frag>)>);
+
+impl NapiSkbCache {
+    /// Kernel: `napi_skb_cache_get()`: an empty skb whose head has room for `head_cap`
+    /// bytes and whose frag array has room for [`MAX_SKB_FRAGS`].
+    #[inline]
+    pub fn get(&mut self, head_cap: usize) -> Skb {
+        let (mut head, mut frags) = self.0.pop().unwrap_or_default();
+        head.reserve(head_cap);
+        frags.reserve(MAX_SKB_FRAGS);
+        Skb {
+            head,
+            frags,
+            ..Skb::default()
+        }
+    }
+
+    /// Kernel: `napi_skb_cache_put()`: keep a consumed skb's `head` and `frags` (emptied
+    /// here) for [`NapiSkbCache::get`]; freed when the cache is full.
+    #[inline]
+    pub fn put(&mut self, mut head: Vec<u8>, mut frags: Vec<Frag>) {
+        if self.0.len() < NAPI_SKB_CACHE_SIZE {
+            head.clear();
+            frags.clear();
+            self.0.push((head, frags));
+        }
+    }
+}
+
 /// One fragment.
 #[derive(Debug, Clone)]
 pub enum Frag {
