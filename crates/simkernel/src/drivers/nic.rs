@@ -244,6 +244,9 @@ pub struct NicState {
     pub rx_stats: crate::drivers::nic_rx::NicRxStats,
     /// The RX completion ring and its NAPI instance.
     pub napi: Box<crate::drivers::nic_rx::NicNapi>,
+    /// The frames one transmit gathered, kept between transmits so that listing them
+    /// allocates nothing (the driver fills its TX descriptor ring in place).
+    tx_frames: Vec<Vec<u8>>,
 }
 
 impl Kernel {
@@ -280,6 +283,7 @@ impl Kernel {
                 tap: None,
                 rx_stats: Default::default(),
                 napi: Default::default(),
+                tx_frames: Vec::new(),
             }),
             (max, cur),
             (max, cur),
@@ -357,15 +361,22 @@ impl Kernel {
 /// (checksum offload), and puts them on the wire (or the TX ring when unplugged). Any
 /// IOMMU fault drops the whole skb before a byte leaves.
 pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
-    let iommu = k.dev(dev).dma_dev().map(|m| m.iommu().clone());
-    let frames = match crate::drivers::nic_tx::tso_segment(&skb, iommu.as_ref()) {
-        Ok(f) => f,
-        Err(fault) => {
-            k.dev_mut(dev).stats.tx_errors += 1;
-            return XmitResult::Dropped(XmitDrop::IommuFault(fault));
-        }
+    let d = k.dev_mut(dev);
+    let iommu = d.dma_dev().map(|m| m.iommu().clone());
+    let mut frames = match &mut d.kind {
+        DeviceKind::Nic(n) => std::mem::take(&mut n.tx_frames),
+        _ => Vec::new(),
     };
-    for frame in frames {
+    if let Err(fault) = crate::drivers::nic_tx::tso_segment(&skb, iommu.as_ref(), &mut frames) {
+        frames.clear();
+        let d = k.dev_mut(dev);
+        d.stats.tx_errors += 1;
+        if let DeviceKind::Nic(n) = &mut d.kind {
+            n.tx_frames = frames;
+        }
+        return XmitResult::Dropped(XmitDrop::IommuFault(fault));
+    }
+    for frame in frames.drain(..) {
         k.capture_wire(dev, &frame);
         let d = k.dev_mut(dev);
         d.stats.tx_packets += 1;
@@ -392,6 +403,9 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
         if let Some((w, end)) = wire {
             k.wire_xmit(w, end, frame);
         }
+    }
+    if let DeviceKind::Nic(n) = &mut k.dev_mut(dev).kind {
+        n.tx_frames = frames;
     }
     XmitResult::Ok
 }

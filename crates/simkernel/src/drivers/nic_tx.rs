@@ -130,16 +130,21 @@ fn tcp_csum(frame: &mut [u8], h: &Hdrs) {
     frame[h.l4 + 16..h.l4 + 18].copy_from_slice(&c.to_be_bytes());
 }
 
-/// The frames the NIC puts on the wire for `skb` (the MAC pads short ones, see
-/// [`Kernel::wire_xmit`](crate::Kernel)).
-pub(crate) fn tso_segment(skb: &Skb, iommu: Option<&Iommu>) -> Result<Vec<Vec<u8>>, IommuFault> {
+/// Appends to `out` the frames the NIC puts on the wire for `skb` (the MAC pads short
+/// ones, see [`Kernel::wire_xmit`](crate::Kernel)).
+pub(crate) fn tso_segment(
+    skb: &Skb,
+    iommu: Option<&Iommu>,
+    out: &mut Vec<Vec<u8>>,
+) -> Result<(), IommuFault> {
     let total = skb.len();
     let hdrs = parse_hdrs(&skb.head);
     let Some(h) = hdrs else {
         // Not TCP: one frame, gathered as is.
         let mut f = Vec::with_capacity(total.max(60));
         gather(skb, &skb.head, &mut Cursor::default(), total, iommu, &mut f)?;
-        return Ok(vec![f]);
+        out.push(f);
+        return Ok(());
     };
     let payload = total - h.end;
     let mss = usize::from(skb.gso_size);
@@ -158,7 +163,7 @@ pub(crate) fn tso_segment(skb: &Skb, iommu: Option<&Iommu>) -> Result<Vec<Vec<u8
     let flags0 = skb.head[h.l4 + 13];
     let id0 = u16::from_be_bytes([skb.head[h.l3 + 4], skb.head[h.l3 + 5]]);
     let offload = skb.ip_summed == IpSummed::Partial || nseg > 1;
-    let mut out = Vec::with_capacity(nseg);
+    out.reserve(nseg);
     let lin = skb.head.get(h.end..).unwrap_or(&[]);
     let mut cur = Cursor::default();
     for i in 0..nseg {
@@ -194,5 +199,5 @@ pub(crate) fn tso_segment(skb: &Skb, iommu: Option<&Iommu>) -> Result<Vec<Vec<u8
         }
         out.push(f);
     }
-    Ok(out)
+    Ok(())
 }
