@@ -147,12 +147,12 @@ fn rss_default_table() -> &'static [[u32; 256]; 36] {
         let mut t = Box::new([[0u32; 256]; 36]);
         for (i, row) in t.iter_mut().enumerate() {
             // Linear in the bits: a byte's contribution is the XOR of its set bits' ones, so
-            // each value extends the one without its lowest set bit.
-            let mut input = [0u8; 36];
+            // each value extends the one without its lowest set bit. A lone set bit at byte
+            // `i` reads only the key from byte `i` on (the zero bytes before it add nothing),
+            // so it is hashed as a one-byte input under the key's tail.
             let mut bit = [0u32; 8];
             for (b, slot) in bit.iter_mut().enumerate() {
-                input[i] = 1 << b;
-                *slot = toeplitz(&RSS_DEFAULT_KEY, &input[..=i]);
+                *slot = toeplitz(&RSS_DEFAULT_KEY[i..], &[1 << b]);
             }
             for v in 1..256usize {
                 row[v] = row[v & (v - 1)] ^ bit[v.trailing_zeros() as usize];
