@@ -191,15 +191,23 @@ pub fn rss_hash(flow: &Flow) -> u32 {
 /// What [`rss_hash`] reads of a flow: addresses and ports.
 type RssInput = (IpAddr, IpAddr, Option<(u16, u16)>);
 
-/// [`rss_hash`] of `flow`, reusing `last` when it hashed the same input.
-fn rss_hash_cached(flow: &Flow, last: &mut Option<(RssInput, u32)>) -> u32 {
+/// A flow's RSS hash and the TCP pseudo-header sum of its addresses (length 0, `None` for
+/// mixed families), which the RX checksum check completes with each frame's length.
+type FlowSums = (u32, Option<u16>);
+
+/// [`rss_hash`] of `flow` and its pseudo-header address sum, reusing `last` when it
+/// computed them for the same input.
+fn rss_hash_cached(flow: &Flow, last: &mut Option<(RssInput, FlowSums)>) -> FlowSums {
     let input = (flow.saddr, flow.daddr, flow.ports);
     match last {
-        Some((i, h)) if *i == input => *h,
+        Some((i, sums)) if *i == input => *sums,
         _ => {
-            let h = rss_hash(flow);
-            *last = Some((input, h));
-            h
+            let ph =
+                wire::checksum::pseudo_header(&flow.saddr, &flow.daddr, wire::IpProtocol::Tcp, 0)
+                    .ok();
+            let sums = (rss_hash(flow), ph);
+            *last = Some((input, sums));
+            sums
         }
     }
 }
@@ -249,18 +257,22 @@ fn nic_select_queue_flow(k: &Kernel, dev: DevId, flow: Option<&Flow>, hash: u32)
     Some(q.min(d.real_num_rx_queues.saturating_sub(1)))
 }
 
-/// Whether the TCP checksum of the frame is right.
-fn tcp_csum_ok(frame: &[u8], f: &Flow) -> bool {
+/// Whether the TCP checksum of the frame is right (`ph_addrs`: the pseudo-header sum of
+/// its addresses, from [`rss_hash_cached`]).
+fn tcp_csum_ok(frame: &[u8], f: &Flow, ph_addrs: Option<u16>) -> bool {
     let Some(seg) = frame.get(f.l4..f.l4 + f.l4_len) else {
         return false;
     };
-    let Ok(ph) =
-        wire::checksum::pseudo_header(&f.saddr, &f.daddr, wire::IpProtocol::Tcp, seg.len() as u32)
-    else {
+    let Some(ph_addrs) = ph_addrs else {
         return false;
     };
     let mut acc = wire::checksum::Accumulator::new();
-    acc.add_sum(ph);
+    crate::drivers::nic_tx::pseudo_header_add_len(
+        &mut acc,
+        ph_addrs,
+        f.saddr.is_ipv6(),
+        seg.len() as u32,
+    );
     acc.add(seg);
     acc.sum() == 0xffff
 }
@@ -315,6 +327,8 @@ struct RxDesc {
     flow: Option<Flow>,
     /// Its RSS hash, computed once on arrival for steering and reported with the frame.
     hash: u32,
+    /// The TCP pseudo-header sum of its addresses, computed with the hash (per flow).
+    ph_addrs: Option<u16>,
     /// The frame.
     frame: Vec<u8>,
 }
@@ -338,7 +352,7 @@ pub struct NicNapi {
     /// The last RSS input hashed and its hash: consecutive frames are mostly one flow's,
     /// and its hash is reused instead of recomputed (the emulator's shortcut; the NIC's
     /// hash unit hashes every frame).
-    rss_last: Option<(RssInput, u32)>,
+    rss_last: Option<(RssInput, FlowSums)>,
     /// GRO state of the NAPI instance.
     pub gro: GroList,
     /// Polls run.
@@ -395,9 +409,9 @@ impl Kernel {
             return;
         }
         let flow = parse_flow(&frame);
-        let hash = match (&flow, &mut self.dev_mut(dev).kind) {
+        let (hash, ph_addrs) = match (&flow, &mut self.dev_mut(dev).kind) {
             (Some(f), DeviceKind::Nic(n)) => rss_hash_cached(f, &mut n.napi.rss_last),
-            _ => 0,
+            _ => (0, None),
         };
         let queue = nic_select_queue_flow(self, dev, flow.as_ref(), hash);
         let d = self.dev_mut(dev);
@@ -428,6 +442,7 @@ impl Kernel {
             queue,
             flow,
             hash,
+            ph_addrs,
             frame,
         });
         let frames_due = frames != 0 && n.napi.ring.len() >= frames as usize;
@@ -506,11 +521,12 @@ impl Kernel {
             queue: q,
             flow,
             hash,
+            ph_addrs,
             frame,
         } = desc;
         let tcp = flow.filter(|f| f.proto == 6);
         let csum = match &tcp {
-            Some(f) if tcp_csum_ok(&frame, f) => IpSummed::Unnecessary,
+            Some(f) if tcp_csum_ok(&frame, f, ph_addrs) => IpSummed::Unnecessary,
             Some(_) => {
                 if let DeviceKind::Nic(n) = &mut self.dev_mut(dev).kind {
                     n.rx_stats.csum_bad += 1;
@@ -701,7 +717,8 @@ mod tests {
         let c = Flow { ports: None, ..a };
         let mut last = None;
         for f in [a, a, b, a, c, c, b] {
-            assert_eq!(rss_hash_cached(&f, &mut last), rss_hash(&f));
+            let ph = wire::checksum::pseudo_header(&f.saddr, &f.daddr, wire::IpProtocol::Tcp, 0);
+            assert_eq!(rss_hash_cached(&f, &mut last), (rss_hash(&f), ph.ok()));
         }
     }
 
