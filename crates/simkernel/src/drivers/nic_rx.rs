@@ -495,9 +495,7 @@ impl Kernel {
         }
         let mut gro = std::mem::take(&mut n.napi.gro);
         for desc in descs.drain(..) {
-            if let Some(skb) = self.nic_rx_frame(dev, &mut gro.skb_cache, desc) {
-                self.napi_gro_receive(dev, &mut gro, skb);
-            }
+            self.nic_rx_frame(dev, &mut gro, desc);
         }
         self.napi_gro_flush(dev, &mut gro);
         if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) {
@@ -510,12 +508,13 @@ impl Kernel {
     }
 
     /// RX processing of one frame off the ring, on the queue chosen at arrival: checksum
-    /// verification, header split or page buffer; the skb for GRO (`None`: dropped).
-    fn nic_rx_frame(&mut self, dev: DevId, cache: &mut NapiSkbCache, desc: RxDesc) -> Option<Skb> {
+    /// verification, header split or page buffer, then `napi_gro_receive()` (unless
+    /// dropped). The skb goes to GRO from here, built in place rather than handed back.
+    fn nic_rx_frame(&mut self, dev: DevId, gro: &mut GroList, desc: RxDesc) {
         let d = self.dev(dev);
         if !d.up || !d.present {
             self.dev_mut(dev).stats.rx_dropped += 1;
-            return None;
+            return;
         }
         let RxDesc {
             queue: q,
@@ -542,21 +541,24 @@ impl Kernel {
             .filter(|_| rxq.mp.as_ref().and_then(|m| m.binding()).is_some());
         let rings = d.ethtool.rings;
         let len = frame.len() as u64;
-        let skb = match (devmem_pool, tcp) {
+        let cache = &mut gro.skb_cache;
+        let mut skb = match (devmem_pool, tcp) {
             (Some(pp), Some(f)) if rings.tcp_data_split == TcpDataSplit::Enabled => {
                 let doff = frame.get(f.l4 + 12).map_or(20, |b| usize::from(b >> 4) * 4);
                 let hlen = (f.l4 + doff).min(frame.len());
                 let end = (f.l4 + f.l4_len).min(frame.len()).max(hlen);
                 let payload_len = end - hlen;
                 if payload_len > rings.hds_thresh as usize {
-                    self.nic_hds_split(dev, cache, pp, &frame, hlen, end)?
+                    let Some(skb) = self.nic_hds_split(dev, cache, pp, &frame, hlen, end) else {
+                        return;
+                    };
+                    skb
                 } else {
                     nic_build_skb(cache, frame, tcp.as_ref())
                 }
             }
             _ => nic_build_skb(cache, frame, tcp.as_ref()),
         };
-        let mut skb = skb;
         skb.ip_summed = csum;
         // The drivers report the NIC's RSS hash (`skb_set_hash()`, NETIF_F_RXHASH on).
         skb.hash = hash;
@@ -567,7 +569,7 @@ impl Kernel {
         qs.packets += 1;
         qs.bytes += len;
         skb.dev = Some(dev);
-        Some(skb)
+        self.napi_gro_receive(dev, gro, skb);
     }
 
     /// Header split: headers `[..hlen]` linear, payload `[hlen..end]` DMA-written into
