@@ -47,10 +47,6 @@ pub fn ipv6_addr_is_ll_scope(a: &Ipv6Addr) -> bool {
         || (a.is_multicast() && a.segments()[0] & 0x000f == 2)
 }
 
-fn prefix_bits_match(a: &Ipv6Addr, b: &Ipv6Addr) -> u32 {
-    (u128::from(*a) ^ u128::from(*b)).leading_zeros()
-}
-
 /// The network address of `a/plen`.
 pub fn ipv6_prefix(a: &Ipv6Addr, plen: u8) -> Ipv6Addr {
     let bits = u128::from(*a);
@@ -194,12 +190,15 @@ impl Kernel {
         dev: Option<DevId>,
     ) -> Option<DevId> {
         let ns = self.netns.get(&netns)?;
+        // Runs for every received packet and every output route: compare the address as
+        // one integer and walk the namespace once (the kernel hashes `inet6_addr_lst`).
+        let want = u128::from(*addr);
         ns.dev_by_index.values().copied().find(|&id| {
             dev.is_none_or(|d| d == id)
                 && self
                     .devices
                     .get(&id)
-                    .is_some_and(|d| d.ip6.addrs.iter().any(|a| a.addr == *addr && !a.tentative))
+                    .is_some_and(|d| inet6_dev_owns(&d.ip6, want))
         })
     }
 
@@ -220,29 +219,65 @@ impl Kernel {
         dev: DevId,
         daddr: &Ipv6Addr,
     ) -> Option<Ipv6Addr> {
-        let want_ll = ipv6_addr_is_ll_scope(daddr) && !daddr.is_loopback();
-        let ns = self.netns.get(&netns)?;
+        self.ipv6_addr_walk(netns, daddr, Some(dev), false).1
+    }
+
+    /// One walk over the devices of `netns` in ifindex order answering both
+    /// `ipv6_chk_addr(netns, daddr, None)` (when `chk`) and, when `out` is given,
+    /// `ipv6_dev_get_saddr(netns, out, daddr)`: `ip6_route_output()` needs both per
+    /// packet, and each alone walks the same devices and addresses.
+    pub(crate) fn ipv6_addr_walk(
+        &self,
+        netns: NetNsId,
+        daddr: &Ipv6Addr,
+        out: Option<DevId>,
+        chk: bool,
+    ) -> (Option<DevId>, Option<Ipv6Addr>) {
+        let Some(ns) = self.netns.get(&netns) else {
+            return (None, None);
+        };
+        let want = u128::from(*daddr);
+        let d_loopback = daddr.is_loopback();
+        let want_ll = ipv6_addr_is_ll_scope(daddr) && !d_loopback;
+        let mut owner: Option<DevId> = None;
         let mut best: Option<(bool, u32, Ipv6Addr)> = None;
         for &id in ns.dev_by_index.values() {
             let Some(d) = self.devices.get(&id) else {
                 continue;
             };
+            if chk && owner.is_none() && inet6_dev_owns(&d.ip6, want) {
+                owner = Some(id);
+            }
+            let Some(dev) = out else {
+                if owner.is_some() {
+                    break;
+                }
+                continue;
+            };
             if want_ll && id != dev {
                 continue;
             }
+            let on_dev = id == dev;
             for a in &d.ip6.addrs {
-                if a.tentative || a.addr.is_loopback() && !daddr.is_loopback() {
+                if a.tentative || a.addr.is_loopback() && !d_loopback {
                     continue;
                 }
-                if ipv6_addr_is_ll_scope(&a.addr) != want_ll && !daddr.is_loopback() {
+                if ipv6_addr_is_ll_scope(&a.addr) != want_ll && !d_loopback {
                     continue;
                 }
-                let key = (id == dev, prefix_bits_match(&a.addr, daddr), a.addr);
-                if best.is_none_or(|b| (key.0, key.1) > (b.0, b.1)) {
-                    best = Some(key);
+                let key = (on_dev, (u128::from(a.addr) ^ want).leading_zeros());
+                if best.is_none_or(|b| key > (b.0, b.1)) {
+                    best = Some((key.0, key.1, a.addr));
                 }
             }
         }
-        best.map(|b| b.2)
+        (owner, best.map(|b| b.2))
     }
+}
+
+/// Whether `idev` holds the usable (not tentative) address `want`.
+fn inet6_dev_owns(idev: &Inet6Dev, want: u128) -> bool {
+    idev.addrs
+        .iter()
+        .any(|a| !a.tentative && u128::from(a.addr) == want)
 }
