@@ -305,10 +305,14 @@ fn netkit_prep_forward(skb: &mut Skb, xnet: bool, scrub: NetkitScrub) {
 ///   context, so `bpf_redirect_peer` is refused); its outcome is not reported back;
 /// * DROP or any other code → freed, `tx_dropped++`, `NET_XMIT_DROP`.
 pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResult {
-    let (peer, policy, scrub) = match &k.dev(dev).kind {
+    let d = k.dev(dev);
+    let (peer, policy, scrub) = match &d.kind {
         DeviceKind::Netkit(nk) => (nk.peer, nk.policy, nk.scrub),
         _ => (None, NetkitAction::Drop, NetkitScrub::Default),
     };
+    let netns = d.netns;
+    // The program list is cloned (for the borrow) only when there is one to run.
+    let progs = (!d.netkit_progs.is_empty()).then(|| d.netkit_progs.clone());
     let len = skb.len() as u64;
     let peer_dev = match peer.and_then(|p| k.devices.get(&p)) {
         None => Err(XmitDrop::NoPeer),
@@ -325,19 +329,19 @@ pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResul
         }
     };
     let (peer, peer_ns, peer_ifindex) = (peer_dev.id, peer_dev.netns, peer_dev.ifindex);
-    let xnet = k.dev(dev).netns != peer_ns;
+    let xnet = netns != peer_ns;
     netkit_prep_forward(&mut skb, xnet, scrub);
     skb.dev = Some(peer);
-    let progs = k.dev(dev).netkit_progs.clone();
-    let (act, redirect) = if progs.is_empty() {
-        match policy {
+    let (act, redirect) = match progs {
+        None => match policy {
             NetkitAction::Pass => (TcAction::Ok, None),
             _ => (TcAction::Shot, None),
+        },
+        Some(progs) => {
+            // eth_type_trans() has set skb->protocol before the programs run.
+            skb.protocol = u16::from_be_bytes([skb.head[12], skb.head[13]]);
+            run_progs(progs.iter(), &mut skb, peer_ifindex, false)
         }
-    } else {
-        // eth_type_trans() has set skb->protocol before the programs run.
-        skb.protocol = u16::from_be_bytes([skb.head[12], skb.head[13]]);
-        run_progs(progs.iter(), &mut skb, peer_ifindex, false)
     };
     match act {
         TcAction::Unspec | TcAction::Ok => k.pair_xmit_rx(dev, peer, skb, len),

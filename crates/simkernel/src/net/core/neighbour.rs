@@ -91,14 +91,19 @@ fn multicast_mac(addr: IpAddr) -> Option<[u8; 6]> {
     }
 }
 
+/// Kernel: `IFF_NOARP` by device kind.
+fn kind_noarp(kind: &DeviceKind) -> bool {
+    match kind {
+        DeviceKind::Loopback => true,
+        DeviceKind::Netkit(nk) => nk.mode == uapi::rtnetlink::NetkitMode::L3,
+        _ => false,
+    }
+}
+
 impl Kernel {
     /// Kernel: `IFF_NOARP`: loopback and L3-mode netkit need no resolution.
     pub(crate) fn dev_noarp(&self, dev: DevId) -> bool {
-        match &self.dev(dev).kind {
-            DeviceKind::Loopback => true,
-            DeviceKind::Netkit(nk) => nk.mode == uapi::rtnetlink::NetkitMode::L3,
-            _ => false,
-        }
+        kind_noarp(&self.dev(dev).kind)
     }
 
     /// Map a `dev_queue_xmit()` outcome to what `ip6_xmit()`/`ip_queue_xmit()` return
@@ -137,7 +142,7 @@ impl Kernel {
         };
         let src = d.mac;
         skb.dev = Some(dev);
-        let dst = if self.dev_noarp(dev) {
+        let dst = if kind_noarp(&d.kind) {
             Some([0u8; 6])
         } else {
             multicast_mac(nexthop).or_else(|| {

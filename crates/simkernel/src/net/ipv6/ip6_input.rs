@@ -35,9 +35,10 @@ impl Kernel {
         if skb.len() > total {
             trim(&mut skb, total);
         }
-        let local = self.ipv6_chk_addr(netns, &hdr.dst_addr, None).is_some()
-            && (!wire::ipv6::is_link_local(&hdr.dst_addr)
-                || self.ipv6_dev_has_addr(dev, &hdr.dst_addr).is_some());
+        let local = self.ipv6_rcv_dev_owns(netns, dev, &hdr.dst_addr)
+            || (self.ipv6_chk_addr(netns, &hdr.dst_addr, None).is_some()
+                && (!wire::ipv6::is_link_local(&hdr.dst_addr)
+                    || self.ipv6_dev_has_addr(dev, &hdr.dst_addr).is_some()));
         let mcast = hdr.dst_addr.is_multicast() && self.ipv6_mc_joined(dev, &hdr.dst_addr);
         if local || mcast {
             self.ip6_input_finish(netns, dev, skb, &hdr);
@@ -46,6 +47,17 @@ impl Kernel {
         } else {
             self.ip6_forward(netns, dev, skb, &hdr);
         }
+    }
+
+    /// The common case of `ip6_rcv_finish()`'s "is it ours": `dev` itself holds `daddr`
+    /// (usable) and is listed in `netns`, so `ipv6_chk_addr(netns, daddr, NULL)` finds
+    /// an owner and the link-local rule is met, without walking the namespace's devices.
+    fn ipv6_rcv_dev_owns(&self, netns: crate::NetNsId, dev: DevId, daddr: &Ipv6Addr) -> bool {
+        let (Some(ns), Some(d)) = (self.netns.get(&netns), self.try_device(dev)) else {
+            return false;
+        };
+        d.ip6.addrs.iter().any(|a| a.addr == *daddr && !a.tentative)
+            && ns.dev_by_index.get(&d.ifindex) == Some(&dev)
     }
 
     /// Kernel: `ipv6_chk_mcast_addr()`: all-nodes and the solicited-node groups of every
