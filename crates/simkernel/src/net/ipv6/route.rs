@@ -151,8 +151,9 @@ impl Kernel {
 
     /// Longest-prefix match among live entries (device present in `netns` and up),
     /// restricted to `oif` when given; ties go to the lower metric, then the older entry.
-    /// The prefix is compared first, as integers, and the device is checked only for an
-    /// entry that would win: the same answer for less work on every packet.
+    /// An entry is skipped as soon as it cannot beat the best so far; the prefix is then
+    /// compared as integers, and the device is checked only for an entry that would win:
+    /// the same answer for less work on every packet.
     pub fn fib6_lookup(
         &self,
         netns: NetNsId,
@@ -163,10 +164,11 @@ impl Kernel {
         let da = u128::from(*daddr);
         let mut best: Option<&Fib6Entry> = None;
         for e in &ns.fib6.entries {
-            if oif.is_some_and(|o| o != e.dev) || prefix6(da, e.plen) != u128::from(e.dst) {
-                continue;
-            }
-            if best.is_some_and(|b| e.plen < b.plen || (e.plen == b.plen && e.metric >= b.metric)) {
+            if oif.is_some_and(|o| o != e.dev)
+                || best
+                    .is_some_and(|b| e.plen < b.plen || (e.plen == b.plen && e.metric >= b.metric))
+                || prefix6(da, e.plen) != u128::from(e.dst)
+            {
                 continue;
             }
             if self
