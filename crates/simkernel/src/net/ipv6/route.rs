@@ -328,4 +328,37 @@ mod tests {
             uapi::errno::ENETUNREACH
         );
     }
+
+    /// The single address walk of `ip6_route_output()` keeps both tie-breaks: the owner
+    /// of a local address is the first device in ifindex order, and among equally good
+    /// sources on the outgoing device the first configured wins.
+    #[test]
+    fn one_walk_keeps_owner_and_source_order() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let ns = k.init_net();
+        let a = k.nic_add(ns, "eth0", NicProfile::bnxt(), 1).unwrap();
+        let b = k.nic_add(ns, "eth1", NicProfile::bnxt(), 1).unwrap();
+        for d in [a, b] {
+            k.link_set_up(d, true).unwrap();
+        }
+        k.ipv6_addr_add(b, v6("2001:db8:a::1"), 64, true).unwrap();
+        k.ipv6_addr_add(b, v6("2001:db8:c::1"), 64, true).unwrap();
+        k.ipv6_addr_add(a, v6("2001:db8:a::1"), 64, true).unwrap();
+        assert_eq!(k.ipv6_chk_addr(ns, &v6("2001:db8:a::1"), None), Some(a));
+        let lo = k.netns_loopback(ns).unwrap();
+        let r = k.ip6_route_output(ns, v6("2001:db8:a::1"), None).unwrap();
+        assert_eq!((r.dev, r.saddr), (lo, v6("2001:db8:a::1")));
+        // 2001:db8:a::1 and 2001:db8:c::1 share 44 bits with 2001:db8:2::5: the older wins.
+        k.ip6_route_add(ns, v6("2001:db8:2::"), 48, None, Some(b), None)
+            .unwrap();
+        let r = k.ip6_route_output(ns, v6("2001:db8:2::5"), None).unwrap();
+        assert_eq!((r.dev, r.saddr), (b, v6("2001:db8:a::1")));
+        assert_eq!(
+            k.ipv6_dev_get_saddr(ns, b, &v6("2001:db8:2::5")),
+            Some(v6("2001:db8:a::1"))
+        );
+        // A longer match on the outgoing device beats it.
+        let r = k.ip6_route_output(ns, v6("2001:db8:c::9"), None).unwrap();
+        assert_eq!((r.dev, r.saddr), (b, v6("2001:db8:c::1")));
+    }
 }
