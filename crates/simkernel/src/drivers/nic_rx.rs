@@ -655,14 +655,7 @@ mod tests {
     fn toeplitz_matches_definition_for_v6_tuples() {
         let mut x = 0x9e37_79b9u32;
         for _ in 0..200 {
-            let input: Vec<u8> = (0..36)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x as u8
-                })
-                .collect();
+            let input = crate::testutil::xorshift_bytes(&mut x, 36);
             assert_eq!(
                 toeplitz(&RSS_DEFAULT_KEY, &input),
                 toeplitz_bitwise(&RSS_DEFAULT_KEY, &input)

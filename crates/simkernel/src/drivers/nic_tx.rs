@@ -255,14 +255,7 @@ mod tests {
                 panic!("same family");
             };
             for len in [0u32, 1, 20, 1480, 8948, 65535, 65536, 70000] {
-                let data: Vec<u8> = (0..len.min(2000))
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 17;
-                        x ^= x << 5;
-                        x as u8
-                    })
-                    .collect();
+                let data = crate::testutil::xorshift_bytes(&mut x, len.min(2000) as usize);
                 let Ok(whole) = checksum::pseudo_header(&s, &d, IpProtocol::Tcp, len) else {
                     panic!("same family");
                 };
