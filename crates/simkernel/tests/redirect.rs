@@ -653,26 +653,38 @@ fn netkit_scrub_mode_decides_mark_and_priority_across_netns() {
     }
 }
 
+/// The `(mark, priority)` a probe on `probe_on`'s ingress sees after nic_b's tc ingress
+/// redirects a marked skb to `to` (`how` as in [`Fixed::redirect`]).
+fn seen_after_ingress_redirect(
+    m: &mut Matrix,
+    how: u8,
+    to: DevId,
+    probe_on: DevId,
+) -> Vec<(u32, u32)> {
+    m.k.tc_qdisc_add_clsact(m.nic_b).unwrap();
+    let to = ifx(&m.k, to);
+    m.k.tc_filter_add(m.nic_b, TcDir::Ingress, Fixed::redirect(how, to), None)
+        .unwrap();
+    m.k.tc_qdisc_add_clsact(probe_on).unwrap();
+    let probe = Probe::new(TcAction::Shot);
+    m.k.tc_filter_add(probe_on, TcDir::Ingress, probe.clone(), None)
+        .unwrap();
+    let mac = m.k.device(m.nic_b).mac;
+    m.k.netif_receive_skb(m.nic_b, marked(mac, 9, 4));
+    m.k.net_rx_action();
+    probe.seen()
+}
+
 /// `skb_do_redirect()` with `BPF_F_PEER`: `skb_scrub_packet(skb, false)`, so the skb
 /// keeps its `mark` (and `priority`) into the peer's namespace.
 #[test]
 fn redirect_peer_keeps_mark() {
     let mut m = matrix(true);
-    m.k.tc_qdisc_add_clsact(m.nic_b).unwrap();
-    m.k.tc_filter_add(
-        m.nic_b,
-        TcDir::Ingress,
-        Fixed::redirect(2, ifx(&m.k, m.nk_host)),
-        None,
-    )
-    .unwrap();
-    m.k.tc_qdisc_add_clsact(m.nk_guest).unwrap();
-    let probe = Probe::new(TcAction::Shot);
-    m.k.tc_filter_add(m.nk_guest, TcDir::Ingress, probe.clone(), None)
-        .unwrap();
-    let mac = m.k.device(m.nic_b).mac;
-    m.k.netif_receive_skb(m.nic_b, marked(mac, 9, 4));
-    assert_eq!(probe.seen(), vec![(9, 4)]);
+    let (host, guest) = (m.nk_host, m.nk_guest);
+    assert_eq!(
+        seen_after_ingress_redirect(&mut m, 2, host, guest),
+        vec![(9, 4)]
+    );
 }
 
 /// `bpf_redirect(BPF_F_INGRESS)` → `__bpf_rx_skb()` → `____dev_forward_skb()`: the
@@ -680,29 +692,13 @@ fn redirect_peer_keeps_mark() {
 #[test]
 fn redirect_ingress_zeroes_priority() {
     let mut m = matrix(true);
-    m.k.tc_qdisc_add_clsact(m.nic_b).unwrap();
-    m.k.tc_filter_add(
-        m.nic_b,
-        TcDir::Ingress,
-        Fixed::redirect(1, ifx(&m.k, m.veth)),
-        None,
-    )
-    .unwrap();
-    m.k.tc_qdisc_add_clsact(m.veth).unwrap();
-    let probe = Probe::new(TcAction::Shot);
-    m.k.tc_filter_add(m.veth, TcDir::Ingress, probe.clone(), None)
-        .unwrap();
-    let mac = m.k.device(m.nic_b).mac;
-    m.k.netif_receive_skb(m.nic_b, marked(mac, 9, 4));
-    m.k.net_rx_action();
-    assert_eq!(probe.seen(), vec![(9, 0)]);
+    let veth = m.veth;
+    assert_eq!(
+        seen_after_ingress_redirect(&mut m, 1, veth, veth),
+        vec![(9, 0)]
+    );
 }
 
-/// `dev_xmit_recursion()`: a program that redirects a device's transmit back to that
-/// device is stopped once the nesting passes `XMIT_RECURSION_LIMIT` (8), counting
-/// `__dev_queue_xmit()` and `__bpf_tx_skb()` levels alike; `__bpf_tx_skb()` frees the
-/// skb without a counter. A netkit program loops 5 times (two levels per round), a tc
-/// egress program 10 times (one level per round).
 #[test]
 fn xmit_recursion_limit_stops_redirect_loops() {
     let mut m = matrix(true);

@@ -260,13 +260,15 @@ mod tests {
     use crate::KernelConfig;
     use crate::drivers::nic::NicProfile;
     use crate::kernel::Kernel;
+    use crate::net::core::dev::DevId;
+    use crate::net::core::net_namespace::NetNsId;
 
     fn v6(s: &str) -> std::net::Ipv6Addr {
         s.parse().unwrap()
     }
 
-    #[test]
-    fn longest_prefix_then_metric_then_age() {
+    /// A kernel whose initial namespace has two NICs, eth0 and eth1, up.
+    fn two_nics_up() -> (Kernel, NetNsId, DevId, DevId) {
         let mut k = Kernel::new(KernelConfig::default());
         let ns = k.init_net();
         let a = k.nic_add(ns, "eth0", NicProfile::bnxt(), 1).unwrap();
@@ -274,6 +276,12 @@ mod tests {
         for d in [a, b] {
             k.link_set_up(d, true).unwrap();
         }
+        (k, ns, a, b)
+    }
+
+    #[test]
+    fn longest_prefix_then_metric_then_age() {
+        let (mut k, ns, a, b) = two_nics_up();
         k.ipv6_addr_add(a, v6("2001:db8:a::1"), 64, true).unwrap();
         k.ipv6_addr_add(b, v6("2001:db8:b::1"), 64, true).unwrap();
         k.ip6_route_add(ns, v6("::"), 0, Some(v6("2001:db8:a::fe")), None, None)
@@ -334,13 +342,7 @@ mod tests {
     /// sources on the outgoing device the first configured wins.
     #[test]
     fn one_walk_keeps_owner_and_source_order() {
-        let mut k = Kernel::new(KernelConfig::default());
-        let ns = k.init_net();
-        let a = k.nic_add(ns, "eth0", NicProfile::bnxt(), 1).unwrap();
-        let b = k.nic_add(ns, "eth1", NicProfile::bnxt(), 1).unwrap();
-        for d in [a, b] {
-            k.link_set_up(d, true).unwrap();
-        }
+        let (mut k, ns, a, b) = two_nics_up();
         k.ipv6_addr_add(b, v6("2001:db8:a::1"), 64, true).unwrap();
         k.ipv6_addr_add(b, v6("2001:db8:c::1"), 64, true).unwrap();
         k.ipv6_addr_add(a, v6("2001:db8:a::1"), 64, true).unwrap();
