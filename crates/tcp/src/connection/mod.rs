@@ -434,47 +434,15 @@ impl<P: Payload> Connection<P> {
     /// Allowed in SYN-SENT, SYN-RECEIVED, ESTABLISHED and CLOSE-WAIT before
     /// `shutdown_write`.
     pub fn send(&mut self, data: P) -> Result<usize, SendError> {
-        self.send_split(data).map(|(n, _)| n).map_err(|(e, _)| e)
+        self.send_from(&mut VecDeque::from([data]))
     }
 
-    /// [`send`](Self::send) that hands back what it did not take: the bytes past the room
-    /// in the send buffer as `Ok((n, Some(rest)))`, or all of `data` with the error. A
-    /// caller that keeps the remainder (`tcp_sendmsg_locked()`'s copy loop) need not clone
-    /// every payload it queues.
-    pub fn send_split(&mut self, data: P) -> Result<(usize, Option<P>), (SendError, P)> {
-        let open = matches!(
-            self.state,
-            State::SynSent | State::SynReceived | State::Established | State::CloseWait
-        );
-        if !open || self.fin_queued {
-            return Err((SendError::WriteClosed, data));
-        }
-        if data.is_empty() {
-            return Ok((0, None));
-        }
-        let free = self.config.send_buffer.saturating_sub(self.send_buf.len());
-        if free == 0 {
-            self.writable_wanted = true;
-            return Err((SendError::WouldBlock, data));
-        }
-        let len = data.len();
-        let n = free.min(len);
-        if n < len {
-            self.writable_wanted = true;
-            self.send_buf.push(data.slice(0..n));
-            Ok((n, Some(data.slice(n..len))))
-        } else {
-            self.send_buf.push(data);
-            Ok((n, None))
-        }
-    }
-
-    /// [`send_split`](Self::send_split) over a queue of payloads, front first, until the send
-    /// buffer is full: taken payloads leave `pending`, and one that only partly fits leaves
-    /// its remainder at the front. Returns the bytes taken, or, when nothing was taken, the
-    /// error `send_split` would give for the front payload. Same result as calling
-    /// `send_split` per payload (kernel: the `tcp_sendmsg_locked()` copy loop, which checks
-    /// `sk_stream_memory_free()` per skb), without moving each payload in and out of a call.
+    /// [`send`](Self::send) over a queue of payloads, front first, until the send buffer is
+    /// full: taken payloads leave `pending`, and one that only partly fits leaves its
+    /// remainder at the front. Returns the bytes taken, or, when nothing was taken, the error
+    /// for the front payload. The same result as sending payload by payload (kernel: the
+    /// `tcp_sendmsg_locked()` copy loop, which checks `sk_stream_memory_free()` per skb),
+    /// without moving each payload in and out of a call.
     pub fn send_from(&mut self, pending: &mut VecDeque<P>) -> Result<usize, SendError> {
         let open = matches!(
             self.state,
@@ -732,10 +700,11 @@ mod tests {
         c
     }
 
-    /// `send_from` takes exactly what `send_split` per payload would, leaves the same
-    /// remainder, and reports a full buffer and a closed write side the same way.
+    /// `send_from` on the whole queue takes exactly what it takes payload by payload (each
+    /// alone in a queue, as `send` does), leaves the same remainder, and reports a full
+    /// buffer and a closed write side the same way.
     #[test]
-    fn send_from_matches_send_split() {
+    fn send_from_matches_send_per_payload() {
         let chunks = [700usize, 0, 1200, 900, 400];
         for room in [0usize, 500, 700, 1900, 2800, 3200, 10_000] {
             let data: Vec<SharedBytes> = chunks.iter().map(|&n| vec![n as u8; n].into()).collect();
@@ -744,18 +713,21 @@ mod tests {
             let mut taken = 0;
             let mut blocked = false;
             while let Some(front) = one.pop_front() {
-                match a.send_split(front) {
-                    Ok((n, rest)) => {
+                let mut alone = VecDeque::from([front]);
+                match a.send_from(&mut alone) {
+                    Ok(n) => {
                         taken += n;
-                        if let Some(rest) = rest {
+                        if let Some(rest) = alone.pop_front() {
                             one.push_front(rest);
                             break;
                         }
                     }
-                    Err((e, front)) => {
+                    Err(e) => {
                         assert_eq!(e, SendError::WouldBlock);
                         blocked = true;
-                        one.push_front(front);
+                        if let Some(front) = alone.pop_front() {
+                            one.push_front(front);
+                        }
                         break;
                     }
                 }

@@ -362,17 +362,11 @@ fn skb_gso_segs(skb: &Skb) -> u16 {
     }
 }
 
-/// Build the skbs for one TCP segment: header in `head` (checksum `CHECKSUM_PARTIAL`),
-/// payload frags by reference, at most [`MAX_SKB_FRAGS`] frags per skb (a segment whose
-/// payload has more frags becomes several skbs with consecutive sequence numbers; flags
-/// other than ACK go on the first (SYN/RST) or last (FIN/PSH) one).
-pub fn tcp_build_skbs(saddr: IpAddr, daddr: IpAddr, mss: usize, seg: Segment<SkbData>) -> Vec<Skb> {
-    let mut out = Vec::with_capacity(seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1));
-    tcp_for_each_skb(saddr, daddr, mss, seg, |skb| out.push(skb));
-    out
-}
-
-/// [`tcp_build_skbs`], handing each skb to `xmit` as soon as it is built.
+/// Build the skbs for one TCP segment, handing each to `xmit` as soon as it is built: header
+/// in `head` (checksum `CHECKSUM_PARTIAL`), payload frags by reference, at most
+/// [`MAX_SKB_FRAGS`] frags per skb (a segment whose payload has more frags becomes several
+/// skbs with consecutive sequence numbers; flags other than ACK go on the first (SYN/RST) or
+/// last (FIN/PSH) one).
 fn tcp_for_each_skb(
     saddr: IpAddr,
     daddr: IpAddr,
@@ -479,7 +473,8 @@ mod tests {
         seg.flags.psh = true;
         seg.payload = page_data(40);
         let ip: IpAddr = "2001:db8::1".parse().unwrap();
-        let skbs = tcp_build_skbs(ip, ip, 1440, seg);
+        let mut skbs = Vec::new();
+        tcp_for_each_skb(ip, ip, 1440, seg, |skb| skbs.push(skb));
         let nfrags: Vec<usize> = skbs.iter().map(Skb::nr_frags).collect();
         assert_eq!(nfrags, vec![17, 17, 6]);
         let mut want_seq = 5000u32;
