@@ -35,8 +35,6 @@ pub mod net;
 pub mod process;
 pub mod progs;
 pub mod sim;
-#[cfg(test)]
-mod testutil;
 pub mod time;
 pub mod topology;
 pub mod wall_clock;

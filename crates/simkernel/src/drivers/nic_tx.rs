@@ -115,20 +115,6 @@ fn gather(
     Ok(())
 }
 
-/// Adds to `acc` the length field of a TCP pseudo-header whose other fields `ph_addrs`
-/// summed ([`checksum::pseudo_header_v4`] / [`checksum::pseudo_header_v6`] with length 0):
-/// the sum is then the full pseudo-header's, split so that the segments of one skb sum their
-/// addresses once. One's-complement addition is associative, and with the protocol in it
-/// the sum is never 0, so no fold tells the two groupings apart.
-pub(crate) fn pseudo_header_add_len(acc: &mut Accumulator, ph_addrs: u16, v6: bool, len: u32) {
-    acc.add_sum(ph_addrs);
-    if v6 {
-        // The IPv6 pseudo-header carries a 32-bit length: two 16-bit words.
-        acc.add_sum((len >> 16) as u16);
-    }
-    acc.add_sum(len as u16);
-}
-
 /// Fill the TCP checksum of `frame` (headers per `h`), whose pseudo-header addresses sum
 /// to `ph_addrs` (`None`: no addresses, the pseudo-header counts as 0).
 fn tcp_csum(frame: &mut [u8], h: &Hdrs, ph_addrs: Option<u16>) {
@@ -137,7 +123,7 @@ fn tcp_csum(frame: &mut [u8], h: &Hdrs, ph_addrs: Option<u16>) {
     frame[h.l4 + 17] = 0;
     let mut acc = Accumulator::new();
     match ph_addrs {
-        Some(p) => pseudo_header_add_len(&mut acc, p, h.v6, tcp_len as u32),
+        Some(p) => checksum::pseudo_header_add_len(&mut acc, p, h.v6, tcp_len as u32),
         None => acc.add_sum(0),
     }
     acc.add(&frame[h.l4..]);
@@ -220,53 +206,4 @@ pub(crate) fn tso_segment(
         out.push(f);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-    /// The pseudo-header summed in two parts (addresses once, the length per segment) gives
-    /// the full pseudo-header's checksum, for both families, whatever the data after it.
-    #[test]
-    fn pseudo_header_split_matches_whole() {
-        let pairs = [
-            (
-                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-                IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)),
-            ),
-            (
-                IpAddr::V4(Ipv4Addr::new(255, 255, 255, 255)),
-                IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)),
-            ),
-            (
-                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2)),
-                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 2, 2)),
-            ),
-            (
-                IpAddr::V6(Ipv6Addr::new(0xffff, 0xffff, 0xffff, 0xffff, 0, 0, 0, 0)),
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            ),
-        ];
-        let mut x = 0x9e37_79b9u32;
-        for (s, d) in pairs {
-            let Ok(addrs) = checksum::pseudo_header(&s, &d, IpProtocol::Tcp, 0) else {
-                panic!("same family");
-            };
-            for len in [0u32, 1, 20, 1480, 8948, 65535, 65536, 70000] {
-                let data = crate::testutil::xorshift_bytes(&mut x, len.min(2000) as usize);
-                let Ok(whole) = checksum::pseudo_header(&s, &d, IpProtocol::Tcp, len) else {
-                    panic!("same family");
-                };
-                let mut a = Accumulator::new();
-                a.add_sum(whole);
-                a.add(&data);
-                let mut b = Accumulator::new();
-                pseudo_header_add_len(&mut b, addrs, s.is_ipv6(), len);
-                b.add(&data);
-                assert_eq!(a.sum(), b.sum(), "{s} {d} {len}");
-            }
-        }
-    }
 }
