@@ -381,6 +381,11 @@ impl<P: Payload> Connection<P> {
         self.send_mss
     }
 
+    /// The largest window the peer has offered, in bytes (Linux: `tp->max_window`).
+    pub fn max_send_window(&self) -> u64 {
+        self.max_snd_wnd
+    }
+
     /// Congestion window in bytes.
     pub fn cwnd(&self) -> u64 {
         self.cc.cwnd

@@ -552,7 +552,7 @@ impl Kernel {
         //= kernel-spec §8.1 step 5: the copy loop
         match binding {
             Some(b) => {
-                let goal = s.gso_max_payload();
+                let goal = s.tcp_xmit_size_goal();
                 let (_, err) =
                     zerocopy_fill_skb_from_devmem(&b, iov, goal, &mut prog.pending, |_| {});
                 prog.err_after = err;

@@ -29,6 +29,10 @@ use crate::time::KernelEvent;
 /// Largest GSO skb the stack builds (kernel: `GSO_MAX_SIZE` default, 64 KiB).
 pub const GSO_MAX_SIZE: usize = 65_536;
 
+/// Kernel: `MAX_TCP_HEADER` on x86_64 with the usual config (`L1_CACHE_ALIGN(128 +
+/// MAX_HEADER)` = 320): the headroom TCP reserves below its header, config-dependent.
+pub(crate) const MAX_TCP_HEADER: usize = 320;
+
 /// The family's own output route (what `ip6_route_output()` / `ip_route_output()` return).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IpRoute {
@@ -170,7 +174,7 @@ impl Kernel {
         let netns = s.netns;
         // The cached route's device (`sk_dst_cache`), else SO_BINDTODEVICE.
         let oif = s.dst.map(|d| d.dev).or(s.bound_dev_if);
-        let max_payload = s.gso_max_payload();
+        let max_payload = s.tcp_xmit_size_goal();
         let SkState::Conn(c) = &mut s.state else {
             return;
         };
@@ -345,10 +349,38 @@ impl Kernel {
 }
 
 impl crate::net::core::sock::Sock {
-    /// The largest payload one skb may carry (kernel: `tcp_send_mss()`'s size goal).
-    pub(crate) fn gso_max_payload(&self) -> usize {
-        GSO_MAX_SIZE - 1 - 60 - 20
+    /// Kernel: `tcp_xmit_size_goal()` for this socket's connection (see
+    /// [`tcp_xmit_size_goal`]); before there is one, `sk_gso_max_size`.
+    pub(crate) fn tcp_xmit_size_goal(&self) -> usize {
+        match self.conn() {
+            Some(c) => tcp_xmit_size_goal(c.send_mss(), c.max_send_window()),
+            None => GSO_MAX_SIZE - (MAX_TCP_HEADER + 1),
+        }
     }
+}
+
+/// Kernel: `tcp_xmit_size_goal()`: the payload of one skb, a whole number of segments.
+///
+/// `sk_setup_caps()` gives the socket `sk_gso_max_size` = the device's `gso_max_size`
+/// (64 KiB) less `MAX_TCP_HEADER + 1` (`sk_dst_gso_max_size()`); `tcp_bound_to_half_wnd()`
+/// caps that at half the largest window the peer offered (once it exceeds
+/// `TCP_MSS_DEFAULT`); the goal is the most whole `mss`-sized segments that fit, at least
+/// one. So a 64 KiB TSO skb at MSS 8940 carries 7 segments (62580 bytes): a real sender
+/// puts no runt segment at the end of every full skb.
+fn tcp_xmit_size_goal(mss: usize, max_window: u64) -> usize {
+    const TCP_MSS_DEFAULT: u64 = 536;
+    let mss = mss.max(1);
+    let mut goal = GSO_MAX_SIZE - (MAX_TCP_HEADER + 1);
+    let cutoff = if max_window > TCP_MSS_DEFAULT {
+        max_window / 2
+    } else {
+        max_window
+    };
+    if cutoff > 0 && goal as u64 > cutoff {
+        // `max(cutoff, 68 - tcp_header_len)`: 48 with a bare 20-byte header.
+        goal = (cutoff as usize).max(68 - 20);
+    }
+    (goal / mss * mss).max(mss)
 }
 
 /// Kernel: `tcp_set_skb_tso_segs()`: the segments a TCP skb (TCP header first) becomes,
@@ -488,5 +520,19 @@ mod tests {
             want_seq += skb.frags.iter().map(|f| f.len() as u32).sum::<u32>();
         }
         assert_eq!(want_seq, 5040);
+    }
+
+    /// Whole segments only: 7 × 8940 of the 65215 bytes `sk_gso_max_size` leaves at MTU
+    /// 9000, 45 × 1440 at MTU 1500; half the peer's largest window bounds it, one MSS is
+    /// the least, and a window no larger than `TCP_MSS_DEFAULT` is taken whole.
+    #[test]
+    fn size_goal_is_whole_segments_within_half_the_window() {
+        assert_eq!(tcp_xmit_size_goal(8940, 1 << 20), 62_580);
+        assert_eq!(tcp_xmit_size_goal(1440, 1 << 20), 64_800);
+        assert_eq!(tcp_xmit_size_goal(1440, 0), 64_800);
+        assert_eq!(tcp_xmit_size_goal(1440, 20_000), 8_640);
+        assert_eq!(tcp_xmit_size_goal(8940, 20_000), 8_940);
+        assert_eq!(tcp_xmit_size_goal(100, 400), 400);
+        assert_eq!(tcp_xmit_size_goal(65_535, 1 << 20), 65_535);
     }
 }

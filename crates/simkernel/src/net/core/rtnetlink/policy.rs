@@ -21,9 +21,8 @@ const IFALIASZ: u16 = 256;
 const MAX_PHYS_ITEM_ID_LEN: u16 = 32;
 /// Kernel: `ALTIFNAMSIZ`.
 const ALTIFNAMSIZ: u16 = 128;
-/// Kernel: `MAX_TCP_HEADER` on x86_64 with the usual config (`L1_CACHE_ALIGN(128 +
-/// MAX_HEADER)` = 320); config-dependent, only used as the `IFLA_GSO_MAX_SIZE` minimum.
-const MAX_TCP_HEADER: i64 = 320;
+/// `MAX_TCP_HEADER`, here only the `IFLA_GSO_MAX_SIZE` minimum.
+const MAX_TCP_HEADER: i64 = crate::net::ipv4::tcp_output::MAX_TCP_HEADER as i64;
 /// `sizeof(struct ifinfomsg)`.
 const IFINFOMSG_LEN: u16 = IfInfoMsg::SIZE as u16;
 
