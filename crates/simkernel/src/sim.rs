@@ -13,12 +13,12 @@
 //! the error names the blocked tasks.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -80,15 +80,28 @@ impl fmt::Debug for Proc {
     }
 }
 
+/// The woken tasks, in wake order, each once until it is polled.
 #[derive(Default)]
 struct ReadyQueue {
-    order: VecDeque<usize>,
-    set: BTreeSet<usize>,
+    order: Vec<usize>,
+    /// `queued[id]`: task `id` is in `order` (a task woken again before its poll keeps its
+    /// place).
+    queued: Vec<bool>,
+}
+
+/// The ready queue, shared with the tasks' wakers.
+#[derive(Default)]
+struct Ready {
+    /// Whether `queue.order` holds a task: set by the wake that queues one and cleared by
+    /// the step that takes them, both under the lock, so a step with nothing to poll does
+    /// not take the lock.
+    any: AtomicBool,
+    queue: Mutex<ReadyQueue>,
 }
 
 struct TaskWaker {
     id: usize,
-    ready: Arc<Mutex<ReadyQueue>>,
+    ready: Arc<Ready>,
 }
 
 impl Wake for TaskWaker {
@@ -98,10 +111,16 @@ impl Wake for TaskWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         // A poisoned lock means a task panicked: the run is already failing.
-        if let Ok(mut q) = self.ready.lock()
-            && q.set.insert(self.id)
-        {
-            q.order.push_back(self.id);
+        if let Ok(mut q) = self.ready.queue.lock() {
+            let q = &mut *q;
+            if q.queued.len() <= self.id {
+                q.queued.resize(self.id + 1, false);
+            }
+            if !q.queued[self.id] {
+                q.queued[self.id] = true;
+                q.order.push(self.id);
+                self.ready.any.store(true, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -117,7 +136,10 @@ pub struct World {
     /// The kernel, shared with every [`Proc`].
     pub kernel: Rc<RefCell<Kernel>>,
     tasks: Vec<Option<Task>>,
-    ready: Arc<Mutex<ReadyQueue>>,
+    ready: Arc<Ready>,
+    /// The tasks one step polls, taken out of the ready queue: its buffer and the queue's
+    /// swap places every step, so neither allocates once they have grown.
+    batch: Vec<usize>,
     steps: u64,
 }
 
@@ -144,7 +166,8 @@ impl World {
         World {
             kernel: Rc::new(RefCell::new(kernel)),
             tasks: Vec::new(),
-            ready: Arc::new(Mutex::new(ReadyQueue::default())),
+            ready: Arc::new(Ready::default()),
+            batch: Vec::new(),
             steps: 0,
         }
     }
@@ -177,6 +200,7 @@ impl World {
     /// Whether some task was woken and waits to be polled.
     pub fn has_ready_tasks(&self) -> bool {
         self.ready
+            .queue
             .lock()
             .map(|q| !q.order.is_empty())
             .unwrap_or(false)
@@ -191,25 +215,33 @@ impl World {
     /// nothing is left to do at all.
     pub fn step(&mut self) -> Result<bool, SimError> {
         self.steps += 1;
-        let ready: Vec<usize> = match self.ready.lock() {
-            Ok(mut q) => {
-                q.set.clear();
-                q.order.drain(..).collect()
-            }
-            Err(_) => Vec::new(),
-        };
-        if !ready.is_empty() {
-            for id in ready {
-                let Some(Some(t)) = self.tasks.get_mut(id) else {
-                    continue;
-                };
-                let waker = t.waker.clone();
-                let mut cx = Context::from_waker(&waker);
-                if t.fut.as_mut().poll(&mut cx).is_ready() {
-                    self.tasks[id] = None;
+        // The tasks woken so far, in wake order; one woken again while they are polled is
+        // queued anew for the next step.
+        if self.ready.any.load(Ordering::Relaxed) {
+            let mut ready = std::mem::take(&mut self.batch);
+            if let Ok(mut q) = self.ready.queue.lock() {
+                let q = &mut *q;
+                std::mem::swap(&mut q.order, &mut ready);
+                for &id in &ready {
+                    q.queued[id] = false;
                 }
+                self.ready.any.store(false, Ordering::Relaxed);
             }
-            return Ok(true);
+            if !ready.is_empty() {
+                for &id in &ready {
+                    let Some(Some(t)) = self.tasks.get_mut(id) else {
+                        continue;
+                    };
+                    let mut cx = Context::from_waker(&t.waker);
+                    if t.fut.as_mut().poll(&mut cx).is_ready() {
+                        self.tasks[id] = None;
+                    }
+                }
+                ready.clear();
+                self.batch = ready;
+                return Ok(true);
+            }
+            self.batch = ready;
         }
         let mut k = self.kernel.borrow_mut();
         if let Some(at) = k.next_deadline() {
@@ -276,6 +308,7 @@ impl World {
         loop {
             let idle = self
                 .ready
+                .queue
                 .lock()
                 .map(|q| q.order.is_empty())
                 .unwrap_or(true);
@@ -556,5 +589,68 @@ impl Proc {
             Poll::Pending
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::KernelConfig;
+
+    /// A step polls the woken tasks in wake order, each once however often it was woken;
+    /// a task woken while the step polls waits for the next step, and a finished task's
+    /// wake is ignored.
+    #[test]
+    fn a_step_polls_woken_tasks_once_each_in_wake_order() {
+        let mut w = World::new(Kernel::new(KernelConfig::default()));
+        let netns = w.kernel.borrow().init_net();
+        let p = w.process(netns, Cred::default());
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let wakers: Rc<RefCell<Vec<Option<Waker>>>> = Rc::new(RefCell::new(vec![None; 3]));
+        for (id, name) in ["a", "b", "c"].into_iter().enumerate() {
+            let (log, wakers) = (log.clone(), wakers.clone());
+            let mut polls = 0;
+            w.spawn(
+                &p,
+                std::future::poll_fn(move |cx| {
+                    polls += 1;
+                    log.borrow_mut().push(format!("{name}{polls}"));
+                    wakers.borrow_mut()[id] = Some(cx.waker().clone());
+                    if name == "c" && polls == 1 {
+                        cx.waker().wake_by_ref();
+                    }
+                    if polls == 3 {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                }),
+            );
+        }
+        let wake = |i: usize| {
+            if let Some(w) = &wakers.borrow()[i] {
+                w.wake_by_ref();
+            }
+        };
+        // Spawned tasks start woken, in spawn order.
+        assert!(w.step().unwrap());
+        assert_eq!(log.borrow()[..], ["a1", "b1", "c1"]);
+        // c woke itself while step 1 polled it.
+        assert!(w.step().unwrap());
+        assert_eq!(log.borrow()[3..], ["c2"]);
+        for i in [1, 0, 1, 2, 0] {
+            wake(i);
+        }
+        assert!(w.has_ready_tasks());
+        assert!(w.step().unwrap());
+        assert_eq!(log.borrow()[4..], ["b2", "a2", "c3"]);
+        assert!(!w.has_ready_tasks());
+        assert_eq!(w.live_tasks(), 2);
+        for i in [2, 0, 1] {
+            wake(i);
+        }
+        assert!(w.step().unwrap());
+        assert_eq!(log.borrow()[7..], ["a3", "b3"]);
+        assert_eq!(w.live_tasks(), 0);
     }
 }
