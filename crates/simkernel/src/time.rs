@@ -75,15 +75,29 @@ impl fmt::Debug for KernelEvent {
     }
 }
 
+/// An event's place in the one order, `(at, seq)`, packed in one integer (deadline in µs
+/// above, scheduling sequence below) so that comparing two is one integer comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key(u128);
+
+impl Key {
+    fn new(at: Instant, seq: u64) -> Self {
+        Key((u128::from(at.as_micros()) << 64) | u128::from(seq))
+    }
+
+    fn at(self) -> Instant {
+        Instant::from_micros((self.0 >> 64) as u64)
+    }
+}
+
 struct Entry {
-    at: Instant,
-    seq: u64,
+    key: Key,
     ev: KernelEvent,
 }
 
 impl PartialEq for Entry {
     fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
+        self.key == o.key
     }
 }
 impl Eq for Entry {}
@@ -94,7 +108,7 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     fn cmp(&self, o: &Self) -> Ordering {
-        (self.at, self.seq).cmp(&(o.at, o.seq))
+        self.key.cmp(&o.key)
     }
 }
 
@@ -112,6 +126,12 @@ pub struct TimeState {
     /// Events scheduled in deadline order on one lane each ([`Kernel::schedule_in_lane`]):
     /// every lane is sorted by `(at, seq)`.
     lanes: Vec<std::collections::VecDeque<Entry>>,
+    /// The least `(at, seq)` of the heap's top and the lanes' fronts, and where it is
+    /// ([`TimeState::scan`]), kept so that the next deadline is known without looking at
+    /// every lane. Changed only by a push ([`TimeState::note_push`]: a new event can only
+    /// become the least one) and a pop ([`TimeState::pop_next`]: it scans again); nothing
+    /// else touches the heap or a lane.
+    next: Option<(Key, Source)>,
     seq: u64,
     pub(crate) rng: ChaCha8Rng,
 }
@@ -131,6 +151,7 @@ impl Default for TimeState {
             clock: Instant::ZERO,
             heap: BinaryHeap::new(),
             lanes: Vec::new(),
+            next: None,
             seq: 0,
             rng: ChaCha8Rng::seed_from_u64(0),
         }
@@ -138,33 +159,58 @@ impl Default for TimeState {
 }
 
 impl TimeState {
-    fn next_seq(&mut self) -> u64 {
+    fn next_key(&mut self, at: Instant) -> Key {
         let seq = self.seq;
         self.seq += 1;
-        seq
+        Key::new(at, seq)
     }
 
-    /// The earliest event's deadline and where it is.
-    fn peek(&self) -> Option<(Instant, Source)> {
-        let mut best = self
-            .heap
-            .peek()
-            .map(|Reverse(e)| (e.at, e.seq, Source::Heap));
+    /// The earliest event by `(at, seq)` and where it is, found by looking at the heap's top
+    /// and every lane's front.
+    fn scan(&self) -> Option<(Key, Source)> {
+        let mut best = self.heap.peek().map(|Reverse(e)| (e.key, Source::Heap));
         for (i, lane) in self.lanes.iter().enumerate() {
             if let Some(e) = lane.front()
-                && best.is_none_or(|(at, seq, _)| (e.at, e.seq) < (at, seq))
+                && best.is_none_or(|(key, _)| e.key < key)
             {
-                best = Some((e.at, e.seq, Source::Lane(i)));
+                best = Some((e.key, Source::Lane(i)));
             }
         }
-        best.map(|(at, _, src)| (at, src))
+        best
     }
 
-    fn pop(&mut self, src: Source) -> Option<Entry> {
-        match src {
-            Source::Heap => self.heap.pop().map(|Reverse(e)| e),
-            Source::Lane(i) => self.lanes.get_mut(i)?.pop_front(),
+    /// The earliest event's deadline (from the cached [`TimeState::scan`]).
+    fn next_at(&self) -> Option<Instant> {
+        self.next.map(|(key, _)| key.at())
+    }
+
+    /// The event `key` being stored at `src` is the next one if it comes before the
+    /// current next. A lane's new event goes to its back, after the lane's other events, so
+    /// it can only come first on an empty lane, where it is the front.
+    fn note_push(&mut self, key: Key, src: Source) {
+        if self.next.is_none_or(|(next, _)| key < next) {
+            self.next = Some((key, src));
         }
+    }
+
+    fn push_heap(&mut self, e: Entry) {
+        self.note_push(e.key, Source::Heap);
+        self.heap.push(Reverse(e));
+    }
+
+    /// Takes the earliest event out, if any.
+    fn pop_next(&mut self) -> Option<KernelEvent> {
+        let (_, src) = self.next?;
+        let e = match src {
+            Source::Heap => self.heap.pop().map(|Reverse(e)| e.ev),
+            Source::Lane(i) => self
+                .lanes
+                .get_mut(i)
+                .and_then(|l| l.pop_front())
+                .map(|e| e.ev),
+        };
+        self.next = self.scan();
+        e
     }
 
     fn pending(&self) -> usize {
@@ -191,8 +237,8 @@ impl Kernel {
 
     /// Run `ev` at `at` (immediately-due events run on the next [`Kernel::advance`]).
     pub fn schedule(&mut self, at: Instant, ev: KernelEvent) {
-        let seq = self.time.next_seq();
-        self.time.heap.push(Reverse(Entry { at, seq, ev }));
+        let key = self.time.next_key(at);
+        self.time.push_heap(Entry { key, ev });
     }
 
     /// [`Kernel::schedule`] for a source whose events mostly come in deadline order (one
@@ -203,12 +249,13 @@ impl Kernel {
         if t.lanes.len() <= lane {
             t.lanes.resize_with(lane + 1, Default::default);
         }
-        let seq = t.next_seq();
+        let key = t.next_key(at);
         let l = &mut t.lanes[lane];
-        if l.back().is_none_or(|e| e.at <= at) {
-            l.push_back(Entry { at, seq, ev });
+        if l.back().is_none_or(|e| e.key.at() <= at) {
+            l.push_back(Entry { key, ev });
+            t.note_push(key, Source::Lane(lane));
         } else {
-            t.heap.push(Reverse(Entry { at, seq, ev }));
+            t.push_heap(Entry { key, ev });
         }
     }
 
@@ -218,7 +265,7 @@ impl Kernel {
         if self.softirq_pending() {
             return Some(self.time.clock);
         }
-        self.time.peek().map(|(at, _)| at)
+        self.time.next_at()
     }
 
     /// Number of pending events.
@@ -234,16 +281,19 @@ impl Kernel {
             self.now = now.as_micros() / 1_000_000;
         }
         let mut ran = 0;
-        self.net_rx_action();
-        while let Some((at, src)) = self.time.peek() {
-            if at > self.time.clock {
-                break;
-            }
-            let Some(e) = self.time.pop(src) else {
+        // The softirq runs only when skbs wait for it (with none, net_rx_action() would
+        // find its backlog empty and do nothing).
+        if self.softirq_pending() {
+            self.net_rx_action();
+        }
+        while self.time.next_at().is_some_and(|at| at <= self.time.clock) {
+            let Some(ev) = self.time.pop_next() else {
                 break;
             };
-            self.run_event(e.ev);
-            self.net_rx_action();
+            self.run_event(ev);
+            if self.softirq_pending() {
+                self.net_rx_action();
+            }
             ran += 1;
         }
         ran
@@ -321,6 +371,62 @@ mod tests {
             ]
         );
         assert_eq!(k.pending_events(), 0);
+    }
+
+    /// The cached next event is always what a scan of the heap and the lanes finds, and
+    /// the events come out in `(at, seq)` order, over a random mix of heap pushes, lane
+    /// pushes (in and out of their lane's order) and pops.
+    #[test]
+    fn cached_next_event_matches_a_scan_of_heap_and_lanes() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        // The packed key orders as the (at, seq) pair and gives the deadline back.
+        let far = Instant::from_micros(u64::MAX);
+        assert_eq!(Key::new(far, u64::MAX).at(), far);
+        assert!(Key::new(Instant::from_micros(1), u64::MAX) < Key::new(Instant::from_micros(2), 0));
+        assert!(Key::new(far, 0) < Key::new(far, 1));
+        let mut model = std::collections::BTreeSet::new();
+        let mut base = 0;
+        let (mut via_lane, mut popped) = (0, 0);
+        for _ in 0..5000 {
+            let r = rnd(10);
+            if r < 6 {
+                let at = Instant::from_micros(base + rnd(8));
+                let seq = k.time.seq;
+                model.insert(Key::new(at, seq));
+                // The event names itself: (at, seq) as a stale NAPI interrupt.
+                let ev = KernelEvent::NapiIrq {
+                    dev: DevId(seq),
+                    at,
+                };
+                if r < 4 {
+                    k.schedule_in_lane(rnd(3) as usize, at, ev);
+                    via_lane += 1;
+                } else {
+                    k.schedule(at, ev);
+                }
+            } else {
+                let e = k.time.pop_next().map(|ev| match ev {
+                    KernelEvent::NapiIrq { dev, at } => Key::new(at, dev.0),
+                    other => panic!("{other:?}"),
+                });
+                assert_eq!(e, model.pop_first());
+                popped += usize::from(e.is_some());
+                base += rnd(3);
+            }
+            let key = |n: Option<(Key, Source)>| n.map(|(key, _)| key);
+            assert_eq!(key(k.time.next), key(k.time.scan()));
+            assert_eq!(key(k.time.next), model.first().copied());
+            assert_eq!(k.pending_events(), model.len());
+        }
+        assert!(via_lane > 1000 && popped > 1000);
+        assert!(k.time.lanes.iter().any(|l| !l.is_empty()) && !k.time.heap.is_empty());
     }
 
     #[test]
