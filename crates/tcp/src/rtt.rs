@@ -66,6 +66,10 @@ impl RttEstimator {
     /// The RTO with backoff applied (RFC 6298 §5.5), capped at the maximum.
     pub(crate) fn rto(&self) -> Duration {
         let base = self.base_rto();
+        if self.backoff == 0 {
+            // No doubling: `base` is already within [min, max] (every new ACK ends here).
+            return base;
+        }
         base.checked_mul(1u32 << self.backoff.min(16))
             .unwrap_or(self.max)
             .min(self.max)

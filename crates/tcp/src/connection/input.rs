@@ -12,8 +12,17 @@ impl<P: Payload> Connection<P> {
     /// A segment for this connection arrived (the socket layer already matched the 4-tuple).
     ///
     /// Kernel: tcp_rcv_state_process() / tcp_rcv_established().
-    pub fn handle_segment(&mut self, now: Instant, seg: Segment<P>) {
+    pub fn handle_segment(&mut self, now: Instant, mut seg: Segment<P>) {
+        self.handle_segment_in(now, &mut seg);
+    }
+
+    /// [`Connection::handle_segment`] on a borrowed segment whose payload it takes: on
+    /// return `seg.payload` is empty (what was not queued is dropped at the point
+    /// `handle_segment` drops it) and keeps its capacity, so a caller can reuse the vector
+    /// for the next segment instead of allocating one per received skb.
+    pub fn handle_segment_in(&mut self, now: Instant, seg: &mut Segment<P>) {
         if seg.src_port != self.remote.port() || seg.dst_port != self.local.port() {
+            seg.payload.clear();
             return;
         }
         self.stats.segs_in += 1;
@@ -22,6 +31,7 @@ impl<P: Payload> Connection<P> {
             State::SynSent => self.on_syn_sent(now, seg),
             _ => self.on_synchronized(now, seg),
         }
+        seg.payload.clear();
         self.update_timers(now);
     }
 
@@ -44,13 +54,13 @@ impl<P: Payload> Connection<P> {
     }
 
     //= RFC 9293 §3.10.7.3 SYN-SENT STATE
-    fn on_syn_sent(&mut self, now: Instant, seg: Segment<P>) {
+    fn on_syn_sent(&mut self, now: Instant, seg: &mut Segment<P>) {
         let ack_off = seg.ack.map(|a| i64::from(a.wrapping_diff(self.iss)));
         if let Some(a) = ack_off {
             //# If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is
             //# set, if so drop the segment and return)
             if a <= 0 || a > self.snd_max as i64 {
-                self.reset_answering(&seg);
+                self.reset_answering(seg);
                 return;
             }
         }
@@ -78,7 +88,8 @@ impl<P: Payload> Connection<P> {
                 self.transition(StateEvent::RcvSynAck);
                 self.events.push_back(Event::Connected);
                 self.ack_now = true;
-                self.process_text(now, 1, seg.payload, seg.flags);
+                let flags = seg.flags;
+                self.process_text(now, 1, &mut seg.payload, flags);
             }
             None => {
                 // Simultaneous open: answer with SYN-ACK (our SYN again, now with ACK).
@@ -105,7 +116,7 @@ impl<P: Payload> Connection<P> {
     }
 
     //= RFC 9293 §3.10.7.4 Other States
-    fn on_synchronized(&mut self, now: Instant, seg: Segment<P>) {
+    fn on_synchronized(&mut self, now: Instant, seg: &mut Segment<P>) {
         let rn = self.rcv_nxt as i64;
         let seq_off = rn + i64::from(seg.seq.wrapping_diff(self.rcv_seq(self.rcv_nxt)));
         let seg_len = seg.seq_len() as i64;
@@ -124,7 +135,7 @@ impl<P: Payload> Connection<P> {
                     self.establish();
                     self.ack_now = true;
                 }
-                Some(_) => self.reset_answering(&seg),
+                Some(_) => self.reset_answering(seg),
                 None => self.snd_nxt = 0,
             }
             return;
@@ -187,7 +198,7 @@ impl<P: Payload> Connection<P> {
                 self.establish();
             } else {
                 //# If the segment acknowledgment is not acceptable, form a reset segment
-                self.reset_answering(&seg);
+                self.reset_answering(seg);
                 return;
             }
         }
@@ -256,7 +267,8 @@ impl<P: Payload> Connection<P> {
             self.state,
             State::Established | State::FinWait1 | State::FinWait2
         ) {
-            self.process_text(now, seq_off as u64, seg.payload, seg.flags);
+            let flags = seg.flags;
+            self.process_text(now, seq_off as u64, &mut seg.payload, flags);
         }
     }
 
@@ -316,9 +328,11 @@ impl<P: Payload> Connection<P> {
         }
     }
 
-    /// Queue payload starting at receive offset `seq_off` and note a FIN after it.
+    /// Queue payload starting at receive offset `seq_off` and note a FIN after it; the
+    /// chunks are taken out of `payload` (any left, on an early return, are the caller's
+    /// to drop).
     /// Kernel: tcp_data_queue() / tcp_fin().
-    fn process_text(&mut self, now: Instant, seq_off: u64, payload: Vec<P>, flags: Flags) {
+    fn process_text(&mut self, now: Instant, seq_off: u64, payload: &mut Vec<P>, flags: Flags) {
         let fin = flags.fin;
         let rn = self.rcv_nxt;
         let right = rn + self.rcv_wnd();
@@ -335,7 +349,7 @@ impl<P: Payload> Connection<P> {
         let was_empty = self.assembler.ready_len() == 0;
         let mut advanced = 0;
         let mut off = seq_off;
-        for chunk in payload {
+        for chunk in payload.drain(..) {
             let (s, e) = (off, off + chunk.len() as u64);
             off = e;
             let (s2, e2) = (s.max(rn), e.min(right));

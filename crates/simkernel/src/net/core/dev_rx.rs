@@ -192,7 +192,17 @@ impl Kernel {
                 PktType::OtherHost
             };
             skb.mac_header = 0;
-            self.capture_rx(dev, &skb);
+            // Whether a tap or clsact ingress filters are attached, read off the device
+            // looked up above (most devices have neither: the skb then skips both calls,
+            // which check the same).
+            let tap = d.capture.is_some();
+            let ingress = d.tc.as_ref().is_some_and(|t| !t.ingress.is_empty());
+            if tap {
+                self.capture_rx(dev, &skb);
+            }
+            if !ingress {
+                break;
+            }
             match self.sch_handle_ingress(dev, skb) {
                 IngressResult::Consumed => return,
                 IngressResult::Continue(s) => skb = s,

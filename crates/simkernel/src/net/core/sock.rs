@@ -340,6 +340,11 @@ pub struct SockTable {
     /// connection, kept between pushes so a push does not allocate (a nested push, through
     /// loopback, finds them taken and uses fresh ones).
     pub(crate) push_scratch: (Vec<tcp::Segment<SkbData>>, Vec<tcp::Event>),
+    /// Scratch for `tcp_rcv()`: the payload vector of the segment parsed from a received
+    /// skb, handed back empty by [`tcp::Connection::handle_segment_in`] and kept for the
+    /// next skb (one allocation per data skb before; a nested receive finds it taken and
+    /// uses a fresh one).
+    pub(crate) rx_payload_scratch: Vec<SkbData>,
 }
 
 impl SockTable {

@@ -64,8 +64,14 @@ fn tcp_checksum_ok(ip: &IpInfo, skb: &Skb) -> bool {
 
 /// Turn an skb into a connection segment; `Err(skb)` (to be freed) for malformed headers
 /// or bad checksums (boxed: the error path is rare and the skb is large). RX net_iov
-/// frags carry the skb's page-pool reference along.
-fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, Box<Skb>> {
+/// frags carry the skb's page-pool reference along. The chunks go into `payload`, an
+/// empty vector whose capacity is reused (see `SockTable::rx_payload_scratch`).
+fn tcp_parse_skb(
+    k: &Kernel,
+    ip: &IpInfo,
+    skb: Skb,
+    mut payload: Vec<SkbData>,
+) -> Result<Segment<SkbData>, Box<Skb>> {
     let verify = skb.ip_summed == IpSummed::None;
     if verify && (!skb.skb_frags_readable() || !tcp_checksum_ok(ip, &skb)) {
         return Err(Box::new(skb));
@@ -89,6 +95,8 @@ fn tcp_parse_skb(k: &Kernel, ip: &IpInfo, skb: Skb) -> Result<Segment<SkbData>, 
     seg.options.mss = repr.max_seg_size;
     seg.options.window_scale = repr.window_scale;
     seg.options.sack_permitted = repr.sack_permitted;
+    payload.clear();
+    seg.payload = payload;
     seg.payload
         .reserve(skb.frags.len() + usize::from(!repr.payload.is_empty()));
     if !repr.payload.is_empty() {
@@ -131,7 +139,8 @@ impl Kernel {
             saddr: canon_ip(ip.saddr),
             daddr: canon_ip(ip.daddr),
         };
-        let seg = match tcp_parse_skb(self, &ip, skb) {
+        let payload = std::mem::take(&mut self.socks.rx_payload_scratch);
+        let mut seg = match tcp_parse_skb(self, &ip, skb, payload) {
             Ok(s) => s,
             Err(skb) => {
                 self.kfree_skb(*skb);
@@ -142,11 +151,16 @@ impl Kernel {
         let remote = SocketAddr::new(ip.saddr, seg.src_port);
         let now = self.clock();
         // 1. Established (and SYN-RECEIVED children, which are full sockets here).
+        // One socket-table lookup both checks the bound device (SO_BINDTODEVICE) and
+        // reaches the connection.
         if let Some(&sk) = self.socks.ehash.get(&(netns, local, remote))
-            && self.sk_dev_ok(sk, dev)
+            && let Some(s) = self.socks.map.get_mut(&sk)
+            && s.bound_dev_if.is_none_or(|b| b == dev)
         {
-            if let Some(c) = self.socks.map.get_mut(&sk).and_then(|s| s.conn_mut()) {
-                c.handle_segment(now, seg);
+            if let Some(c) = s.conn_mut() {
+                c.handle_segment_in(now, &mut seg);
+                // Empty now: its capacity serves the next skb.
+                self.socks.rx_payload_scratch = std::mem::take(&mut seg.payload);
             }
             self.tcp_push(sk);
             return;
@@ -169,13 +183,6 @@ impl Kernel {
         // Nobody took the payload (a SYN's data is dropped too): its references go back.
         drop(seg);
         self.pp_release_deferred();
-    }
-
-    fn sk_dev_ok(&self, sk: SockId, dev: DevId) -> bool {
-        self.socks
-            .map
-            .get(&sk)
-            .is_some_and(|s| s.bound_dev_if.is_none_or(|b| b == dev))
     }
 
     fn tcp_send_reset(
