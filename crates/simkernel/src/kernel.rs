@@ -105,6 +105,9 @@ pub struct Kernel {
     pub(crate) ip_ident: u16,
     /// The ethtool family's notifications (`ethnl_bcast_seq` and what "monitor" carried).
     pub(crate) ethnl_monitor: crate::net::ethtool::netlink::EthnlMonitor,
+    /// Kernel: `fib6_sernum`: moves at every change a cached IPv6 output route depends
+    /// on ([`Kernel::fib6_sernum_bump`]).
+    pub(crate) fib6_sernum: u64,
 }
 
 impl Kernel {
@@ -123,6 +126,7 @@ impl Kernel {
             devmem: DevmemState::default(),
             page_pools: PagePoolRegistry::default(),
             next_napi_id: MIN_NAPI_ID,
+            fib6_sernum: 0,
             next_dmabuf_id: 1,
             now: 0,
             napi_cfg: BTreeMap::new(),
@@ -246,6 +250,7 @@ impl Kernel {
             .ok_or(KernelError::new(ENODEV))?;
         d.ifindex = ns.dev_index_reserve(ifindex, d.id)?;
         self.devices.insert(d.id, d);
+        self.fib6_sernum_bump();
         Ok(())
     }
 
@@ -278,6 +283,7 @@ impl Kernel {
         {
             ns.dev_index_release(d.ifindex);
         }
+        self.fib6_sernum_bump();
     }
 
     /// Kernel: `rtnl_dellink()`: netkit and veth delete both ends; devices without
@@ -330,6 +336,7 @@ impl Kernel {
         }
         let was = self.dev(dev).up;
         self.dev_mut(dev).up = up;
+        self.fib6_sernum_bump();
         if up && !was {
             self.addrconf_dev_up(dev);
         }
@@ -378,6 +385,7 @@ impl Kernel {
         if let Some(o) = self.netns.get_mut(&old_ns) {
             o.dev_index_release(old_idx);
         }
+        self.fib6_sernum_bump();
         let d = self.dev_mut(dev);
         d.netns = ns;
         d.ifindex = idx;

@@ -72,6 +72,7 @@ impl Kernel {
         if plen > 128 {
             return Err(KernelError::new(EINVAL));
         }
+        self.fib6_sernum_bump();
         let d = self.devices.get_mut(&dev).ok_or(KernelError::new(ENODEV))?;
         if d.ip6.addrs.iter().any(|a| a.addr == addr) {
             return Err(KernelError::new(EEXIST));
@@ -106,6 +107,7 @@ impl Kernel {
 
     /// `ip -6 addr del ADDR/PLEN dev DEV`: the address and its prefix route.
     pub fn ipv6_addr_del(&mut self, dev: DevId, addr: Ipv6Addr) -> KResult<()> {
+        self.fib6_sernum_bump();
         let d = self.devices.get_mut(&dev).ok_or(KernelError::new(ENODEV))?;
         let pos = d
             .ip6
@@ -174,6 +176,7 @@ impl Kernel {
 
     /// Kernel: `addrconf_dad_completed()`: the address becomes usable.
     pub(crate) fn addrconf_dad_complete(&mut self, dev: DevId, addr: Ipv6Addr) {
+        self.fib6_sernum_bump();
         if let Some(d) = self.devices.get_mut(&dev)
             && let Some(a) = d.ip6.addrs.iter_mut().find(|a| a.addr == addr)
         {

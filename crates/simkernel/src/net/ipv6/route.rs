@@ -6,6 +6,7 @@
 //! Entries whose device is down or gone are skipped (`RTNH_F_DEAD`/`LINKDOWN` in spirit).
 //! No route: `ENETUNREACH`, as `ip6_null_entry` gives.
 
+use std::cell::Cell;
 use std::net::Ipv6Addr;
 
 use uapi::errno::{EEXIST, EINVAL, ENETUNREACH, ENODEV, ESRCH};
@@ -56,6 +57,22 @@ pub struct Fib6Entry {
 pub struct Fib6 {
     /// Entries, in insertion order.
     pub entries: Vec<Fib6Entry>,
+    /// The namespace's last unicast answer of [`ip6_route_output`] (the socket layer's
+    /// lookup), valid while [`Kernel::fib6_sernum`] still has the value it was taken at.
+    /// Kernel: a socket's `sk_dst_cache` checked by `ip6_dst_check()` against
+    /// `fib6_sernum`; here one entry per namespace, and the serial number also moves with
+    /// the address and link changes the emulator's lookup reads directly (see
+    /// [`Kernel::fib6_sernum_bump`]).
+    cached: Cell<Option<Fib6Cached>>,
+}
+
+/// One cached [`ip6_route_output`] answer and what it was asked.
+#[derive(Debug, Clone, Copy)]
+struct Fib6Cached {
+    sernum: u64,
+    daddr: Ipv6Addr,
+    oif: Option<DevId>,
+    route: Route6,
 }
 
 /// What an output lookup yields (kernel: the `rt6_info` dst: device, preferred source,
@@ -74,7 +91,17 @@ pub struct Route6 {
 pub const IP6_RT_PRIO_USER: u32 = 1024;
 
 impl Kernel {
+    /// Kernel: `fib6_update_sernum()`: invalidate every cached output route. Called by
+    /// each change [`Kernel::ip6_route_output`] depends on: a FIB entry added or removed
+    /// (here), an IPv6 address added, removed or done with DAD (`addrconf`), a device
+    /// registered, unregistered, brought up or down, or moved to another namespace
+    /// (`kernel.rs`; a namespace's deletion goes through those and drops its cache).
+    pub(crate) fn fib6_sernum_bump(&mut self) {
+        self.fib6_sernum = self.fib6_sernum.wrapping_add(1);
+    }
+
     pub(crate) fn fib6_insert(&mut self, netns: NetNsId, e: Fib6Entry) {
+        self.fib6_sernum_bump();
         if let Some(ns) = self.netns.get_mut(&netns)
             && !ns.fib6.entries.contains(&e)
         {
@@ -94,6 +121,7 @@ impl Kernel {
         dev: Option<DevId>,
         metric: Option<u32>,
     ) -> KResult<()> {
+        self.fib6_sernum_bump();
         if plen > 128 {
             return Err(KernelError::new(EINVAL));
         }
@@ -137,6 +165,7 @@ impl Kernel {
 
     /// `ip -6 route del DST/PLEN` (first match; ESRCH if none).
     pub fn ip6_route_del(&mut self, netns: NetNsId, dst: Ipv6Addr, plen: u8) -> KResult<()> {
+        self.fib6_sernum_bump();
         let ns = self.netns.get_mut(&netns).ok_or(KernelError::new(ENODEV))?;
         let dst = ipv6_prefix(&dst, plen);
         let pos = ns
@@ -245,14 +274,38 @@ impl Kernel {
     }
 }
 
-/// Kernel: `ip6_route_output()` as the socket layer calls it.
+/// Kernel: `ip6_route_output()` as the socket layer calls it: a unicast destination's
+/// answer is kept in the namespace's [`Fib6`] cache and reused while no route, address or
+/// link change bumped [`Kernel::fib6_sernum`] (the same answer: the lookup reads nothing
+/// else), as a connected socket reuses its `sk_dst_cache` until `ip6_dst_check()` fails.
 pub fn ip6_route_output(
     k: &Kernel,
     netns: NetNsId,
     daddr: Ipv6Addr,
     oif: Option<DevId>,
 ) -> KResult<Route6> {
-    k.ip6_route_output(netns, daddr, oif)
+    let Some(fib) = k.netns.get(&netns).map(|ns| &ns.fib6) else {
+        return k.ip6_route_output(netns, daddr, oif);
+    };
+    if let Some(c) = fib.cached.get()
+        && c.sernum == k.fib6_sernum
+        && c.daddr == daddr
+        && c.oif == oif
+    {
+        return Ok(c.route);
+    }
+    let r = k.ip6_route_output(netns, daddr, oif);
+    if let Ok(route) = r
+        && !daddr.is_multicast()
+    {
+        fib.cached.set(Some(Fib6Cached {
+            sernum: k.fib6_sernum,
+            daddr,
+            oif,
+            route,
+        }));
+    }
+    r
 }
 
 #[cfg(test)]
@@ -335,6 +388,77 @@ mod tests {
                 .errno,
             uapi::errno::ENETUNREACH
         );
+    }
+
+    /// The socket layer's cached lookup answers exactly as the full one after each kind of
+    /// change the answer depends on: each step asks the same question before the change
+    /// (filling the cache) and after it (where a missed serial-number bump would hand
+    /// back the stale route).
+    #[test]
+    fn cached_output_route_follows_every_change() {
+        use crate::error::KResult;
+        let (mut k, ns, a, b) = two_nics_up();
+        let other = k.netns_add("other").unwrap();
+        let check = |k: &Kernel, d: &str, oif: Option<DevId>| {
+            let full = |r: KResult<super::Route6>| r.map_err(|e| e.errno);
+            let want = full(k.ip6_route_output(ns, v6(d), oif));
+            for _ in 0..2 {
+                let got = full(super::ip6_route_output(k, ns, v6(d), oif));
+                assert_eq!(got, want, "{d} via {oif:?}");
+            }
+            want
+        };
+        let dst = "2001:db8:c::5";
+        k.ipv6_addr_add(a, v6("2001:db8:a::1"), 64, true).unwrap();
+        k.ipv6_addr_add(b, v6("2001:db8:b::1"), 64, true).unwrap();
+        k.ip6_route_add(ns, v6("::"), 0, Some(v6("2001:db8:a::fe")), None, None)
+            .unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, a);
+        assert!(k.netns.get(&ns).unwrap().fib6.cached.get().is_some());
+        // Route added, then a better source address on its device, then that one gone.
+        k.ip6_route_add(ns, v6("2001:db8:c::"), 48, None, Some(b), None)
+            .unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, b);
+        k.ipv6_addr_add(b, v6("2001:db8:c::1"), 64, true).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().saddr, v6("2001:db8:c::1"));
+        k.ipv6_addr_del(b, v6("2001:db8:c::1")).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().saddr, v6("2001:db8:b::1"));
+        // A tentative address is no source until DAD completes.
+        k.ipv6_addr_add(b, v6("2001:db8:c::2"), 64, false).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().saddr, v6("2001:db8:b::1"));
+        k.addrconf_dad_complete(b, v6("2001:db8:c::2"));
+        assert_eq!(check(&k, dst, None).unwrap().saddr, v6("2001:db8:c::2"));
+        // Link down and up again; the route deleted.
+        k.link_set_up(b, false).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, a);
+        k.link_set_up(b, true).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, b);
+        k.ip6_route_del(ns, v6("2001:db8:c::"), 48).unwrap();
+        k.ip6_route_del(ns, v6("2001:db8:c::"), 64).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, a);
+        // With an output device: a local address goes through lo until it is deleted.
+        let lo = k.netns_loopback(ns).unwrap();
+        assert_eq!(check(&k, "2001:db8:b::1", Some(b)).unwrap().dev, lo);
+        k.ipv6_addr_del(b, v6("2001:db8:b::1")).unwrap();
+        assert_ne!(check(&k, "2001:db8:b::1", Some(b)).map(|r| r.dev), Ok(lo));
+        // The device moves to another namespace.
+        k.ip6_route_add(ns, v6("2001:db8:c::"), 48, None, Some(b), None)
+            .unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, b);
+        k.link_set_netns(b, other).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, a);
+        // A device registered and given a better route, then unregistered; then the last.
+        let c = k
+            .nic_add(ns, "eth2", crate::drivers::nic::NicProfile::bnxt(), 1)
+            .unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, a);
+        k.link_set_up(c, true).unwrap();
+        k.ipv6_addr_add(c, v6("2001:db8:c::7"), 64, true).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, c);
+        k.nic_remove(c).unwrap();
+        assert_eq!(check(&k, dst, None).unwrap().dev, a);
+        k.nic_remove(a).unwrap();
+        assert_eq!(check(&k, dst, None), Err(uapi::errno::ENETUNREACH));
     }
 
     /// The single address walk of `ip6_route_output()` keeps both tie-breaks: the owner
