@@ -599,6 +599,8 @@ impl Kernel {
     /// emulator has no operation for yet (e.g. an AF_XDP socket on a queue).
     #[doc(hidden)]
     pub fn device_mut_for_tests(&mut self, id: DevId) -> &mut NetDevice {
+        // The caller may change what a cached output route was computed from.
+        self.fib6_sernum_bump();
         self.dev_mut(id)
     }
 }
