@@ -8,7 +8,7 @@
 //! The engine reads page frags from host memory and net_iov frags by IOVA through the
 //! NIC's IOMMU; a miss is an [`IommuFault`].
 
-use crate::dma::{Iommu, IommuFault};
+use crate::dma::{Iommu, IommuFault, Iova};
 use crate::net::core::skbuff::{Frag, IpSummed, Skb};
 use wire::checksum::{self, Accumulator};
 use wire::{IpProtocol, TcpFlags};
@@ -54,14 +54,29 @@ struct Cursor {
     off: usize,
 }
 
+/// net_iov bytes of consecutive descriptors that lie back to back in IOVA space, starting
+/// at `start` in the skb: the DMA engine reads them through one IOMMU translation
+/// ([`Iommu::dma_read_append_run`]), as a TSO segment's payload usually is (a devmem
+/// buffer's niovs are contiguous in their mapping).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: Cursor,
+    iova: Iova,
+    len: usize,
+    pieces: usize,
+}
+
 /// Gather the next `len` payload bytes at `cur` (in `lin`, the linear part after the
-/// headers, then the frags) into `out`, and move `cur` past them.
+/// headers, then the frags) into `out`, and move `cur` past them. With `merge`, net_iov
+/// frags that continue each other in IOVA space are read as one [`Run`]; without, each
+/// frag is read on its own (what a run that does not translate as a whole falls back to).
 fn gather(
     skb: &Skb,
     lin: &[u8],
     cur: &mut Cursor,
     mut len: usize,
     iommu: Option<&Iommu>,
+    merge: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), IommuFault> {
     if cur.piece == 0 {
@@ -76,6 +91,7 @@ fn gather(
         }
         *cur = Cursor { piece: 1, off: 0 };
     }
+    let mut run: Option<Run> = None;
     while len > 0 {
         let Some(f) = skb.frags.get(cur.piece - 1) else {
             break;
@@ -91,19 +107,39 @@ fn gather(
         let off = cur.off;
         let n = len.min(flen - off);
         match f {
-            Frag::Page { bytes, off: po, .. } => match bytes.get(po + off..po + off + n) {
-                Some(b) => out.extend_from_slice(b),
-                None => panic!("page frag out of bounds"),
-            },
+            Frag::Page { bytes, off: po, .. } => {
+                if let Some(r) = run.take() {
+                    read_run(skb, r, iommu, out)?;
+                }
+                match bytes.get(po + off..po + off + n) {
+                    Some(b) => out.extend_from_slice(b),
+                    None => panic!("page frag out of bounds"),
+                }
+            }
             Frag::NetIov { niov, off: no, .. } => {
                 let iova = niov.dma_addr() + (no + off) as u64;
-                match iommu {
-                    Some(mmu) => mmu.dma_read_append(iova, n, out)?,
-                    None => {
-                        return Err(IommuFault {
+                if iommu.is_none() {
+                    // No run is pending: every net_iov frag before this one failed here.
+                    return Err(IommuFault {
+                        iova,
+                        len: n,
+                        write: false,
+                    });
+                }
+                match &mut run {
+                    Some(r) if merge && r.iova.checked_add(r.len as u64) == Some(iova) => {
+                        r.len += n;
+                        r.pieces += 1;
+                    }
+                    _ => {
+                        if let Some(r) = run.take() {
+                            read_run(skb, r, iommu, out)?;
+                        }
+                        run = Some(Run {
+                            start: *cur,
                             iova,
                             len: n,
-                            write: false,
+                            pieces: 1,
                         });
                     }
                 }
@@ -111,8 +147,81 @@ fn gather(
         }
         len -= n;
         cur.off += n;
+        if cur.off == flen {
+            // Past this frag: the next gather starts at the next one without a lap here.
+            *cur = Cursor {
+                piece: cur.piece + 1,
+                off: 0,
+            };
+        }
     }
-    Ok(())
+    match run {
+        Some(r) => read_run(skb, r, iommu, out),
+        None => Ok(()),
+    }
+}
+
+/// Read `r` (gathered with `iommu` present): in one go if it translates as a whole, else
+/// frag by frag, so that a fault is the one the first faulting frag's read reports.
+fn read_run(skb: &Skb, r: Run, iommu: Option<&Iommu>, out: &mut Vec<u8>) -> Result<(), IommuFault> {
+    let Some(mmu) = iommu else {
+        unreachable!("a run is only started with an IOMMU")
+    };
+    if r.pieces == 1 {
+        return mmu.dma_read_append(r.iova, r.len, out);
+    }
+    if mmu.dma_read_append_run(r.iova, r.len, out) {
+        return Ok(());
+    }
+    let mut cur = r.start;
+    gather(skb, &[], &mut cur, r.len, iommu, false, out)
+}
+
+/// The IOVA of the first payload byte and how many payload bytes from it lie back to back
+/// in IOVA space in net_iov frags (as a devmem sendmsg's usually all do); `(0, 0)` when
+/// the payload starts in the linear part or a page frag.
+fn iova_prefix(skb: &Skb, lin: &[u8]) -> (Iova, usize) {
+    if !lin.is_empty() {
+        return (0, 0);
+    }
+    let mut start: Option<Iova> = None;
+    let mut len = 0usize;
+    for f in &skb.frags {
+        let Frag::NetIov {
+            niov,
+            off,
+            len: flen,
+        } = f
+        else {
+            break;
+        };
+        let iova = niov.dma_addr() + *off as u64;
+        match start {
+            None => start = Some(iova),
+            Some(s) if s.checked_add(len as u64) == Some(iova) => {}
+            Some(_) => break,
+        }
+        len += flen;
+    }
+    (start.unwrap_or(0), len)
+}
+
+/// The gather cursor `off` bytes into the payload (`lin`, then the frags).
+fn cursor_at(skb: &Skb, lin: &[u8], mut off: usize) -> Cursor {
+    if off < lin.len() {
+        return Cursor { piece: 0, off };
+    }
+    off -= lin.len();
+    for (i, f) in skb.frags.iter().enumerate() {
+        if off < f.len() {
+            return Cursor { piece: i + 1, off };
+        }
+        off -= f.len();
+    }
+    Cursor {
+        piece: skb.frags.len() + 1,
+        off: 0,
+    }
 }
 
 /// Fill the TCP checksum of `frame` (headers per `h`), whose pseudo-header addresses sum
@@ -138,12 +247,31 @@ pub(crate) fn tso_segment(
     iommu: Option<&Iommu>,
     out: &mut Vec<Vec<u8>>,
 ) -> Result<(), IommuFault> {
+    tso_segment_with(skb, iommu, true, out)
+}
+
+/// [`tso_segment`], with net_iov runs merged into one read each or not (the frag-by-frag
+/// reference the tests compare against).
+fn tso_segment_with(
+    skb: &Skb,
+    iommu: Option<&Iommu>,
+    merge: bool,
+    out: &mut Vec<Vec<u8>>,
+) -> Result<(), IommuFault> {
     let total = skb.len();
     let hdrs = parse_hdrs(&skb.head);
     let Some(h) = hdrs else {
         // Not TCP: one frame, gathered as is.
         let mut f = Vec::with_capacity(total.max(60));
-        gather(skb, &skb.head, &mut Cursor::default(), total, iommu, &mut f)?;
+        gather(
+            skb,
+            &skb.head,
+            &mut Cursor::default(),
+            total,
+            iommu,
+            merge,
+            &mut f,
+        )?;
         out.push(f);
         return Ok(());
     };
@@ -171,13 +299,28 @@ pub(crate) fn tso_segment(
         .flatten();
     out.reserve(nseg);
     let lin = skb.head.get(h.end..).unwrap_or(&[]);
-    let mut cur = Cursor::default();
+    // A segment inside the payload's leading IOVA extent is read with one translation and
+    // no frag walk; the cursor is only needed (and then found) for the others.
+    let (ext_iova, ext_len) = match iommu {
+        Some(_) if merge => iova_prefix(skb, lin),
+        _ => (0, 0),
+    };
+    let mut cur = Some(Cursor::default());
     for i in 0..nseg {
         let off = i * seg;
         let n = seg.min(payload - off.min(payload));
         let mut f = crate::net::core::skbuff::frame_buf_alloc(h.end + n);
         f.extend_from_slice(&skb.head[..h.end]);
-        gather(skb, lin, &mut cur, n, iommu, &mut f)?;
+        let in_extent = n > 0 && off + n <= ext_len;
+        match iommu {
+            Some(mmu) if in_extent && mmu.dma_read_append_run(ext_iova + off as u64, n, &mut f) => {
+                cur = None;
+            }
+            _ => {
+                let c = cur.get_or_insert_with(|| cursor_at(skb, lin, off));
+                gather(skb, lin, c, n, iommu, merge, &mut f)?;
+            }
+        }
         if nseg > 1 {
             let l3_len = f.len() - h.l3;
             if h.v6 {
@@ -206,4 +349,187 @@ pub(crate) fn tso_segment(
         out.push(f);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::PAGE_SIZE;
+    use crate::dma::DmaDirection;
+    use crate::kernel::{Kernel, KernelConfig, NlSockId};
+    use crate::net::core::dev::DmaDev;
+    use crate::net::core::devmem::DevmemBinding;
+    use crate::net::core::skbuff::{GsoType, Page};
+    use crate::process::Cred;
+
+    /// A TX binding of a `pages`-page dmabuf (exported in `sg_chunk`-byte entries, each its
+    /// own IOMMU mapping; 0: one) filled with a pattern, and the IOMMU it is mapped in.
+    fn tx_binding(pages: usize, sg_chunk: usize) -> (Kernel, Rc<DevmemBinding>, Iommu, Vec<u8>) {
+        let mut k = Kernel::new(KernelConfig::default());
+        let pid = k.process_spawn(k.init_net(), Cred::default());
+        let buf = k.dmabuf_create(pages * PAGE_SIZE, sg_chunk).unwrap();
+        let pattern: Vec<u8> = (0..pages * PAGE_SIZE)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        buf.memory().write_at(0, &pattern).unwrap();
+        let fd = k.process_install_dmabuf(pid, buf).unwrap();
+        let lo = k.dev_get_by_name(k.init_net(), "lo").unwrap();
+        let dma = DmaDev::new("0000:01:00.0");
+        let mmu = dma.iommu().clone();
+        let b = k
+            .net_devmem_bind_dmabuf(
+                lo,
+                None,
+                Some(dma),
+                DmaDirection::ToDevice,
+                pid,
+                fd,
+                NlSockId(1),
+            )
+            .unwrap();
+        (k, b, mmu, pattern)
+    }
+
+    /// A TCP/IPv6 GSO skb over `frags` (Ethernet, IPv6 and a 20-byte TCP header).
+    fn gso_skb(frags: Vec<Frag>, gso_size: u16) -> Skb {
+        let mut head = vec![0u8; 14 + 40 + 20];
+        head[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+        head[14] = 0x60;
+        head[14 + 6] = 6;
+        head[14 + 7] = 64;
+        head[14 + 8 + 15] = 1;
+        head[14 + 24 + 15] = 2;
+        head[54 + 4..54 + 8].copy_from_slice(&1000u32.to_be_bytes());
+        head[54 + 12] = 5 << 4;
+        head[54 + 13] = (TcpFlags::PSH | TcpFlags::ACK).0;
+        Skb {
+            head,
+            frags,
+            ip_summed: IpSummed::Partial,
+            csum_start: 54,
+            csum_offset: 16,
+            gso_size,
+            gso_type: GsoType::TcpV6,
+            ..Skb::default()
+        }
+    }
+
+    /// net_iov frags of `b` for the dmabuf ranges `(offset, len)`.
+    fn niov_frags(b: &Rc<DevmemBinding>, ranges: &[(usize, usize)]) -> Vec<Frag> {
+        ranges
+            .iter()
+            .map(|&(at, len)| {
+                let (niov, off, _) = b.net_devmem_get_niov_at(at).unwrap();
+                Frag::NetIov { niov, off, len }
+            })
+            .collect()
+    }
+
+    /// Segments `skb` frag by frag and with runs merged: the frames, or the fault, and the
+    /// faults the IOMMU counts must be the same.
+    fn segment_both_ways(skb: &Skb, mmu: Option<&Iommu>) -> Result<Vec<Vec<u8>>, IommuFault> {
+        let faults = || mmu.map_or(0, Iommu::faults);
+        let f0 = faults();
+        let mut slow = Vec::new();
+        let rs = tso_segment_with(skb, mmu, false, &mut slow);
+        let f1 = faults();
+        let mut fast = Vec::new();
+        let rf = tso_segment_with(skb, mmu, true, &mut fast);
+        assert_eq!(rf, rs);
+        assert_eq!(faults() - f1, f1 - f0, "faults counted");
+        if rf.is_ok() {
+            assert_eq!(fast, slow);
+        }
+        rf.map(|()| fast)
+    }
+
+    fn payload(frames: &[Vec<u8>]) -> Vec<u8> {
+        frames.iter().flat_map(|f| f[74..].to_vec()).collect()
+    }
+
+    /// Merged runs read what the frags read one by one would: across page frags that break
+    /// a run, across segment boundaries inside a frag, and across the dmabuf's mappings
+    /// (one mapping, or one per page with guard pages between).
+    #[test]
+    fn merged_runs_gather_the_same_bytes() {
+        for sg_chunk in [0, PAGE_SIZE] {
+            let (_k, b, mmu, pattern) = tx_binding(8, sg_chunk);
+            let ranges = [
+                (100, PAGE_SIZE - 100),
+                (PAGE_SIZE, PAGE_SIZE),
+                (2 * PAGE_SIZE, 700),
+                (5 * PAGE_SIZE + 8, 900),
+                (5 * PAGE_SIZE + 908, PAGE_SIZE - 908),
+                (6 * PAGE_SIZE, PAGE_SIZE),
+            ];
+            let mut frags = niov_frags(&b, &ranges[..3]);
+            let page = Page::new_buf((0..3000).map(|i| (i % 7) as u8).collect());
+            frags.push(Frag::Page {
+                bytes: page.clone(),
+                off: 0,
+                len: 3000,
+            });
+            frags.extend(niov_frags(&b, &ranges[3..]));
+            let mut want = Vec::new();
+            for &(at, len) in &ranges[..3] {
+                want.extend_from_slice(&pattern[at..at + len]);
+            }
+            want.extend_from_slice(&page);
+            for &(at, len) in &ranges[3..] {
+                want.extend_from_slice(&pattern[at..at + len]);
+            }
+            for gso in [1448, 8928, 0] {
+                let frames = segment_both_ways(&gso_skb(frags.clone(), gso), Some(&mmu)).unwrap();
+                assert_eq!(
+                    payload(&frames),
+                    want,
+                    "sg_chunk {sg_chunk}, gso_size {gso}"
+                );
+            }
+            assert_eq!(mmu.faults(), 0);
+        }
+    }
+
+    /// A run that does not translate as a whole faults where its first faulting frag
+    /// does, counted once: a frag running past the end of the mapping, a device whose
+    /// IOMMU maps nothing of the dmabuf, no IOMMU at all.
+    #[test]
+    fn a_faulting_run_reports_its_first_faulting_frag() {
+        let (_k, b, mmu, _) = tx_binding(2, 0);
+        let frags = niov_frags(&b, &[(0, PAGE_SIZE), (PAGE_SIZE, PAGE_SIZE + 100)]);
+        let second = match &frags[1] {
+            Frag::NetIov { niov, .. } => niov.dma_addr(),
+            Frag::Page { .. } => unreachable!(),
+        };
+        let skb = gso_skb(frags.clone(), 0);
+        let fault = IommuFault {
+            iova: second,
+            len: PAGE_SIZE + 100,
+            write: false,
+        };
+        assert_eq!(segment_both_ways(&skb, Some(&mmu)), Err(fault));
+        assert_eq!(mmu.faults(), 2);
+        // In 1448-byte segments: the first five read inside the mapping, the last one
+        // crosses its end and faults on its part of the second frag.
+        let r = segment_both_ways(&gso_skb(frags, 1448), Some(&mmu));
+        let at = 5 * 1448;
+        let fault = IommuFault {
+            iova: second + (at - PAGE_SIZE) as u64,
+            len: 2 * PAGE_SIZE + 100 - at,
+            write: false,
+        };
+        assert_eq!(r, Err(fault));
+        assert_eq!(mmu.faults(), 4);
+        let other = Iommu::new("0000:02:00.0");
+        let first = IommuFault {
+            iova: second - PAGE_SIZE as u64,
+            len: PAGE_SIZE,
+            write: false,
+        };
+        assert_eq!(segment_both_ways(&skb, Some(&other)), Err(first));
+        assert_eq!(other.faults(), 2);
+        assert_eq!(segment_both_ways(&skb, None), Err(first));
+    }
 }
