@@ -355,6 +355,18 @@ impl Kernel {
     }
 }
 
+/// Where a NIC's transmitted frames go.
+enum TxOut {
+    /// Onto the wire plugged into it, from end `.1`.
+    Wire(crate::drivers::wire::WireId, u8),
+    /// Into a TAP interface of the real kernel.
+    Tap(std::rc::Rc<linux::tap::Tap>),
+    /// Nothing plugged in: the TX ring keeps them.
+    Ring,
+    /// Not a NIC: nowhere.
+    Nowhere,
+}
+
 /// The NIC's `ndo_start_xmit`: the DMA engine gathers the frame — the linear head from
 /// host memory, each net_iov frag by IOVA through the NIC's own IOMMU — segments GSO skbs
 /// into MSS-sized frames (TSO) with the checksum computed over the gathered bytes
@@ -376,32 +388,44 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
         }
         return XmitResult::Dropped(XmitDrop::IommuFault(fault));
     }
+    // The counters move for every frame the DMA engine gathered (a TAP that refuses one
+    // counts a tx_error too); nothing reads them while the frames go out, so they are
+    // added up once.
+    let bytes: u64 = frames.iter().map(|f| f.len() as u64).sum();
+    let d = k.dev_mut(dev);
+    d.stats.tx_packets += frames.len() as u64;
+    d.stats.tx_bytes += bytes;
+    if let Some(q) = d.tx_queue_stats.first_mut() {
+        q.packets += frames.len() as u64;
+        q.bytes += bytes;
+    }
+    // Where the frames go does not change while they go: looked up once.
+    let capture = d.capture.is_some();
+    let out = match &d.kind {
+        DeviceKind::Nic(n) => match (&n.tap, n.wire) {
+            (Some(tap), _) => TxOut::Tap(tap.clone()),
+            (None, None) => TxOut::Ring,
+            (None, Some((w, end))) => TxOut::Wire(w, end),
+        },
+        _ => TxOut::Nowhere,
+    };
     for frame in frames.drain(..) {
-        k.capture_wire(dev, &frame);
-        let d = k.dev_mut(dev);
-        d.stats.tx_packets += 1;
-        d.stats.tx_bytes += frame.len() as u64;
-        if let Some(q) = d.tx_queue_stats.first_mut() {
-            q.packets += 1;
-            q.bytes += frame.len() as u64;
+        if capture {
+            k.capture_wire(dev, &frame);
         }
-        let wire = match &mut d.kind {
-            DeviceKind::Nic(n) if n.tap.is_some() => {
-                let sent = n.tap.as_ref().is_some_and(|t| t.send(&frame).is_ok());
-                if !sent {
-                    d.stats.tx_errors += 1;
+        match &out {
+            TxOut::Wire(w, end) => k.wire_xmit(*w, *end, frame),
+            TxOut::Ring => {
+                if let DeviceKind::Nic(n) = &mut k.dev_mut(dev).kind {
+                    n.tx_ring.push_back(frame);
                 }
-                continue;
             }
-            DeviceKind::Nic(n) if n.wire.is_none() => {
-                n.tx_ring.push_back(frame);
-                continue;
+            TxOut::Tap(t) => {
+                if t.send(&frame).is_err() {
+                    k.dev_mut(dev).stats.tx_errors += 1;
+                }
             }
-            DeviceKind::Nic(n) => n.wire,
-            _ => None,
-        };
-        if let Some((w, end)) = wire {
-            k.wire_xmit(w, end, frame);
+            TxOut::Nowhere => {}
         }
     }
     if let DeviceKind::Nic(n) = &mut k.dev_mut(dev).kind {
