@@ -11,8 +11,12 @@ use crate::payload::Payload;
 
 #[derive(Clone, Debug)]
 pub(crate) struct SendBuffer<P> {
-    /// (stream offset of first byte, payload), contiguous and in order.
-    chunks: VecDeque<(u64, P)>,
+    /// The queued payloads, contiguous and in stream order; the front one starts at `start`.
+    chunks: VecDeque<P>,
+    /// Stream offset one past each chunk's last byte (`ends[i]` = end of `chunks[i]`, and so
+    /// the start of `chunks[i + 1]`), kept beside the payloads so the binary searches compare
+    /// plain offsets and a whole queue of payloads moves in with one `append`.
+    ends: VecDeque<u64>,
     /// Stream offset of the first unacknowledged byte.
     start: u64,
     /// Stream offset one past the last queued byte.
@@ -23,6 +27,7 @@ impl<P: Payload> SendBuffer<P> {
     pub(crate) fn new() -> Self {
         SendBuffer {
             chunks: VecDeque::new(),
+            ends: VecDeque::new(),
             start: 0,
             end: 0,
         }
@@ -46,9 +51,37 @@ impl<P: Payload> SendBuffer<P> {
         if data.is_empty() {
             return;
         }
-        let len = data.len() as u64;
-        self.chunks.push_back((self.end, data));
-        self.end += len;
+        self.end += data.len() as u64;
+        self.chunks.push_back(data);
+        self.ends.push_back(self.end);
+    }
+
+    /// Queue every payload of `pending` at once, when all of them together fit in `room`
+    /// bytes and none is empty: the same queue as [`push`](Self::push) payload by payload,
+    /// with the payloads moved in one `append` (`pending` is left empty, its allocation kept).
+    /// Otherwise nothing changes and `None` comes back. Returns the bytes queued.
+    pub(crate) fn append_if_fits(
+        &mut self,
+        pending: &mut VecDeque<P>,
+        room: usize,
+    ) -> Option<usize> {
+        let before = self.ends.len();
+        self.ends.reserve(pending.len());
+        let mut end = self.end;
+        let limit = self.end + room as u64;
+        for p in pending.iter() {
+            let len = p.len() as u64;
+            if len == 0 || end + len > limit {
+                self.ends.truncate(before);
+                return None;
+            }
+            end += len;
+            self.ends.push_back(end);
+        }
+        self.chunks.append(pending);
+        let taken = (end - self.end) as usize;
+        self.end = end;
+        Some(taken)
     }
 
     /// Drop everything before stream offset `to` (acknowledged). Kernel: tcp_clean_rtx_queue(),
@@ -56,16 +89,20 @@ impl<P: Payload> SendBuffer<P> {
     /// head (`tcp_trim_head()`): the whole chunks go as one drained run, found by binary search.
     pub(crate) fn ack_to(&mut self, to: u64) {
         let to = to.min(self.end);
-        let whole = self
-            .chunks
-            .partition_point(|(off, p)| off + p.len() as u64 <= to);
+        let whole = self.ends.partition_point(|&end| end <= to);
+        // Where the chunk left at the front starts: `start`, or the end of the last whole
+        // chunk dropped (at most `to`).
+        let front_off = match whole {
+            0 => self.start,
+            n => self.ends[n - 1],
+        };
         self.chunks.drain(..whole);
-        if let Some((off, p)) = self.chunks.front_mut()
-            && *off < to
+        self.ends.drain(..whole);
+        if let Some(p) = self.chunks.front_mut()
+            && front_off < to
         {
-            let cut = (to - *off) as usize;
+            let cut = (to - front_off) as usize;
             *p = p.slice(cut..p.len());
-            *off = to;
         }
         self.start = self.start.max(to);
     }
@@ -77,25 +114,41 @@ impl<P: Payload> SendBuffer<P> {
             "range not queued"
         );
         let to = from + len as u64;
-        let first = self
-            .chunks
-            .partition_point(|(off, p)| off + p.len() as u64 <= from);
-        let last = self.chunks.partition_point(|(off, _)| *off < to);
-        let mut out = Vec::with_capacity(last.saturating_sub(first));
-        for (off, p) in self.chunks.range(first..last) {
-            let s = from.saturating_sub(*off) as usize;
-            let e = ((to - off) as usize).min(p.len());
-            out.push(if s == 0 && e == p.len() {
-                p.clone()
-            } else {
-                p.slice(s..e)
-            });
+        // The first chunk ending after `from`, and one past the last chunk starting before
+        // `to` (chunk 0 starts at `start`, chunk i + 1 where chunk i ends).
+        let first = self.ends.partition_point(|&end| end <= from);
+        let last = if self.chunks.is_empty() || self.start >= to {
+            0
+        } else {
+            1 + self.ends.partition_point(|&end| end < to)
+        };
+        if first >= last {
+            return Vec::new();
         }
-        out
+        let mut off = match first {
+            0 => self.start,
+            i => self.ends[i - 1],
+        };
+        // An exact-size iterator: collected into one allocation of the right size.
+        self.chunks
+            .range(first..last)
+            .map(|p| {
+                let n = p.len();
+                let s = from.saturating_sub(off) as usize;
+                let e = ((to - off) as usize).min(n);
+                off += n as u64;
+                if s == 0 && e == n {
+                    p.clone()
+                } else {
+                    p.slice(s..e)
+                }
+            })
+            .collect()
     }
 
     pub(crate) fn clear(&mut self) {
         self.chunks.clear();
+        self.ends.clear();
         self.start = self.end;
     }
 }
@@ -129,5 +182,93 @@ mod tests {
         assert!(q.range(5, 1)[0].shares_buffer(&a));
         q.ack_to(10);
         assert_eq!(q.len(), 0);
+    }
+
+    /// The offset index (`ends`) and the bulk `append_if_fits` give the very ranges a plain
+    /// list of (offset, payload) does, walked linearly, through pushes, appends, partial and
+    /// whole acknowledgments (stale ones included) and ranges starting and ending anywhere.
+    #[test]
+    fn ranges_match_a_linear_walk() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut q = SendBuffer::new();
+        // The reference: every payload with its stream offset, trimmed by hand.
+        let mut list: Vec<(u64, SharedBytes)> = Vec::new();
+        let mut start = 0u64;
+        let mut end = 0u64;
+        for round in 0..400 {
+            match rnd(4) {
+                0 => {
+                    let n = rnd(40) as usize;
+                    let p = SharedBytes::from(vec![round as u8; n]);
+                    q.push(p.clone());
+                    if n > 0 {
+                        list.push((end, p));
+                        end += n as u64;
+                    }
+                }
+                1 => {
+                    let mut batch: VecDeque<SharedBytes> = (0..rnd(5))
+                        .map(|i| SharedBytes::from(vec![i as u8; rnd(30) as usize]))
+                        .collect();
+                    let room = rnd(120) as usize;
+                    let fits = batch.iter().all(|p| !p.is_empty())
+                        && batch.iter().map(Payload::len).sum::<usize>() <= room;
+                    let copy: Vec<SharedBytes> = batch.iter().cloned().collect();
+                    match q.append_if_fits(&mut batch, room) {
+                        Some(n) => {
+                            assert!(fits && batch.is_empty());
+                            let before = end;
+                            for p in copy {
+                                end += p.len() as u64;
+                                list.push((end - p.len() as u64, p));
+                            }
+                            assert_eq!(n as u64, end - before);
+                        }
+                        None => assert!(!fits && batch.len() == copy.len()),
+                    }
+                }
+                2 => {
+                    let to = start.saturating_sub(5) + rnd(end - start.saturating_sub(5) + 8);
+                    q.ack_to(to);
+                    let to = to.min(end);
+                    list.retain(|(off, p)| off + p.len() as u64 > to);
+                    if let Some((off, p)) = list.first_mut()
+                        && *off < to
+                    {
+                        *p = p.slice((to - *off) as usize..p.len());
+                        *off = to;
+                    }
+                    start = start.max(to);
+                }
+                _ => {}
+            }
+            assert_eq!((q.start(), q.end()), (start, end));
+            for _ in 0..4 {
+                let from = start + rnd(end - start + 1);
+                let len = rnd(end - from + 1) as usize;
+                let to = from + len as u64;
+                let want: Vec<Vec<u8>> = list
+                    .iter()
+                    .filter(|(off, p)| off + (p.len() as u64) > from && *off < to)
+                    .map(|(off, p)| {
+                        let s = from.saturating_sub(*off) as usize;
+                        let e = ((to - off) as usize).min(p.len());
+                        p.as_bytes()[s..e].to_vec()
+                    })
+                    .collect();
+                let got: Vec<Vec<u8>> = q
+                    .range(from, len)
+                    .iter()
+                    .map(|p| p.as_bytes().to_vec())
+                    .collect();
+                assert_eq!(got, want, "round {round}: range({from}, {len})");
+            }
+        }
     }
 }
