@@ -202,11 +202,13 @@ impl Kernel {
         // destroyed then, not when the time-wait state ends.
         let timewait = s.orphan && matches!(c.state(), tcp::State::FinWait2 | tcp::State::TimeWait);
         let acked = c.send_stream_acked();
+        // With nothing sent the socket's `inet_id` stands as read: no second lookup.
+        let sent = !segs.is_empty();
         for seg in segs.drain(..) {
             let used = self.tcp_transmit(&flow, mss, seg);
             flow.inet_id = flow.inet_id.map(|i| i.wrapping_add(used));
         }
-        if let (Some(s), Some(id)) = (self.socks.map.get_mut(&sk), flow.inet_id) {
+        if sent && let (Some(s), Some(id)) = (self.socks.map.get_mut(&sk), flow.inet_id) {
             s.inet_id = id;
         }
         for e in events.drain(..) {
@@ -408,17 +410,24 @@ fn tcp_for_each_skb(
 ) {
     // MAX_SKB_FRAGS payload pieces per skb, moved straight into its frags.
     let n = seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1);
-    let mut payload = seg.payload.into_iter();
+    let mut payload = seg.payload;
     let mut seq = seg.seq;
     for i in 0..n {
-        let frags: Vec<Frag> = payload
-            .by_ref()
-            .take(MAX_SKB_FRAGS)
-            .map(|d| d.frag)
-            .collect();
         let first = i == 0;
         let last = i + 1 == n;
-        let len: usize = frags.iter().map(Frag::len).sum();
+        // The last (usually only) skb's frags take the payload vector whole: mapping a
+        // vector's own `into_iter()` collects in place, so its allocation becomes the frag
+        // array instead of one being allocated and the other freed per skb.
+        let mut len = 0usize;
+        let frag = |d: SkbData| {
+            len += d.frag.len();
+            d.frag
+        };
+        let frags: Vec<Frag> = if last {
+            std::mem::take(&mut payload).into_iter().map(frag).collect()
+        } else {
+            payload.drain(..MAX_SKB_FRAGS).map(frag).collect()
+        };
         let mut flags = TcpFlags::default();
         if seg.flags.syn && first {
             flags.insert(TcpFlags::SYN);
