@@ -129,21 +129,19 @@ impl<P: Payload> SendBuffer<P> {
             0 => self.start,
             i => self.ends[i - 1],
         };
-        // An exact-size iterator: collected into one allocation of the right size.
-        self.chunks
-            .range(first..last)
-            .map(|p| {
-                let n = p.len();
-                let s = from.saturating_sub(off) as usize;
-                let e = ((to - off) as usize).min(n);
-                off += n as u64;
-                if s == 0 && e == n {
-                    p.clone()
-                } else {
-                    p.slice(s..e)
-                }
-            })
-            .collect()
+        let mut out = Vec::with_capacity(last - first);
+        for p in self.chunks.range(first..last) {
+            let n = p.len();
+            let s = from.saturating_sub(off) as usize;
+            let e = ((to - off) as usize).min(n);
+            off += n as u64;
+            out.push(if s == 0 && e == n {
+                p.clone()
+            } else {
+                p.slice(s..e)
+            });
+        }
+        out
     }
 
     pub(crate) fn clear(&mut self) {
