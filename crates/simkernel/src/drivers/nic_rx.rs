@@ -25,6 +25,7 @@ use crate::PAGE_SIZE;
 use crate::kernel::Kernel;
 use crate::net::core::dev::{DevId, DeviceKind};
 use crate::net::core::gro::GroList;
+use crate::net::core::page_pool::RxPageRing;
 use crate::net::core::skbuff::{Frag, IpSummed, NapiSkbCache, Skb};
 use crate::net::ethtool::{FlowType, NtupleAction, NtupleRule};
 use crate::time::{Duration, Instant, KernelEvent};
@@ -285,7 +286,12 @@ pub const RX_COPYBREAK: usize = 256;
 ///
 /// Kernel: the drivers' `build_skb()` + `eth_get_headlen()` header pull (mlx5e
 /// `mlx5e_skb_from_cqe_nonlinear()`, bnxt `bnxt_rx_page_skb()`).
-fn nic_build_skb(cache: &mut NapiSkbCache, frame: Vec<u8>, tcp: Option<&Flow>) -> Skb {
+fn nic_build_skb(
+    cache: &mut NapiSkbCache,
+    pages: &mut RxPageRing,
+    frame: Vec<u8>,
+    tcp: Option<&Flow>,
+) -> Skb {
     let Some(f) = tcp else {
         return Skb::linear(frame);
     };
@@ -303,7 +309,7 @@ fn nic_build_skb(cache: &mut NapiSkbCache, frame: Vec<u8>, tcp: Option<&Flow>) -
     // (`napi_alloc_skb()` + memcpy) is not.
     skb.pp_recycle = true;
     skb.frags.push(Frag::Page {
-        bytes: crate::net::core::skbuff::Page::new_buf(frame),
+        bytes: pages.page(frame),
         off: hlen,
         len,
     });
@@ -494,7 +500,13 @@ impl Kernel {
         }
         self.napi_gro_flush(dev, &mut gro);
         if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) {
-            n.napi.gro = gro;
+            // What `mem::take` left in its place: nothing in a poll reaches the NAPI
+            // instance's GRO state but through `gro`, so it is the empty default, which never
+            // allocated; forgetting it skips a drop walk that would free nothing.
+            let left = std::mem::replace(&mut n.napi.gro, gro);
+            if left.is_unused() {
+                std::mem::forget(left);
+            }
             n.napi.taken = descs;
             if !n.napi.ring.is_empty() && n.napi.sched_at.is_none() {
                 self.nic_napi_schedule(dev, self.clock());
@@ -536,7 +548,7 @@ impl Kernel {
             .filter(|_| rxq.mp.as_ref().and_then(|m| m.binding()).is_some());
         let rings = d.ethtool.rings;
         let len = frame.len() as u64;
-        let cache = &mut gro.skb_cache;
+        let (cache, pages) = (&mut gro.skb_cache, &mut gro.rx_pages);
         let mut skb = match (devmem_pool, tcp) {
             (Some(pp), Some(f)) if rings.tcp_data_split == TcpDataSplit::Enabled => {
                 let doff = frame.get(f.l4 + 12).map_or(20, |b| usize::from(b >> 4) * 4);
@@ -549,10 +561,10 @@ impl Kernel {
                     };
                     skb
                 } else {
-                    nic_build_skb(cache, frame, tcp.as_ref())
+                    nic_build_skb(cache, pages, frame, tcp.as_ref())
                 }
             }
-            _ => nic_build_skb(cache, frame, tcp.as_ref()),
+            _ => nic_build_skb(cache, pages, frame, tcp.as_ref()),
         };
         skb.ip_summed = csum;
         // The drivers report the NIC's RSS hash (`skb_set_hash()`, NETIF_F_RXHASH on).

@@ -41,6 +41,7 @@
 
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
+use crate::net::core::page_pool::RxPageRing;
 use crate::net::core::skbuff::{Frag, GsoType, IpSummed, MAX_SKB_FRAGS, NapiSkbCache, Page, Skb};
 use wire::checksum;
 use wire::{IpProtocol, TcpFlags};
@@ -230,12 +231,23 @@ pub struct GroList {
     /// The NAPI instance's skb cache: merged segments' heads go back to it, the driver
     /// builds the next frames from it.
     pub(crate) skb_cache: NapiSkbCache,
+    /// The NAPI instance's RX pages, reused for the next frames the driver builds once the
+    /// stack has released them.
+    pub(crate) rx_pages: RxPageRing,
 }
 
 impl GroList {
     /// Skbs held right now.
     pub fn held(&self) -> usize {
         self.held.iter().map(Vec::len).sum()
+    }
+
+    /// Whether nothing in the list ever allocated (a `Default` one): dropping it frees
+    /// nothing.
+    pub(crate) fn is_unused(&self) -> bool {
+        self.held.iter().all(|h| h.capacity() == 0)
+            && self.skb_cache.is_unused()
+            && self.rx_pages.is_unused()
     }
 }
 

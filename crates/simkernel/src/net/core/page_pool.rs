@@ -5,12 +5,14 @@
 //! last in-flight buffer comes back (kernel: `mp_dmabuf_devmem_destroy()`).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::PAGE_SIZE;
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::netdev_rx_queue::MemoryProvider;
 use crate::net::core::netmem::NetIov;
+use crate::net::core::skbuff::{Page, PageBuf};
 
 /// A page pool id (global, from 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -69,6 +71,54 @@ impl Default for PagePoolRegistry {
             pools: BTreeMap::new(),
             next_id: 1,
         }
+    }
+}
+
+/// How many RX pages an [`RxPageRing`] keeps a reference to.
+const RX_PAGE_RING: usize = 256;
+
+/// The RX pages a NAPI instance handed to the stack, for reuse once the stack lets go of
+/// them: the emulated NIC's RX buffers ([`PageBuf`]) are shared by reference count, and a
+/// page whose only reference is the ring's is reposted with a later frame instead of being
+/// freed and allocated again.
+///
+/// Kernel: the drivers' RX page reuse by reference count (`ixgbe_can_reuse_rx_page()`,
+/// `i40e_can_reuse_rx_page()`: the driver keeps a reference to each RX page and reuses one
+/// whose count shows the stack released it), the page pool's recycling in the emulator's
+/// terms. Only the allocation is reused: the page's bytes are the new frame's, as a new
+/// page's would be, and nothing reads a page's reference count or identity.
+#[derive(Debug, Default)]
+pub struct RxPageRing {
+    /// The pages, walked round by `next`.
+    pages: Vec<PageBuf>,
+    /// The slot the next frame looks at first.
+    next: usize,
+}
+
+impl RxPageRing {
+    /// A page holding `bytes` (what [`Page::new_buf`] makes): the page in the ring's next
+    /// slot when nobody else references it any more (its old buffer freed as dropping it
+    /// would have), else a new page, kept in the ring while it has room. Either way the
+    /// walk moves on, so a page held for long does not stop the others' reuse.
+    pub fn page(&mut self, bytes: Vec<u8>) -> PageBuf {
+        let (i, n) = (self.next, self.pages.len());
+        if let Some(slot) = self.pages.get_mut(i) {
+            self.next = if i + 1 < n { i + 1 } else { 0 };
+            if let Some(p) = Rc::get_mut(slot) {
+                p.refill(bytes);
+                return Rc::clone(slot);
+            }
+        }
+        let page = Page::new_buf(bytes);
+        if self.pages.len() < RX_PAGE_RING {
+            self.pages.push(Rc::clone(&page));
+        }
+        page
+    }
+
+    /// Whether the ring never allocated.
+    pub(crate) fn is_unused(&self) -> bool {
+        self.pages.capacity() == 0
     }
 }
 
@@ -196,5 +246,46 @@ impl Kernel {
                 io_uring: matches!(p.provider, Some(MemoryProvider::IoUring(_))),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reused page holds exactly the new frame, as a new page would; a page the stack
+    /// still holds is never reused, and keeps its bytes.
+    #[test]
+    fn rx_page_ring_reuses_only_released_pages() {
+        let mut ring = RxPageRing::default();
+        let a = ring.page(vec![1; 3000]);
+        let a_ptr = Rc::as_ptr(&a);
+        let held = ring.page(vec![2; 3000]);
+        drop(a);
+        // `a` is free: the oldest, reused for the next frame.
+        let c = ring.page(vec![3; 10]);
+        assert_eq!(Rc::as_ptr(&c), a_ptr);
+        assert_eq!(&c[..], &[3; 10][..]);
+        // `held` is still referenced: a new page, and `held` is untouched.
+        let d = ring.page(vec![4; 5]);
+        assert!(!Rc::ptr_eq(&d, &held));
+        assert_eq!(&d[..], &[4; 5][..]);
+        assert_eq!(&held[..], &[2; 3000][..]);
+        assert_eq!(&c[..], &[3; 10][..]);
+        // Slow path and fast path agree frame after frame.
+        let mut kept = Vec::new();
+        for i in 0..1000u32 {
+            let bytes: Vec<u8> = (0..(i % 97) as u8).collect();
+            let p = ring.page(bytes.clone());
+            assert_eq!(&p[..], &Page::new_buf(bytes)[..]);
+            if i % 3 == 0 {
+                kept.push(p);
+            }
+        }
+        assert!(
+            kept.iter()
+                .enumerate()
+                .all(|(j, p)| p.len() == (j * 3 % 97))
+        );
     }
 }

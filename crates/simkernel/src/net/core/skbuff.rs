@@ -28,6 +28,13 @@ impl Page {
     pub fn new_buf(bytes: Vec<u8>) -> PageBuf {
         Rc::new(Page(bytes))
     }
+
+    /// Makes the page hold `bytes` instead, its old buffer going back for reuse as dropping
+    /// the page would send it ([`frame_buf_free`]): a page nobody else references, reused
+    /// (`crate::net::core::page_pool::RxPageRing`).
+    pub(crate) fn refill(&mut self, bytes: Vec<u8>) {
+        frame_buf_free(std::mem::replace(&mut self.0, bytes));
+    }
 }
 
 impl std::ops::Deref for Page {
@@ -133,6 +140,11 @@ impl NapiSkbCache {
             frags.clear();
             self.0.push((head, frags));
         }
+    }
+
+    /// Whether the cache never allocated.
+    pub(crate) fn is_unused(&self) -> bool {
+        self.0.capacity() == 0
     }
 }
 
