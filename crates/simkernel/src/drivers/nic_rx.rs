@@ -258,9 +258,32 @@ fn nic_select_queue_flow(k: &Kernel, dev: DevId, flow: Option<&Flow>, hash: u32)
     Some(q.min(d.real_num_rx_queues.saturating_sub(1)))
 }
 
+/// Where a TCP frame's segment is, as the NIC's parser found it ([`Flow`]): what RX
+/// processing reads of the flow after steering.
+#[derive(Debug, Clone, Copy)]
+struct RxTcp {
+    /// Offset of the TCP header ([`Flow::l4`]).
+    l4: usize,
+    /// TCP length per the IP header ([`Flow::l4_len`]).
+    l4_len: usize,
+    /// An IPv6 frame (the pseudo-header's layout).
+    v6: bool,
+}
+
+impl RxTcp {
+    /// The TCP part of `flow` (`None` when it is not TCP).
+    fn of(flow: &Flow) -> Option<RxTcp> {
+        (flow.proto == 6).then_some(RxTcp {
+            l4: flow.l4,
+            l4_len: flow.l4_len,
+            v6: flow.saddr.is_ipv6(),
+        })
+    }
+}
+
 /// Whether the TCP checksum of the frame is right (`ph_addrs`: the pseudo-header sum of
 /// its addresses, from [`rss_hash_cached`]).
-fn tcp_csum_ok(frame: &[u8], f: &Flow, ph_addrs: Option<u16>) -> bool {
+fn tcp_csum_ok(frame: &[u8], f: &RxTcp, ph_addrs: Option<u16>) -> bool {
     let Some(seg) = frame.get(f.l4..f.l4 + f.l4_len) else {
         return false;
     };
@@ -268,7 +291,7 @@ fn tcp_csum_ok(frame: &[u8], f: &Flow, ph_addrs: Option<u16>) -> bool {
         return false;
     };
     let mut acc = wire::checksum::Accumulator::new();
-    wire::checksum::pseudo_header_add_len(&mut acc, ph_addrs, f.saddr.is_ipv6(), seg.len() as u32);
+    wire::checksum::pseudo_header_add_len(&mut acc, ph_addrs, f.v6, seg.len() as u32);
     acc.add(seg);
     acc.sum() == 0xffff
 }
@@ -290,7 +313,7 @@ fn nic_build_skb(
     cache: &mut NapiSkbCache,
     pages: &mut RxPageRing,
     frame: Vec<u8>,
-    tcp: Option<&Flow>,
+    tcp: Option<&RxTcp>,
 ) -> Skb {
     let Some(f) = tcp else {
         return Skb::linear(frame);
@@ -324,8 +347,8 @@ pub const NAPI_POLL_WEIGHT: usize = 64;
 struct RxDesc {
     /// The RX queue steering chose on arrival.
     queue: u32,
-    /// The frame as the NIC's parser saw it.
-    flow: Option<Flow>,
+    /// Where its TCP segment is, as the NIC's parser saw it (`None`: not TCP).
+    tcp: Option<RxTcp>,
     /// Its RSS hash, computed once on arrival for steering and reported with the frame.
     hash: u32,
     /// The TCP pseudo-header sum of its addresses, computed with the hash (per flow).
@@ -441,7 +464,7 @@ impl Kernel {
         n.napi.filled[q] += 1;
         n.napi.ring.push_back(RxDesc {
             queue,
-            flow,
+            tcp: flow.as_ref().and_then(RxTcp::of),
             hash,
             ph_addrs,
             frame,
@@ -525,12 +548,11 @@ impl Kernel {
         }
         let RxDesc {
             queue: q,
-            flow,
+            tcp,
             hash,
             ph_addrs,
             frame,
         } = desc;
-        let tcp = flow.filter(|f| f.proto == 6);
         let csum = match &tcp {
             Some(f) if tcp_csum_ok(&frame, f, ph_addrs) => IpSummed::Unnecessary,
             Some(_) => {
