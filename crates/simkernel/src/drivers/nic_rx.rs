@@ -365,8 +365,9 @@ pub struct NicNapi {
     /// Frames the NIC received and the driver has not polled yet, in arrival order.
     ring: VecDeque<RxDesc>,
     /// The frames one poll took off the ring, kept between polls so that taking them
-    /// allocates nothing (the driver walks its completion ring in place).
-    taken: Vec<RxDesc>,
+    /// allocates nothing (the driver walks its completion ring in place). A poll that
+    /// takes every waiting frame swaps this with `ring` instead of moving them one by one.
+    taken: VecDeque<RxDesc>,
     /// Per RX queue: descriptors holding a frame the poll has not taken (index = queue).
     filled: Vec<u32>,
     /// Per RX queue: frames dropped for want of a free descriptor (index = queue).
@@ -377,8 +378,12 @@ pub struct NicNapi {
     /// and its hash is reused instead of recomputed (the emulator's shortcut; the NIC's
     /// hash unit hashes every frame).
     rss_last: Option<(RssInput, FlowSums)>,
-    /// GRO state of the NAPI instance.
-    pub gro: GroList,
+    /// GRO state of the NAPI instance (boxed: the poll takes it out of the device and puts
+    /// it back, which then moves a pointer, not the whole list).
+    pub gro: Box<GroList>,
+    /// What stands in for `gro` while a poll has it out: an empty list, never used
+    /// (nothing in a poll reaches the NAPI instance's GRO state but through the poll's).
+    gro_spare: Option<Box<GroList>>,
     /// Polls run.
     pub polls: u64,
 }
@@ -510,26 +515,25 @@ impl Kernel {
         };
         n.napi.sched_at = None;
         n.napi.polls += 1;
-        let take = n.napi.ring.len().min(NAPI_POLL_WEIGHT);
         let mut descs = std::mem::take(&mut n.napi.taken);
-        descs.extend(n.napi.ring.drain(..take));
+        if n.napi.ring.len() <= NAPI_POLL_WEIGHT {
+            // Every waiting frame: the ring and the (empty) taken list trade places.
+            std::mem::swap(&mut descs, &mut n.napi.ring);
+        } else {
+            descs.extend(n.napi.ring.drain(..NAPI_POLL_WEIGHT));
+        }
         for desc in &descs {
             // The descriptor is reposted as the poll takes the frame.
             n.napi.filled[desc.queue as usize] -= 1;
         }
-        let mut gro = std::mem::take(&mut n.napi.gro);
+        let spare = n.napi.gro_spare.take().unwrap_or_default();
+        let mut gro = std::mem::replace(&mut n.napi.gro, spare);
         for desc in descs.drain(..) {
             self.nic_rx_frame(dev, &mut gro, desc);
         }
         self.napi_gro_flush(dev, &mut gro);
         if let Some(DeviceKind::Nic(n)) = self.devices.get_mut(&dev).map(|d| &mut d.kind) {
-            // What `mem::take` left in its place: nothing in a poll reaches the NAPI
-            // instance's GRO state but through `gro`, so it is the empty default, which never
-            // allocated; forgetting it skips a drop walk that would free nothing.
-            let left = std::mem::replace(&mut n.napi.gro, gro);
-            if left.is_unused() {
-                std::mem::forget(left);
-            }
+            n.napi.gro_spare = Some(std::mem::replace(&mut n.napi.gro, gro));
             n.napi.taken = descs;
             if !n.napi.ring.is_empty() && n.napi.sched_at.is_none() {
                 self.nic_napi_schedule(dev, self.clock());

@@ -171,19 +171,48 @@ fn ipv4_csum_ok(ip: &[u8]) -> bool {
 /// what [`same_ip`] and [`can_merge`] compare are one flow that cannot merge (flush);
 /// frames that differ here are two flows, held side by side.
 fn same_flow(a: &Skb, ah: &Hdr, b: &Skb, bh: &Hdr) -> bool {
-    if a.hash != b.hash || ah.v6 != bh.v6 || a.head[..L3] != b.head[..L3] {
+    if a.hash != b.hash || ah.v6 != bh.v6 {
         return false;
     }
-    let (a3, b3) = (&a.head[L3..], &b.head[L3..]);
+    let (a, b) = (&a.head[..], &b.head[..]);
+    // The 14 bytes as two overlapping words.
+    if u64_at(a, 0) != u64_at(b, 0) || u64_at(a, L3 - 8) != u64_at(b, L3 - 8) {
+        return false;
+    }
     let ip_same = if ah.v6 {
-        a3[0] & 0xf0 == b3[0] & 0xf0
-            && a3[1] & 0x0f == b3[1] & 0x0f
-            && a3[2..4] == b3[2..4]
-            && a3[8..40] == b3[8..40]
+        a[L3] & 0xf0 == b[L3] & 0xf0
+            && a[L3 + 1] & 0x0f == b[L3 + 1] & 0x0f
+            && a[L3 + 2..L3 + 4] == b[L3 + 2..L3 + 4]
+            && u128_at(a, L3 + 8) == u128_at(b, L3 + 8)
+            && u128_at(a, L3 + 24) == u128_at(b, L3 + 24)
     } else {
-        a3[12..20] == b3[12..20]
+        u64_at(a, L3 + 12) == u64_at(b, L3 + 12)
     };
-    ip_same && a.head[ah.l4..ah.l4 + 4] == b.head[bh.l4..bh.l4 + 4]
+    ip_same && u32_at(a, ah.l4) == u32_at(b, bh.l4)
+}
+
+/// `s[at..at + N]` as an array (panics past the end, as slicing does), so that header
+/// bytes compare as machine words rather than through a `memcmp` call.
+#[inline(always)]
+fn bytes_at<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+    let mut b = [0; N];
+    b.copy_from_slice(&s[at..at + N]);
+    b
+}
+
+#[inline(always)]
+fn u32_at(s: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes(bytes_at(s, at))
+}
+
+#[inline(always)]
+fn u64_at(s: &[u8], at: usize) -> u64 {
+    u64::from_ne_bytes(bytes_at(s, at))
+}
+
+#[inline(always)]
+fn u128_at(s: &[u8], at: usize) -> u128 {
+    u128::from_ne_bytes(bytes_at(s, at))
 }
 
 /// The IP fields that must agree (`ipv6_gro_flush()` / `inet_gro_flush()`).
@@ -241,14 +270,6 @@ impl GroList {
     pub fn held(&self) -> usize {
         self.held.iter().map(Vec::len).sum()
     }
-
-    /// Whether nothing in the list ever allocated (a `Default` one): dropping it frees
-    /// nothing.
-    pub(crate) fn is_unused(&self) -> bool {
-        self.held.iter().all(|h| h.capacity() == 0)
-            && self.skb_cache.is_unused()
-            && self.rx_pages.is_unused()
-    }
 }
 
 /// Kernel: `inet_gro_flush()` (include/net/gro.h), for IPv4 `new` against the held skb
@@ -286,7 +307,7 @@ fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> Option<bool> {
         && a[al4 + 12] == b[bl4 + 12]
         && (a[al4 + 13] ^ nh.flags) & !(TCP_CWR | TCP_FIN | TCP_PSH) == 0
         && a[al4 + 14..al4 + 16] == b[bl4 + 14..bl4 + 16]
-        && a[al4 + 20..al4 + held.hdr.thlen] == b[bl4 + 20..bl4 + nh.thlen]
+        && same_options(&a[al4 + 20..al4 + held.hdr.thlen], &b[bl4 + 20..bl4 + nh.thlen])
         && same_ip(a, b, nh.v6)
         // `skb_gro_receive()`: `p->len + len >= gro_max_size` is E2BIG, `p->len` counted
         // from the IP header. No frag limit: past MAX_SKB_FRAGS the segment is chained.
@@ -302,6 +323,17 @@ fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> Option<bool> {
         Some(false)
     } else {
         inet_gro_flush(held, b)
+    }
+}
+
+/// The TCP option bytes agree (`tcp_gro_receive()`'s `memcmp()` of what follows the
+/// 20-byte header). The usual 12 bytes (NOP, NOP, timestamps) compare as one array.
+#[inline(always)]
+fn same_options(a: &[u8], b: &[u8]) -> bool {
+    if a.len() == 12 && b.len() == 12 {
+        u64_at(a, 0) == u64_at(b, 0) && u32_at(a, 8) == u32_at(b, 8)
+    } else {
+        a == b
     }
 }
 
@@ -456,5 +488,78 @@ impl Kernel {
                 self.gro_flush_one(dev, gro, b, 0);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slice compares [`same_flow`] and [`same_options`] replaced, as they were.
+    fn same_flow_slices(a: &Skb, ah: &Hdr, b: &Skb, bh: &Hdr) -> bool {
+        if a.hash != b.hash || ah.v6 != bh.v6 || a.head[..L3] != b.head[..L3] {
+            return false;
+        }
+        let (a3, b3) = (&a.head[L3..], &b.head[L3..]);
+        let ip_same = if ah.v6 {
+            a3[0] & 0xf0 == b3[0] & 0xf0
+                && a3[1] & 0x0f == b3[1] & 0x0f
+                && a3[2..4] == b3[2..4]
+                && a3[8..40] == b3[8..40]
+        } else {
+            a3[12..20] == b3[12..20]
+        };
+        ip_same && a.head[ah.l4..ah.l4 + 4] == b.head[bh.l4..bh.l4 + 4]
+    }
+
+    /// The word compares agree with the byte-slice ones when any one byte of the headers
+    /// differs, for both families and every option length.
+    #[test]
+    fn word_compares_match_slice_compares() {
+        let mut x = 0x2545_f491u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for v6 in [false, true] {
+            let l4 = if v6 { L3 + 40 } else { L3 + 20 };
+            let hdr = Hdr {
+                v6,
+                l4,
+                thlen: 32,
+                seq: 0,
+                flags: 0,
+                payload: 0,
+            };
+            let head: Vec<u8> = (0..l4 + 32).map(|_| next() as u8).collect();
+            let a = Skb::linear(head.clone());
+            for i in 0..head.len() {
+                for flip in [0u8, 0x01, 0x10, 0x80] {
+                    let mut h = head.clone();
+                    h[i] ^= flip;
+                    let b = Skb::linear(h);
+                    assert_eq!(
+                        same_flow(&a, &hdr, &b, &hdr),
+                        same_flow_slices(&a, &hdr, &b, &hdr),
+                        "v6 {v6} byte {i} flip {flip:#x}"
+                    );
+                }
+            }
+            let mut b = Skb::linear(head.clone());
+            b.hash = 1;
+            assert!(!same_flow(&a, &hdr, &b, &hdr));
+        }
+        for len in (0..=40).step_by(4) {
+            let a: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            assert!(same_options(&a, &a));
+            for i in 0..len {
+                let mut b = a.clone();
+                b[i] ^= 1 << (next() % 8);
+                assert!(!same_options(&a, &b), "len {len} byte {i}");
+            }
+        }
+        assert!(!same_options(&[0; 12], &[0; 16]));
     }
 }

@@ -115,11 +115,6 @@ impl RxPageRing {
         }
         page
     }
-
-    /// Whether the ring never allocated.
-    pub(crate) fn is_unused(&self) -> bool {
-        self.pages.capacity() == 0
-    }
 }
 
 impl Kernel {

@@ -118,17 +118,23 @@ pub struct NapiSkbCache(Vec<(Vec<u8>, Vec<Frag>)>);
 
 impl NapiSkbCache {
     /// Kernel: `napi_skb_cache_get()`: an empty skb whose head has room for `head_cap`
-    /// bytes and whose frag array has room for [`MAX_SKB_FRAGS`].
+    /// bytes and whose frag array has room for [`MAX_SKB_FRAGS`]. An empty cache allocates
+    /// both at their size (`kmem_cache_alloc_bulk()` refilling it), not by growing empty
+    /// vectors.
     #[inline]
     pub fn get(&mut self, head_cap: usize) -> Skb {
-        let (mut head, mut frags) = self.0.pop().unwrap_or_default();
-        head.reserve(head_cap);
-        frags.reserve(MAX_SKB_FRAGS);
-        Skb {
-            head,
-            frags,
-            ..Skb::default()
-        }
+        let (head, frags) = match self.0.pop() {
+            Some((mut head, mut frags)) => {
+                head.reserve(head_cap);
+                frags.reserve(MAX_SKB_FRAGS);
+                (head, frags)
+            }
+            None => (
+                Vec::with_capacity(head_cap),
+                Vec::with_capacity(MAX_SKB_FRAGS),
+            ),
+        };
+        Skb::from_parts(head, frags)
     }
 
     /// Kernel: `napi_skb_cache_put()`: keep a consumed skb's `head` and `frags` (emptied
@@ -140,11 +146,6 @@ impl NapiSkbCache {
             frags.clear();
             self.0.push((head, frags));
         }
-    }
-
-    /// Whether the cache never allocated.
-    pub(crate) fn is_unused(&self) -> bool {
-        self.0.capacity() == 0
     }
 }
 
@@ -292,9 +293,33 @@ pub const MAX_SKB_FRAGS: usize = 17;
 impl Skb {
     /// An skb whose payload is all in the linear head.
     pub fn linear(head: Vec<u8>) -> Self {
+        Skb::from_parts(head, Vec::new())
+    }
+
+    /// An skb of `head` and `frags` with every other field at its default, built field by
+    /// field (a `..Skb::default()` would make, then drop, a default head and frag array).
+    #[inline]
+    fn from_parts(head: Vec<u8>, frags: Vec<Frag>) -> Self {
         Skb {
             head,
-            ..Skb::default()
+            frags,
+            dev: None,
+            protocol: 0,
+            mac_header: 0,
+            network_header: 0,
+            transport_header: 0,
+            ip_summed: IpSummed::None,
+            csum_start: 0,
+            csum_offset: 0,
+            gso_size: 0,
+            gso_type: GsoType::None,
+            mark: 0,
+            priority: 0,
+            tstamp: 0,
+            pkt_type: PktType::Host,
+            tc_at_ingress: false,
+            hash: 0,
+            pp_recycle: false,
         }
     }
 
@@ -362,6 +387,25 @@ impl crate::kernel::Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The field-by-field constructor builds what `..Skb::default()` did.
+    #[test]
+    fn from_parts_is_default_but_buffers() {
+        let skb = Skb::from_parts(vec![1, 2], Vec::new());
+        let want = Skb {
+            head: vec![1, 2],
+            ..Skb::default()
+        };
+        assert_eq!(format!("{skb:?}"), format!("{want:?}"));
+        let mut cache = NapiSkbCache::default();
+        let got = cache.get(80);
+        assert!(got.head.capacity() >= 80 && got.frags.capacity() >= MAX_SKB_FRAGS);
+        assert_eq!(format!("{got:?}"), format!("{:?}", Skb::default()));
+        cache.put(vec![7; 10], vec![]);
+        let got = cache.get(80);
+        assert!(got.head.is_empty() && got.head.capacity() >= 80);
+        assert!(got.frags.capacity() >= MAX_SKB_FRAGS);
+    }
 
     #[test]
     fn readable_until_a_niov_frag() {
