@@ -125,21 +125,31 @@ impl<P: Payload> SendBuffer<P> {
         if first >= last {
             return Vec::new();
         }
-        let mut off = match first {
+        // The first chunk may start before `from` and the last end after `to`: they are
+        // sliced (or cloned when whole); every chunk between lies inside the range and is
+        // cloned as one run (one capacity check, no per-chunk offset arithmetic).
+        let start_of = |i: usize| match i {
             0 => self.start,
             i => self.ends[i - 1],
         };
-        let mut out = Vec::with_capacity(last - first);
-        for p in self.chunks.range(first..last) {
-            let n = p.len();
-            let s = from.saturating_sub(off) as usize;
-            let e = ((to - off) as usize).min(n);
-            off += n as u64;
-            out.push(if s == 0 && e == n {
+        let part = |p: &P, s: usize, e: usize| {
+            if s == 0 && e == p.len() {
                 p.clone()
             } else {
                 p.slice(s..e)
-            });
+            }
+        };
+        let mut out = Vec::with_capacity(last - first);
+        let head_off = start_of(first);
+        let head = &self.chunks[first];
+        let s = (from - head_off) as usize;
+        let e = ((to - head_off) as usize).min(head.len());
+        out.push(part(head, s, e));
+        if last - first > 1 {
+            out.extend(self.chunks.range(first + 1..last - 1).cloned());
+            let tail = &self.chunks[last - 1];
+            let e = ((to - start_of(last - 1)) as usize).min(tail.len());
+            out.push(part(tail, 0, e));
         }
         out
     }
