@@ -808,24 +808,31 @@ impl<'a> TcpRepr<'a> {
         packet: &mut TcpPacket<T>,
         header_len: usize,
     ) {
-        packet.set_src_port(self.src_port);
-        packet.set_dst_port(self.dst_port);
-        packet.set_seq_number(self.seq_number);
-        packet.set_ack_number(self.ack_number.unwrap_or_default());
-        packet.set_header_len(header_len as u8);
         let mut flags = self.flags;
         flags.remove(TcpFlags::ACK);
         if self.ack_number.is_some() {
             flags.insert(TcpFlags::ACK);
         }
-        packet.set_flags(flags);
-        packet.set_window_len(self.window_len);
-        packet.set_checksum(0);
-        packet.set_urgent_at(self.urgent_pointer);
-        let mut buf = packet.options_mut();
-        self.for_each_option(|option| {
-            buf = option.emit(std::mem::take(&mut buf));
-        });
+        // The fixed 20 bytes are laid out on the stack and written with one bounds check
+        // (the same bytes the field setters write, checksum 0).
+        let mut fixed = [0u8; HEADER_LEN];
+        fixed[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
+        fixed[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
+        fixed[field::SEQ_NUM].copy_from_slice(&self.seq_number.0.to_be_bytes());
+        let ack = self.ack_number.unwrap_or_default();
+        fixed[field::ACK_NUM].copy_from_slice(&ack.0.to_be_bytes());
+        fixed[field::DATA_OFF] = (header_len as u8 / 4) << 4;
+        fixed[field::FLAGS] = flags.0;
+        fixed[field::WIN_SIZE].copy_from_slice(&self.window_len.to_be_bytes());
+        fixed[field::URGENT].copy_from_slice(&self.urgent_pointer.to_be_bytes());
+        packet.buffer.as_mut()[..HEADER_LEN].copy_from_slice(&fixed);
+        // Every option takes at least one byte, so a bare header has none to lay out.
+        if header_len > HEADER_LEN {
+            let mut buf = packet.options_mut();
+            self.for_each_option(|option| {
+                buf = option.emit(std::mem::take(&mut buf));
+            });
+        }
     }
 
     /// Write the whole segment (header and payload) into a buffer of exactly
@@ -1419,6 +1426,36 @@ mod test {
             let sent = parsed.sack_ranges.iter().flatten().count();
             prop_assert_eq!(&parsed.sack_ranges[..sent], &repr.sack_ranges[..sent]);
             prop_assert_eq!(TcpRepr { sack_ranges: repr.sack_ranges, ..parsed }, repr);
+        }
+
+        /// The fixed header laid out on the stack and copied once is byte for byte what the
+        /// field setters write (every byte of the 20 covered, options after it).
+        #[test]
+        fn prop_fixed_header_matches_field_setters((repr, _payload) in arb_repr()) {
+            let hlen = repr.header_len();
+            let mut got = vec![0xa5; hlen];
+            repr.emit_header(&mut TcpPacket::new_unchecked(&mut got), &src(), &dst(), 0, TcpChecksum::Zero).unwrap();
+            let mut want = vec![0x5a; hlen];
+            let mut p = TcpPacket::new_unchecked(&mut want);
+            p.set_src_port(repr.src_port);
+            p.set_dst_port(repr.dst_port);
+            p.set_seq_number(repr.seq_number);
+            p.set_ack_number(repr.ack_number.unwrap_or_default());
+            p.set_header_len(hlen as u8);
+            let mut flags = repr.flags;
+            flags.remove(TcpFlags::ACK);
+            if repr.ack_number.is_some() {
+                flags.insert(TcpFlags::ACK);
+            }
+            p.set_flags(flags);
+            p.set_window_len(repr.window_len);
+            p.set_checksum(0);
+            p.set_urgent_at(repr.urgent_pointer);
+            let mut buf = p.options_mut();
+            repr.for_each_option(|option| {
+                buf = option.emit(std::mem::take(&mut buf));
+            });
+            prop_assert_eq!(got, want);
         }
 
         #[test]
