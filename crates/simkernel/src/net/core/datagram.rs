@@ -69,6 +69,8 @@ pub fn zerocopy_fill_skb_from_devmem(
     out.reserve(pages.min(4096));
     let mut bytes = 0usize;
     let mut skb_start = out.len();
+    // Frags and bytes of the skb in progress (`out[skb_start..]`).
+    let mut nr_frags = 0usize;
     let mut cur_len = 0usize;
     for v in iov {
         let (base, len) = match *v {
@@ -83,11 +85,12 @@ pub fn zerocopy_fill_skb_from_devmem(
         };
         let mut done = 0usize;
         while done < len {
-            if out.len() - skb_start == MAX_SKB_FRAGS || cur_len >= size_goal {
+            if nr_frags == MAX_SKB_FRAGS || cur_len >= size_goal {
                 // -EMSGSIZE with progress: this skb is complete, start the next one.
                 bytes += cur_len;
-                skb_end(out.len());
-                skb_start = out.len();
+                skb_start += nr_frags;
+                skb_end(skb_start);
+                nr_frags = 0;
                 cur_len = 0;
             }
             let off = base
@@ -110,13 +113,14 @@ pub fn zerocopy_fill_skb_from_devmem(
                 unreadable: true,
                 rx_ref: None,
             });
+            nr_frags += 1;
             cur_len += size;
             done += size;
         }
     }
-    if out.len() > skb_start {
+    if nr_frags > 0 {
         bytes += cur_len;
-        skb_end(out.len());
+        skb_end(skb_start + nr_frags);
     }
     (bytes, None)
 }

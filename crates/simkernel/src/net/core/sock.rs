@@ -338,8 +338,13 @@ pub struct SockTable {
     pub(crate) rx_release: Rc<RefCell<Vec<NetIov>>>,
     /// Scratch for [`Kernel::tcp_push`]: the segments and events one push drains from a
     /// connection, kept between pushes so a push does not allocate (a nested push, through
-    /// loopback, finds them taken and uses fresh ones).
-    pub(crate) push_scratch: (Vec<tcp::Segment<SkbData>>, Vec<tcp::Event>),
+    /// loopback, finds them taken and uses fresh ones). `None` while a push holds them, so
+    /// putting them back drops nothing but an empty slot.
+    pub(crate) push_scratch: Option<(Vec<tcp::Segment<SkbData>>, Vec<tcp::Event>)>,
+    /// Scratch for `tcp_sendmsg()`: the (empty) frag queue of the last finished sendmsg,
+    /// whose allocation the next one fills (a concurrent sendmsg finds it taken and starts
+    /// with a fresh one).
+    pub(crate) sendmsg_scratch: VecDeque<SkbData>,
     /// Scratch for `tcp_rcv()`: the payload vector of the segment parsed from a received
     /// skb, handed back empty by [`tcp::Connection::handle_segment_in`] and kept for the
     /// next skb (one allocation per data skb before; a nested receive finds it taken and
@@ -539,10 +544,14 @@ impl Kernel {
     /// Return the RX references dropped since the last call to their page pools.
     pub fn pp_release_deferred(&mut self) {
         loop {
-            let batch: Vec<NetIov> = std::mem::take(&mut *self.socks.rx_release.borrow_mut());
-            if batch.is_empty() {
-                return;
-            }
+            // Looked at before anything is taken: most calls (every tcp_push) find it empty.
+            let batch: Vec<NetIov> = {
+                let mut pending = self.socks.rx_release.borrow_mut();
+                if pending.is_empty() {
+                    return;
+                }
+                std::mem::take(&mut *pending)
+            };
             for niov in batch {
                 if let Some(pp) = niov.pp() {
                     self.page_pool_put_netmem(pp, niov);

@@ -417,6 +417,30 @@ impl Kernel {
         flags: u32,
         prog: &mut SendProgress,
     ) -> Option<KResult<usize>> {
+        if !prog.started && prog.pending.is_empty() {
+            // The frag queue's allocation is the last finished call's (an emulator buffer,
+            // no kernel state): one VecDeque growth and free fewer per sendmsg.
+            prog.pending = std::mem::take(&mut self.socks.sendmsg_scratch);
+        }
+        let r = self.tcp_sendmsg_step(sk, iov, control, flags, prog);
+        // Finished with every payload queued (or none taken): the empty queue goes back for
+        // the next call. Leftovers (a non-blocking partial send) stay with `prog`.
+        if r.is_some() && prog.pending.is_empty() {
+            self.socks.sendmsg_scratch = std::mem::take(&mut prog.pending);
+        }
+        r
+    }
+
+    /// One pass of [`Kernel::tcp_sendmsg`]: prepare on the first call, then move what
+    /// fits into the send queue and push.
+    fn tcp_sendmsg_step(
+        &mut self,
+        sk: SockId,
+        iov: &[UserIov<'_>],
+        control: &[u8],
+        flags: u32,
+        prog: &mut SendProgress,
+    ) -> Option<KResult<usize>> {
         if !prog.started {
             prog.started = true;
             if let Err(e) = self.tcp_sendmsg_prepare(sk, iov, control, flags, prog) {

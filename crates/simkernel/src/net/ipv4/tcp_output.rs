@@ -186,7 +186,7 @@ impl Kernel {
             oif,
             inet_id: Some(s.inet_id),
         };
-        let (mut segs, mut events) = std::mem::take(&mut self.socks.push_scratch);
+        let (mut segs, mut events) = self.socks.push_scratch.take().unwrap_or_default();
         while let Some(seg) = c.poll_transmit(now, max_payload) {
             segs.push(seg);
         }
@@ -214,7 +214,7 @@ impl Kernel {
         for e in events.drain(..) {
             self.tcp_event(sk, e, acked);
         }
-        self.socks.push_scratch = (segs, events);
+        self.socks.push_scratch = Some((segs, events));
         if let Some(at) = deadline {
             self.tcp_arm_timer(sk, at);
         }
