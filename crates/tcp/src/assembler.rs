@@ -4,6 +4,7 @@
 //! BTreeMap keyed by 64-bit stream offset). Received chunks are stored as they arrived; where
 //! they overlap data already held, only the missing part is kept (a `slice`), never merged.
 
+use core::ops::ControlFlow;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::payload::Payload;
@@ -120,6 +121,38 @@ impl<P: Payload> Assembler<P> {
         self.ready_len -= out.len();
         Some(out)
     }
+
+    /// Up to `max` bytes of in-order data into `f`, chunk by chunk as repeated
+    /// [`read`](Self::read)s of what is left of `max` hand them out, until `f` breaks (the
+    /// chunk it breaks on is read all the same), `max` bytes went or nothing is ready.
+    /// Returns the bytes read.
+    pub(crate) fn read_each(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(P) -> ControlFlow<()>,
+    ) -> usize {
+        let mut left = max;
+        while left > 0 {
+            let Some(front) = self.ready.pop_front() else {
+                break;
+            };
+            let len = front.len();
+            let out = if len > left {
+                let rest = front.slice(left..len);
+                let head = front.slice(0..left);
+                self.ready.push_front(rest);
+                head
+            } else {
+                front
+            };
+            left -= len.min(left);
+            if f(out).is_break() {
+                break;
+            }
+        }
+        self.ready_len -= max - left;
+        max - left
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +191,45 @@ mod tests {
         assert_eq!(a.insert(2, p("cd")), 0);
         assert_eq!(a.insert(12, p("mnop")), 2);
         assert_eq!(drain(&mut a), vec![b"op".to_vec()]);
+    }
+
+    /// `read_each` hands out the chunks repeated `read`s of what is left hand out, and stops
+    /// where its closure breaks, for every split point and break position.
+    #[test]
+    fn read_each_matches_reads() {
+        let fill = || {
+            let mut a = Assembler::new();
+            a.insert(0, p("abc"));
+            a.insert(3, p("defgh"));
+            a.insert(8, p("ij"));
+            a
+        };
+        for max in 0..12 {
+            for stop_after in 1..5 {
+                let mut a = fill();
+                let mut want = Vec::new();
+                let mut left = max;
+                while want.len() < stop_after {
+                    let Some(c) = a.read(left) else { break };
+                    left -= c.len();
+                    want.push(c.as_bytes().to_vec());
+                }
+                let mut b = fill();
+                let mut got = Vec::new();
+                let n = b.read_each(max, |c| {
+                    got.push(c.as_bytes().to_vec());
+                    if got.len() == stop_after {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
+                assert_eq!(got, want, "max {max}, stop after {stop_after}");
+                assert_eq!(n, max - left);
+                assert_eq!(b.ready_len(), a.ready_len());
+                assert_eq!(drain(&mut b), drain(&mut a));
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod timers;
 
 use core::fmt;
 use core::net::SocketAddr;
+use core::ops::ControlFlow;
 use std::collections::VecDeque;
 
 use self::ack_sched::AckSched;
@@ -502,6 +503,33 @@ impl<P: Payload> Connection<P> {
     /// Kernel: tcp_recvmsg() → __tcp_cleanup_rbuf().
     pub fn recv(&mut self, max: usize) -> Option<P> {
         let p = self.assembler.read(max)?;
+        self.recv_done();
+        Some(p)
+    }
+
+    /// Reads up to `max` bytes of in-order data chunk by chunk into `f`, each chunk as
+    /// [`recv`](Self::recv) would return it (the last one cut at what is left of `max`),
+    /// until `f` breaks, `max` bytes went or the queue is empty. A chunk `f` breaks on has
+    /// left the queue all the same (the caller keeps it). Returns the bytes read.
+    ///
+    /// The window-update and ACK-on-read check is made once, after the chunks, when any
+    /// were read, as the kernel's tcp_recvmsg_locked() copies its skbs and then calls
+    /// tcp_cleanup_rbuf() once. It decides as a check after every chunk (what `recv` makes)
+    /// would: reading changes neither the advertised remainder nor the unacknowledged bytes,
+    /// the free window only grows, and the queue, once empty, stays empty, so no condition
+    /// met after one chunk fails after a later one.
+    pub fn recv_each(&mut self, max: usize, f: impl FnMut(P) -> ControlFlow<()>) -> usize {
+        let n = self.assembler.read_each(max, f);
+        if n > 0 {
+            self.recv_done();
+        }
+        n
+    }
+
+    /// The window-update and ACK-on-read check after a read that returned data: queue an
+    /// ACK when the window grew enough or a pushed segment was drained.
+    /// Kernel: tcp_recvmsg() → __tcp_cleanup_rbuf().
+    fn recv_done(&mut self) {
         if self.state.is_synchronized() && !self.fin_received {
             // Window update when the advertised remainder fell to half the maximum and the
             // window now at least doubles it; receiver SWS avoidance (RFC 9293 §3.8.6.2.2)
@@ -522,7 +550,6 @@ impl<P: Payload> Connection<P> {
                 self.ack_now = true;
             }
         }
-        Some(p)
     }
 
     /// Shut the write side (`shutdown(SHUT_WR)`): a FIN follows the queued data.
@@ -708,6 +735,88 @@ mod tests {
         c.handle_segment(t0, ack);
         assert_eq!(c.state(), State::Established);
         c
+    }
+
+    /// One `recv_each` per read sends the same ACKs (sequence, acknowledgment, window) at
+    /// the same moments as `recv` chunk by chunk with the check after every chunk, and
+    /// leaves the same bytes queued, through in-order and out-of-order arrivals (several
+    /// chunks per segment, some pushed) and reads of every size, some stopped early.
+    #[test]
+    fn recv_each_acks_as_recv_per_chunk() {
+        let t = Instant::from_millis(2);
+        // (segment start in payload bytes, chunk sizes, PSH) then a read of
+        // (max, chunks before the reader stops).
+        let arrivals: &[(u64, &[usize], bool)] = &[
+            (0, &[9000, 9000, 4000], false),
+            (22_000, &[9000, 9000, 9000, 9000], true),
+            (76_000, &[9000, 1000], false),
+            (58_000, &[9000, 9000], false),
+            (86_000, &[100], true),
+            (86_100, &[60_000, 60_000, 60_000], false),
+        ];
+        let reads = [
+            (5000, 9),
+            (100_000, 2),
+            (1, 9),
+            (usize::MAX, 9),
+            (70_000, 9),
+            (200_000, 3),
+            (usize::MAX, 9),
+        ];
+        let mut read_acks = 0;
+        for (i, &(max, stop)) in reads.iter().enumerate() {
+            let (mut a, mut b) = (established(1000), established(1000));
+            let mut sent = (Vec::new(), Vec::new());
+            let mut kept = (Vec::new(), Vec::new());
+            for (j, &(start, chunks, psh)) in arrivals.iter().enumerate() {
+                let mut seg = Segment::new(4000, 80, SeqNumber(1001) + start as usize);
+                seg.ack = Some(SeqNumber(5001));
+                seg.window = 65535;
+                seg.flags.psh = psh;
+                seg.payload = chunks.iter().map(|&n| vec![j as u8; n].into()).collect();
+                for (c, out) in [(&mut a, &mut sent.0), (&mut b, &mut sent.1)] {
+                    c.handle_segment(t, seg.clone());
+                    while let Some(seg) = c.poll_transmit(t, usize::MAX) {
+                        out.push((j, false, seg.seq, seg.ack, seg.window, seg.flags));
+                    }
+                }
+                // Chunk by chunk, the check after each.
+                let mut left = max;
+                let mut n = 0;
+                while n < stop
+                    && let Some(p) = a.recv(left)
+                {
+                    left -= p.len();
+                    n += 1;
+                    kept.0.push(p);
+                }
+                // Once per read.
+                let mut n = 0;
+                b.recv_each(max, |p| {
+                    kept.1.push(p);
+                    n += 1;
+                    if n == stop {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
+                for (c, out) in [(&mut a, &mut sent.0), (&mut b, &mut sent.1)] {
+                    while let Some(seg) = c.poll_transmit(t, usize::MAX) {
+                        out.push((j, true, seg.seq, seg.ack, seg.window, seg.flags));
+                    }
+                }
+                assert_eq!(a.recv_queue_len(), b.recv_queue_len(), "read {i}");
+                assert_eq!(
+                    a.timer_deadline(Timer::DelayedAck),
+                    b.timer_deadline(Timer::DelayedAck)
+                );
+            }
+            assert_eq!(sent.0, sent.1, "read {i}: max {max}, stop after {stop}");
+            read_acks += sent.0.iter().filter(|s| s.1).count();
+            assert_eq!(kept.0, kept.1);
+        }
+        assert!(read_acks > 0, "some reads send an ACK");
     }
 
     /// `send_from` on the whole queue takes exactly what it takes payload by payload (each

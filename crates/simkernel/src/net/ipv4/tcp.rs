@@ -10,7 +10,9 @@
 //! that returns `None` while the caller must wait on the socket's wait queue (the
 //! executor's futures loop on it).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use tcp::Payload;
@@ -66,6 +68,123 @@ pub struct RecvOut {
     pub control: Vec<u8>,
     /// `msg_flags`.
     pub flags: u32,
+}
+
+/// One `recvmsg` copy in progress: what it has produced so far and the state its per-chunk
+/// rules carry from one chunk to the next (kernel: `tcp_recvmsg_locked()`'s locals).
+struct RecvCopy<'a> {
+    /// The user's buffer.
+    data: &'a mut Vec<u8>,
+    out: RecvOut,
+    flags: u32,
+    controllen: usize,
+    /// Whether the chunks taken so far were unreadable (none yet: `None`).
+    last_unreadable: Option<bool>,
+    /// Devmem tokens handed out, with the net_iov each pins.
+    new_tokens: Vec<(u32, crate::net::core::netmem::NetIov)>,
+    /// The error that stopped the copy.
+    err: Option<KernelError>,
+    /// The next devmem token id to try.
+    token_cursor: u32,
+}
+
+impl RecvCopy<'_> {
+    /// Take one chunk: `Continue` once its bytes count in `out.len`, or `Break` with the
+    /// chunk, untaken, where the read stops before it (the caller puts it back at the front
+    /// of the socket's stash). `user_frags` are the tokens already handed out.
+    #[inline]
+    fn step(
+        &mut self,
+        chunk: SkbData,
+        user_frags: &BTreeMap<u32, crate::net::core::netmem::NetIov>,
+    ) -> ControlFlow<SkbData> {
+        //= tcp_recvmsg_locked(): with MSG_TRUNC the bytes are consumed without being
+        //= copied: no user bytes, no devmem cmsgs or tokens, no MSG_SOCK_DEVMEM
+        //= requirement, and the readable/unreadable boundary does not end the read.
+        if self.flags & MSG_TRUNC != 0 {
+            self.out.len += chunk.len();
+            return ControlFlow::Continue(());
+        }
+        //= kernel-spec §8.2: a single recvmsg never mixes readable and unreadable skbs
+        if self.last_unreadable.is_some_and(|u| u != chunk.unreadable) {
+            return ControlFlow::Break(chunk);
+        }
+        if !chunk.unreadable {
+            match frag_bytes(&chunk.frag) {
+                Some(b) => crate::net::core::datagram::copy_to_user(self.data, b),
+                None => {
+                    self.err = Some(KernelError::new(EFAULT));
+                    return ControlFlow::Break(chunk);
+                }
+            }
+            self.out.len += chunk.len();
+            self.last_unreadable = Some(false);
+            return ControlFlow::Continue(());
+        }
+        if self.flags & MSG_SOCK_DEVMEM == 0 {
+            //# Unreadable skb without `MSG_SOCK_DEVMEM` → `-EFAULT` (if nothing copied yet)
+            self.err = Some(KernelError::new(EFAULT));
+            return ControlFlow::Break(chunk);
+        }
+        self.last_unreadable = Some(true);
+        let n = chunk.len();
+        if chunk.linear {
+            //# linear (header) bytes ... one SO_DEVMEM_LINEAR cmsg {frag_size = copied}
+            let d = DmabufCmsg {
+                frag_size: n as u32,
+                ..DmabufCmsg::default()
+            };
+            if !put_cmsg_notrunc(
+                &mut self.out.control,
+                self.controllen,
+                SOL_SOCKET,
+                SCM_DEVMEM_LINEAR,
+                &d.to_bytes(),
+            ) {
+                self.err = Some(KernelError::new(ETOOSMALL));
+                return ControlFlow::Break(chunk);
+            }
+            if let Some(b) = frag_bytes(&chunk.frag) {
+                self.data.extend_from_slice(b);
+            }
+            self.out.len += n;
+            return ControlFlow::Continue(());
+        }
+        let Frag::NetIov { niov, off, .. } = &chunk.frag else {
+            //# each frag must be a devmem net_iov (else `-ENODEV`)
+            self.err = Some(KernelError::new(ENODEV));
+            return ControlFlow::Break(chunk);
+        };
+        if !niov.is_devmem() {
+            self.err = Some(KernelError::new(ENODEV));
+            return ControlFlow::Break(chunk);
+        }
+        while user_frags.contains_key(&self.token_cursor) {
+            self.token_cursor += 1;
+        }
+        let token = self.token_cursor;
+        self.token_cursor += 1;
+        let d = DmabufCmsg {
+            frag_offset: niov.virtual_offset() + *off as u64,
+            frag_size: n as u32,
+            frag_token: token,
+            dmabuf_id: niov.binding_id(),
+            flags: 0,
+        };
+        if !put_cmsg_notrunc(
+            &mut self.out.control,
+            self.controllen,
+            SOL_SOCKET,
+            SCM_DEVMEM_DMABUF,
+            &d.to_bytes(),
+        ) {
+            self.err = Some(KernelError::new(ETOOSMALL));
+            return ControlFlow::Break(chunk);
+        }
+        self.new_tokens.push((token, niov.clone()));
+        self.out.len += n;
+        ControlFlow::Continue(())
+    }
 }
 
 /// Kernel: `sock_cmsg_send()` → `__sock_cmsg_send()` (net/core/sock.c) for a TCP socket:
@@ -640,128 +759,67 @@ impl Kernel {
         if !matches!(s.state, SkState::Conn(_)) {
             return Some(Err(KernelError::new(ENOTCONN)));
         }
-        let mut out = RecvOut::default();
-        let mut last_unreadable: Option<bool> = None;
-        let mut new_tokens: Vec<(u32, crate::net::core::netmem::NetIov)> = Vec::new();
-        let mut err: Option<KernelError> = None;
-        // Kernel: `xa_alloc()` on `sk_user_frags` (ALLOC1, 31-bit): the lowest free ids,
-        // increasing within one call.
-        let mut token_cursor: u32 = 1;
+        let mut rd = RecvCopy {
+            data,
+            out: RecvOut::default(),
+            flags,
+            controllen,
+            last_unreadable: None,
+            new_tokens: Vec::new(),
+            err: None,
+            // Kernel: `xa_alloc()` on `sk_user_frags` (ALLOC1, 31-bit): the lowest free ids,
+            // increasing within one call.
+            token_cursor: 1,
+        };
         // Size the user copy once (what is queued, at most `len`) instead of growing it
         // chunk by chunk: the copy is the one per-byte cost recvmsg has.
         if flags & MSG_SOCK_DEVMEM == 0 {
             let queued = s.rx_stash.iter().map(|c| c.len()).sum::<usize>()
                 + s.conn().map_or(0, |c| c.recv_queue_len());
-            data.reserve(len.min(queued));
+            rd.data.reserve(len.min(queued));
         }
-        while out.len < len && !s.shut_rd {
-            let chunk = match s.rx_stash.pop_front() {
-                Some(c) => c,
-                None => match s.conn_mut().and_then(|c| c.recv(len - out.len)) {
-                    Some(c) => c,
-                    None => break,
-                },
+        // The stash (chunks a previous call left, first) and then the connection's queue,
+        // read in one call that makes the window-update check once at the end (kernel:
+        // tcp_recvmsg_locked()'s loop, then tcp_cleanup_rbuf()). A chunk the copy stops on
+        // goes back to the front of the stash.
+        let mut stopped = false;
+        while rd.out.len < len && !s.shut_rd {
+            let Some(chunk) = s.rx_stash.pop_front() else {
+                break;
             };
-            let chunk = if chunk.len() > len - out.len {
-                let n = len - out.len;
+            let chunk = if chunk.len() > len - rd.out.len {
+                let n = len - rd.out.len;
                 s.rx_stash.push_front(chunk.slice(n..chunk.len()));
                 chunk.slice(0..n)
             } else {
                 chunk
             };
-            //= tcp_recvmsg_locked(): with MSG_TRUNC the bytes are consumed without being
-            //= copied: no user bytes, no devmem cmsgs or tokens, no MSG_SOCK_DEVMEM
-            //= requirement, and the readable/unreadable boundary does not end the read.
-            if flags & MSG_TRUNC != 0 {
-                out.len += chunk.len();
-                continue;
-            }
-            //= kernel-spec §8.2: a single recvmsg never mixes readable and unreadable skbs
-            if last_unreadable.is_some_and(|u| u != chunk.unreadable) {
+            if let ControlFlow::Break(chunk) = rd.step(chunk, &s.user_frags) {
                 s.rx_stash.push_front(chunk);
+                stopped = true;
                 break;
             }
-            if !chunk.unreadable {
-                match frag_bytes(&chunk.frag) {
-                    Some(b) => crate::net::core::datagram::copy_to_user(data, b),
-                    None => {
-                        s.rx_stash.push_front(chunk);
-                        err = Some(KernelError::new(EFAULT));
-                        break;
-                    }
-                }
-                out.len += chunk.len();
-                last_unreadable = Some(false);
-                continue;
-            }
-            if flags & MSG_SOCK_DEVMEM == 0 {
-                //# Unreadable skb without `MSG_SOCK_DEVMEM` → `-EFAULT` (if nothing copied yet)
-                s.rx_stash.push_front(chunk);
-                err = Some(KernelError::new(EFAULT));
-                break;
-            }
-            last_unreadable = Some(true);
-            let n = chunk.len();
-            if chunk.linear {
-                //# linear (header) bytes ... one SO_DEVMEM_LINEAR cmsg {frag_size = copied}
-                let d = DmabufCmsg {
-                    frag_size: n as u32,
-                    ..DmabufCmsg::default()
-                };
-                if !put_cmsg_notrunc(
-                    &mut out.control,
-                    controllen,
-                    SOL_SOCKET,
-                    SCM_DEVMEM_LINEAR,
-                    &d.to_bytes(),
-                ) {
-                    s.rx_stash.push_front(chunk);
-                    err = Some(KernelError::new(ETOOSMALL));
-                    break;
-                }
-                if let Some(b) = frag_bytes(&chunk.frag) {
-                    data.extend_from_slice(b);
-                }
-                out.len += n;
-                continue;
-            }
-            let Frag::NetIov { niov, off, .. } = &chunk.frag else {
-                //# each frag must be a devmem net_iov (else `-ENODEV`)
-                s.rx_stash.push_front(chunk);
-                err = Some(KernelError::new(ENODEV));
-                break;
-            };
-            if !niov.is_devmem() {
-                s.rx_stash.push_front(chunk);
-                err = Some(KernelError::new(ENODEV));
-                break;
-            }
-            while s.user_frags.contains_key(&token_cursor) {
-                token_cursor += 1;
-            }
-            let token = token_cursor;
-            token_cursor += 1;
-            let d = DmabufCmsg {
-                frag_offset: niov.virtual_offset() + *off as u64,
-                frag_size: n as u32,
-                frag_token: token,
-                dmabuf_id: niov.binding_id(),
-                flags: 0,
-            };
-            if !put_cmsg_notrunc(
-                &mut out.control,
-                controllen,
-                SOL_SOCKET,
-                SCM_DEVMEM_DMABUF,
-                &d.to_bytes(),
-            ) {
-                s.rx_stash.push_front(chunk);
-                err = Some(KernelError::new(ETOOSMALL));
-                break;
-            }
-            new_tokens.push((token, niov.clone()));
-            out.len += n;
         }
+        if !stopped
+            && rd.out.len < len
+            && !s.shut_rd
+            && let SkState::Conn(c) = &mut s.state
+        {
+            let (rx_stash, user_frags) = (&mut s.rx_stash, &s.user_frags);
+            c.recv_each(len - rd.out.len, |chunk| match rd.step(chunk, user_frags) {
+                ControlFlow::Continue(()) => ControlFlow::Continue(()),
+                ControlFlow::Break(chunk) => {
+                    rx_stash.push_front(chunk);
+                    ControlFlow::Break(())
+                }
+            });
+        }
+        let RecvCopy {
+            out,
+            new_tokens,
+            err,
+            ..
+        } = rd;
         // Tokens pin their net_iov: a niov already pinned by another token takes one more
         // page-pool reference (kernel: `atomic_long_inc(&niov->pp_ref_count)` per token).
         // Each token holds one page-pool reference (kernel: `atomic_long_inc(
