@@ -104,6 +104,25 @@ impl<P: Payload> Assembler<P> {
         self.next - before
     }
 
+    /// Queue `chunks`, which start at stream offset `off` and hold `len` bytes, when
+    /// [`insert`](Self::insert)ing them one by one would put each straight onto the receive
+    /// queue: they are in sequence (`off` is `next`) with nothing held out of order. The
+    /// caller makes sure none is empty (`insert` drops an empty chunk; this would queue
+    /// it). Returns `false`, leaving `chunks` alone, when they are not in sequence; on
+    /// `true` `chunks` is empty and `next` advanced by `len`, as the inserts would have.
+    /// Kernel: tcp_data_queue()'s in-sequence path, for a whole skb's frags at once.
+    pub(crate) fn append_in_order(&mut self, off: u64, chunks: &mut Vec<P>, len: u64) -> bool {
+        if off != self.next || !self.ooo.is_empty() {
+            return false;
+        }
+        debug_assert!(chunks.iter().all(|c| !c.is_empty()));
+        debug_assert_eq!(chunks.iter().map(|c| c.len() as u64).sum::<u64>(), len);
+        self.ready.extend(chunks.drain(..));
+        self.next += len;
+        self.ready_len += len as usize;
+        true
+    }
+
     /// Up to `max` bytes of in-order data: the front chunk, or its first `max` bytes.
     pub(crate) fn read(&mut self, max: usize) -> Option<P> {
         if max == 0 {
@@ -191,6 +210,34 @@ mod tests {
         assert_eq!(a.insert(2, p("cd")), 0);
         assert_eq!(a.insert(12, p("mnop")), 2);
         assert_eq!(drain(&mut a), vec![b"op".to_vec()]);
+    }
+
+    /// `append_in_order` queues exactly what inserting the chunks one by one queues, and
+    /// refuses chunks out of sequence or behind held out-of-order data.
+    #[test]
+    fn append_in_order_matches_inserts() {
+        let chunks = || vec![p("abc"), p("d"), p("efgh")];
+        let (mut one, mut all) = (Assembler::new(), Assembler::new());
+        for a in [&mut one, &mut all] {
+            a.insert(0, p("xy"));
+        }
+        let mut off = 2;
+        for c in chunks() {
+            off += c.len() as u64;
+            one.insert(off - c.len() as u64, c);
+        }
+        let mut v = chunks();
+        assert!(all.append_in_order(2, &mut v, 8));
+        assert!(v.is_empty());
+        assert_eq!((all.next(), all.ready_len()), (one.next(), one.ready_len()));
+        assert_eq!(drain(&mut all), drain(&mut one));
+        // Not in sequence, or with a hole before held data: left to `insert`.
+        let mut v = chunks();
+        assert!(!all.append_in_order(11, &mut v, 8));
+        assert_eq!(v.len(), 3);
+        all.insert(20, p("z"));
+        assert!(!all.append_in_order(10, &mut v, 8));
+        assert_eq!((v.len(), all.next(), all.ready_len()), (3, 10, 0));
     }
 
     /// `read_each` hands out the chunks repeated `read`s of what is left hand out, and stops

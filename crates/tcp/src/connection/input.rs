@@ -336,7 +336,10 @@ impl<P: Payload> Connection<P> {
         let fin = flags.fin;
         let rn = self.rcv_nxt;
         let right = rn + self.rcv_wnd();
-        let plen: u64 = payload.iter().map(|p| p.len() as u64).sum();
+        let (plen, none_empty) = payload.iter().fold((0u64, true), |(n, ok), p| {
+            let len = p.len();
+            (n + len as u64, ok && len > 0)
+        });
         if self.fin_received {
             return;
         }
@@ -349,6 +352,16 @@ impl<P: Payload> Connection<P> {
         let was_empty = self.assembler.ready_len() == 0;
         let mut advanced = 0;
         let mut off = seq_off;
+        // The usual skb, in sequence and inside the window, goes onto the receive queue
+        // whole; the loop below queues the same chunks one by one.
+        if none_empty
+            && seq_off == rn
+            && seq_off + plen <= right
+            && self.assembler.append_in_order(seq_off - 1, payload, plen)
+        {
+            advanced = plen;
+            off = seq_off + plen;
+        }
         for chunk in payload.drain(..) {
             let (s, e) = (off, off + chunk.len() as u64);
             off = e;
