@@ -130,9 +130,15 @@ pub fn zerocopy_fill_skb_from_devmem(
 /// Kernel: `copy_to_iter()` / `skb_copy_datagram_iter()`.
 pub fn copy_to_user(dst: &mut Vec<u8>, src: &[u8]) {
     dst.reserve(src.len());
-    for c in src.chunks(linux::shm::COPY_CHUNK) {
-        dst.extend_from_slice(c);
+    // The same pieces as `src.chunks(COPY_CHUNK)`, split off by hand: fewer instructions
+    // per piece than the iterator takes.
+    let mut rest = src;
+    while rest.len() > linux::shm::COPY_CHUNK {
+        let (piece, tail) = rest.split_at(linux::shm::COPY_CHUNK);
+        dst.extend_from_slice(piece);
+        rest = tail;
     }
+    dst.extend_from_slice(rest);
 }
 
 #[cfg(test)]
@@ -143,6 +149,20 @@ mod tests {
     use crate::kernel::{Kernel, KernelConfig, NlSockId};
     use crate::net::core::dev::DmaDev;
     use crate::process::Cred;
+
+    /// The user's buffer gets exactly the source's bytes after what it held, for lengths
+    /// around the copy's piece size.
+    #[test]
+    fn copy_to_user_appends_the_bytes() {
+        let c = linux::shm::COPY_CHUNK;
+        for n in [0, 1, c - 1, c, c + 1, 3 * c, 4 * c + 17] {
+            let src: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
+            let mut dst = vec![9u8; 5];
+            copy_to_user(&mut dst, &src);
+            assert_eq!(dst[..5], [9; 5]);
+            assert_eq!(dst[5..], src[..], "{n} bytes");
+        }
+    }
 
     fn tx_binding(pages: usize) -> (Kernel, Rc<DevmemBinding>) {
         let mut k = Kernel::new(KernelConfig::default());

@@ -73,10 +73,10 @@ fn tcp_parse_skb(
     mut payload: Vec<SkbData>,
 ) -> Result<Segment<SkbData>, Box<Skb>> {
     let verify = skb.ip_summed == IpSummed::None;
-    if verify && (!skb.skb_frags_readable() || !tcp_checksum_ok(ip, &skb)) {
+    let unreadable = !skb.skb_frags_readable();
+    if verify && (unreadable || !tcp_checksum_ok(ip, &skb)) {
         return Err(Box::new(skb));
     }
-    let unreadable = !skb.skb_frags_readable();
     let parsed = TcpPacket::new_checked(&skb.head[..]).ok().and_then(|pkt| {
         TcpRepr::parse(&pkt, &ip.saddr, &ip.daddr, &ChecksumCaps::ignored())
             .ok()
