@@ -199,6 +199,7 @@ impl TimeState {
     }
 
     /// Takes the earliest event out, if any.
+    #[inline]
     fn pop_next(&mut self) -> Option<KernelEvent> {
         let (_, src) = self.next?;
         let e = match src {

@@ -22,6 +22,12 @@ use crate::time::{Duration, Instant, KernelEvent};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WireId(pub u32);
 
+impl crate::idr::TableId for WireId {
+    fn slot(&self) -> Option<usize> {
+        usize::try_from(self.0).ok()
+    }
+}
+
 /// What a rule decides for one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -187,7 +193,9 @@ pub struct Wire {
 /// All wires of the kernel.
 #[derive(Debug, Default)]
 pub struct WireTable {
-    pub(crate) wires: std::collections::BTreeMap<WireId, Wire>,
+    /// By id: ids are handed out in increasing order and never reused (`next`), so a
+    /// vector indexed by id is the lookup each frame's transmit and delivery make.
+    pub(crate) wires: crate::idr::IdTable<WireId, Wire>,
     next: u32,
 }
 
