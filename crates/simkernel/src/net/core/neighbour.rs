@@ -49,11 +49,26 @@ pub struct Neighbour {
     pub queue: VecDeque<Skb>,
 }
 
+/// A neighbour's protocol address as a table key: ordered as [`IpAddr`] is (IPv4 before
+/// IPv6, then by address), compared as a flag and an integer rather than as an enum of
+/// byte arrays (each transmit's lookup compares a few keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NeighKey(bool, u128);
+
+impl From<IpAddr> for NeighKey {
+    fn from(a: IpAddr) -> Self {
+        match a {
+            IpAddr::V4(a) => NeighKey(false, u128::from(u32::from(a))),
+            IpAddr::V6(a) => NeighKey(true, u128::from(a)),
+        }
+    }
+}
+
 /// Per-device neighbour entries (kernel: `nd_tbl` / `arp_tbl` rows of this device).
 #[derive(Debug, Default)]
 pub struct NeighTable {
     /// Entries by protocol address.
-    pub entries: BTreeMap<IpAddr, Neighbour>,
+    pub entries: BTreeMap<NeighKey, Neighbour>,
 }
 
 /// Ethernet header: `dst`, `src`, EtherType.
@@ -148,7 +163,7 @@ impl Kernel {
             multicast_mac(nexthop).or_else(|| {
                 d.neigh
                     .entries
-                    .get(&nexthop)
+                    .get(&NeighKey::from(nexthop))
                     .filter(|n| n.state == NudState::Reachable)
                     .and_then(|n| n.lladdr)
             })
@@ -160,7 +175,7 @@ impl Kernel {
         }
         // __neigh_event_send(): queue, and start probing unless already at it.
         let d = self.dev_mut(dev);
-        let n = d.neigh.entries.entry(nexthop).or_insert(Neighbour {
+        let n = d.neigh.entries.entry(nexthop.into()).or_insert(Neighbour {
             state: NudState::Failed,
             lladdr: None,
             probes: 0,
@@ -181,7 +196,7 @@ impl Kernel {
 
     /// Send one solicitation and arm the retransmit timer.
     fn neigh_solicit(&mut self, dev: DevId, addr: IpAddr) {
-        if let Some(n) = self.dev_mut(dev).neigh.entries.get_mut(&addr) {
+        if let Some(n) = self.dev_mut(dev).neigh.entries.get_mut(&addr.into()) {
             n.probes += 1;
         }
         match addr {
@@ -202,7 +217,7 @@ impl Kernel {
         let Some(d) = self.devices.get_mut(&dev) else {
             return;
         };
-        let Some(n) = d.neigh.entries.get_mut(&addr) else {
+        let Some(n) = d.neigh.entries.get_mut(&addr.into()) else {
             return;
         };
         if n.state != NudState::Incomplete {
@@ -228,9 +243,9 @@ impl Kernel {
             return;
         };
         let src = d.mac;
-        let n = match d.neigh.entries.get_mut(&addr) {
+        let n = match d.neigh.entries.get_mut(&addr.into()) {
             Some(n) => n,
-            None if create => d.neigh.entries.entry(addr).or_insert(Neighbour {
+            None if create => d.neigh.entries.entry(addr.into()).or_insert(Neighbour {
                 state: NudState::Reachable,
                 lladdr: None,
                 probes: 0,
@@ -250,11 +265,49 @@ impl Kernel {
 
     /// The neighbour entry for `addr` on `dev`.
     pub fn neigh_lookup(&self, dev: DevId, addr: IpAddr) -> Option<&Neighbour> {
-        self.try_device(dev)?.neigh.entries.get(&addr)
+        self.try_device(dev)?.neigh.entries.get(&addr.into())
     }
 
     /// `ip neigh replace ADDR lladdr MAC dev DEV nud permanent`.
     pub fn neigh_add(&mut self, dev: DevId, addr: IpAddr, lladdr: [u8; 6]) {
         self.neigh_update(dev, addr, lladdr, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NeighKey;
+    use std::net::IpAddr;
+
+    /// The table key is equal and ordered exactly as the address it stands for, an IPv4
+    /// address and the IPv6 address with the same low 32 bits included.
+    #[test]
+    fn key_orders_as_the_address() {
+        let addrs: Vec<IpAddr> = [
+            "10.0.0.1",
+            "10.0.0.2",
+            "255.255.255.255",
+            "0.0.0.0",
+            "::",
+            "::a00:1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+            "2001:db8::2",
+            "fe80::1",
+            "ff02::1:ff00:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        for a in &addrs {
+            for b in &addrs {
+                assert_eq!(
+                    NeighKey::from(*a).cmp(&NeighKey::from(*b)),
+                    a.cmp(b),
+                    "{a} vs {b}"
+                );
+            }
+        }
     }
 }
