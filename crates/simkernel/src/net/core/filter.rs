@@ -171,8 +171,8 @@ impl Kernel {
         let nexthop = match daddr {
             IpAddr::V6(d) => {
                 let e = self
-                    .fib6_lookup(netns, &d, Some(target))
-                    .or_else(|| self.fib6_lookup(netns, &d, None));
+                    .fib6_lookup_cached(netns, &d, Some(target))
+                    .or_else(|| self.fib6_lookup_cached(netns, &d, None));
                 match e {
                     Some(e) => IpAddr::V6(e.gateway.filter(|_| e.dev == target).unwrap_or(d)),
                     None => return self.redirect_drop_tx(target, skb),

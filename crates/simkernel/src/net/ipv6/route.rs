@@ -64,6 +64,21 @@ pub struct Fib6 {
     /// the address and link changes the emulator's lookup reads directly (see
     /// [`Kernel::fib6_sernum_bump`]).
     cached: Cell<Option<Fib6Cached>>,
+    /// The namespace's last [`Kernel::fib6_lookup`] answer through
+    /// [`Kernel::fib6_lookup_cached`] (the per-skb lookup of `bpf_redirect_neigh()`),
+    /// valid on the same terms: while [`Kernel::fib6_sernum`] is unchanged, as every
+    /// change the lookup reads (a FIB entry, a device's presence, state or namespace)
+    /// bumps it.
+    lookup_cached: Cell<Option<Fib6LookupCached>>,
+}
+
+/// One cached [`Kernel::fib6_lookup`] answer (a miss included) and what it was asked.
+#[derive(Debug, Clone, Copy)]
+struct Fib6LookupCached {
+    sernum: u64,
+    daddr: Ipv6Addr,
+    oif: Option<DevId>,
+    entry: Option<Fib6Entry>,
 }
 
 /// One cached [`ip6_route_output`] answer and what it was asked.
@@ -208,6 +223,33 @@ impl Kernel {
             }
         }
         best.copied()
+    }
+
+    /// [`Kernel::fib6_lookup`] answered from the namespace's last answer when the same
+    /// question comes again with no change since ([`Fib6`]'s `lookup_cached`). Kernel:
+    /// `bpf_out_neigh_v6()` looks the route up for every skb; the answer is the same.
+    pub(crate) fn fib6_lookup_cached(
+        &self,
+        netns: NetNsId,
+        daddr: &Ipv6Addr,
+        oif: Option<DevId>,
+    ) -> Option<Fib6Entry> {
+        let fib = &self.netns.get(&netns)?.fib6;
+        if let Some(c) = fib.lookup_cached.get()
+            && c.sernum == self.fib6_sernum
+            && c.daddr == *daddr
+            && c.oif == oif
+        {
+            return c.entry;
+        }
+        let entry = self.fib6_lookup(netns, daddr, oif);
+        fib.lookup_cached.set(Some(Fib6LookupCached {
+            sernum: self.fib6_sernum,
+            daddr: *daddr,
+            oif,
+            entry,
+        }));
+        entry
     }
 
     /// The namespace's loopback device (ifindex 1).
@@ -406,6 +448,15 @@ mod tests {
                 let got = full(super::ip6_route_output(k, ns, v6(d), oif));
                 assert_eq!(got, want, "{d} via {oif:?}");
             }
+            // The redirect path's cached FIB lookup, likewise.
+            let entry = k.fib6_lookup(ns, &v6(d), oif);
+            for _ in 0..2 {
+                assert_eq!(
+                    k.fib6_lookup_cached(ns, &v6(d), oif),
+                    entry,
+                    "{d} via {oif:?}"
+                );
+            }
             want
         };
         let dst = "2001:db8:c::5";
@@ -415,6 +466,7 @@ mod tests {
             .unwrap();
         assert_eq!(check(&k, dst, None).unwrap().dev, a);
         assert!(k.netns.get(&ns).unwrap().fib6.cached.get().is_some());
+        assert!(k.netns.get(&ns).unwrap().fib6.lookup_cached.get().is_some());
         // Route added, then a better source address on its device, then that one gone.
         k.ip6_route_add(ns, v6("2001:db8:c::"), 48, None, Some(b), None)
             .unwrap();
