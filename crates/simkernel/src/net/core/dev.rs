@@ -404,15 +404,21 @@ impl Kernel {
     /// is called with the recursion count raised. NICs queue on their qdisc, whose
     /// dequeue is not nested, so only the up check and validation apply.
     pub fn dev_queue_xmit(&mut self, dev: DevId, mut skb: Skb) -> XmitResult {
-        if !self.devices.contains_key(&dev) {
+        let Some(d) = self.devices.get(&dev) else {
             return XmitResult::Dropped(XmitDrop::DeviceDown);
-        }
+        };
+        let egress = d.tc.as_ref().is_some_and(|t| !t.egress.is_empty());
         skb.dev = Some(dev);
         skb.tc_at_ingress = false;
-        // sch_handle_egress(): tc egress runs before validation (kernel-spec §2.4).
-        let skb = match self.sch_handle_egress(dev, skb) {
-            Ok(skb) => skb,
-            Err(res) => return res,
+        // sch_handle_egress(): tc egress runs before validation (kernel-spec §2.4); with
+        // no egress filter it passes the skb on untouched, so it is called only with one.
+        let skb = if egress {
+            match self.sch_handle_egress(dev, skb) {
+                Ok(skb) => skb,
+                Err(res) => return res,
+            }
+        } else {
+            skb
         };
         let recursion = self.dev_xmit_recursion();
         let Some(d) = self.devices.get_mut(&dev) else {
