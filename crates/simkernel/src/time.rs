@@ -380,13 +380,8 @@ mod tests {
     #[test]
     fn cached_next_event_matches_a_scan_of_heap_and_lanes() {
         let mut k = Kernel::new(KernelConfig::default());
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
+        let mut rnd = move |n: u64| rand::Rng::random_range(&mut rng, 0..n);
         // The packed key orders as the (at, seq) pair and gives the deadline back.
         let far = Instant::from_micros(u64::MAX);
         assert_eq!(Key::new(far, u64::MAX).at(), far);
