@@ -188,7 +188,9 @@ impl SharedMem {
 
     /// Appends `len` bytes starting at `offset` to `out`, copying straight into its spare
     /// capacity (no zero-fill first: [`read_at`](Self::read_at) into a resized `Vec` writes
-    /// every byte twice).
+    /// every byte twice). Inlined into its callers (the TX gather, the recvmsg copy), which
+    /// then skip a call and the `Result` round trip per copy.
+    #[inline]
     pub fn read_append(
         &self,
         offset: usize,

@@ -87,6 +87,43 @@ struct Mapping {
     dir: DmaDirection,
 }
 
+/// The offset into `m`'s memory of the access `iova..iova + len`, if `m` (mapped at
+/// `start`) covers all of it in a direction that allows it.
+fn translate(start: Iova, m: &Mapping, iova: Iova, len: usize, write: bool) -> Option<usize> {
+    let end = iova.checked_add(len as u64)?;
+    let ok_dir = if write {
+        m.dir.allows_write()
+    } else {
+        m.dir.allows_read()
+    };
+    (start <= iova && end <= start + m.len && ok_dir).then(|| m.mem_off + (iova - start) as usize)
+}
+
+/// An IOVA range translated once for a burst of device reads inside it, as the IOTLB entry
+/// of its one mapping serves a DMA engine walking a buffer (e.g. a TSO skb's payload read
+/// segment by segment): each [`read_append`](Self::read_append) reads exactly what
+/// [`Iommu::dma_read_append_run`] on the same sub-range would. It holds the translation,
+/// not the mapping: use it only while the domain does not change (within one transmit,
+/// during which nothing maps or unmaps).
+#[derive(Debug)]
+pub struct DmaReadWindow {
+    mem: Rc<dyn DmaMemory>,
+    off: usize,
+    len: usize,
+}
+
+impl DmaReadWindow {
+    /// Append the `len` bytes at `at` into the window to `out`. Panics outside the window:
+    /// the caller only asks for sub-ranges of what it translated.
+    pub fn read_append(&self, at: usize, len: usize, out: &mut Vec<u8>) {
+        assert!(
+            at.checked_add(len).is_some_and(|end| end <= self.len),
+            "read outside the DMA window"
+        );
+        self.mem.dma_read_append(self.off + at, len, out);
+    }
+}
+
 #[derive(Debug)]
 struct Domain {
     name: String,
@@ -177,18 +214,7 @@ impl Iommu {
         write: bool,
         f: F,
     ) -> Result<R, F> {
-        // The offset into `m`'s memory of the access, if `m` (mapped at `start`) covers all
-        // of it in a direction that allows it.
-        let translate = |start: Iova, m: &Mapping| {
-            let end = iova.checked_add(len as u64)?;
-            let ok_dir = if write {
-                m.dir.allows_write()
-            } else {
-                m.dir.allows_read()
-            };
-            (start <= iova && end <= start + m.len && ok_dir)
-                .then(|| m.mem_off + (iova - start) as usize)
-        };
+        let translate = |start: Iova, m: &Mapping| translate(start, m, iova, len, write);
         // An IOTLB hit (the common case: a DMA engine walks a buffer in order) needs no
         // write access to the domain and no reference count on the memory. `f` only moves
         // bytes of a `DmaMemory`, which never calls back into an IOMMU.
@@ -215,6 +241,36 @@ impl Iommu {
             }
             None => Err(f),
         }
+    }
+
+    /// A [`DmaReadWindow`] on `iova..iova + len`, or `None` (nothing counted) unless one
+    /// mapping covers all of it for device reads; translated as
+    /// [`lookup_or`](Self::lookup_or) does (the IOTLB first, then the mapping walk, which
+    /// fills the IOTLB).
+    pub fn dma_read_window(&self, iova: Iova, len: usize) -> Option<DmaReadWindow> {
+        {
+            let d = self.0.borrow();
+            if let Some((start, m)) = &d.iotlb
+                && let Some(off) = translate(*start, m, iova, len, false)
+            {
+                return Some(DmaReadWindow {
+                    mem: m.mem.clone(),
+                    off,
+                    len,
+                });
+            }
+        }
+        let mut d = self.0.borrow_mut();
+        let (start, m, off) = d
+            .mappings
+            .range(..=iova)
+            .next_back()
+            .and_then(|(&start, m)| {
+                translate(start, m, iova, len, false).map(|off| (start, m.clone(), off))
+            })?;
+        let mem = m.mem.clone();
+        d.iotlb = Some((start, m));
+        Some(DmaReadWindow { mem, off, len })
     }
 
     fn lookup<R>(
@@ -404,6 +460,38 @@ mod tests {
         assert!(!mmu.dma_read_append_run(rx.iova(), 1, &mut out));
         assert!(!mmu.dma_read_append_run(u64::MAX, 2, &mut out));
         assert_eq!((out.len(), mmu.faults()), (3, 0));
+    }
+
+    /// A window reads what run reads of its sub-ranges read, exists only where a run
+    /// read would succeed as a whole, and counts nothing either way.
+    #[test]
+    fn a_window_reads_what_run_reads_do() {
+        let mmu = Iommu::new("x");
+        let ram: Rc<dyn DmaMemory> =
+            Rc::new(Ram(Cell::new((0..=255u8).cycle().take(8192).collect())));
+        let a = mmu.map(ram.clone(), 100, 4000, DmaDirection::ToDevice);
+        let b = mmu.map(ram.clone(), 4096, 4096, DmaDirection::ToDevice);
+        let rx = mmu.map(ram, 0, 4096, DmaDirection::FromDevice);
+        for (iova, len) in [(a.iova(), 4000), (a.iova() + 7, 3000), (b.iova() + 1, 4095)] {
+            // Once through the mapping walk, once through the IOTLB.
+            for _ in 0..2 {
+                let w = mmu.dma_read_window(iova, len).unwrap();
+                for (at, n) in [(0, len), (5, 1448), (len - 9, 9), (len, 0)] {
+                    let (mut got, mut want) = (vec![1], vec![1]);
+                    w.read_append(at, n, &mut got);
+                    assert!(mmu.dma_read_append_run(iova + at as u64, n, &mut want));
+                    assert_eq!(got, want);
+                }
+            }
+        }
+        assert!(mmu.dma_read_window(a.iova() + 1, 4000).is_none());
+        assert!(
+            mmu.dma_read_window(a.iova(), (b.iova() - a.iova()) as usize + 1)
+                .is_none()
+        );
+        assert!(mmu.dma_read_window(rx.iova(), 1).is_none());
+        assert!(mmu.dma_read_window(u64::MAX, 2).is_none());
+        assert_eq!(mmu.faults(), 0);
     }
 
     #[test]

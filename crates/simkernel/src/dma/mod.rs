@@ -8,4 +8,4 @@ pub mod dma_buf;
 pub mod iommu;
 
 pub use dma_buf::{DmaBuf, DmaBufAttachment, DmaBufId, SgEntry};
-pub use iommu::{DmaDirection, DmaMemory, Iommu, IommuFault, IommuMapping, Iova};
+pub use iommu::{DmaDirection, DmaMemory, DmaReadWindow, Iommu, IommuFault, IommuMapping, Iova};

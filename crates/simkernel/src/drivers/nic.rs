@@ -390,16 +390,11 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
     }
     // The counters move for every frame the DMA engine gathered (a TAP that refuses one
     // counts a tx_error too); nothing reads them while the frames go out, so they are
-    // added up once.
-    let bytes: u64 = frames.iter().map(|f| f.len() as u64).sum();
-    let d = k.dev_mut(dev);
-    d.stats.tx_packets += frames.len() as u64;
-    d.stats.tx_bytes += bytes;
-    if let Some(q) = d.tx_queue_stats.first_mut() {
-        q.packets += frames.len() as u64;
-        q.bytes += bytes;
-    }
+    // added up once, after the frames went (their bytes summed on the way).
+    let packets = frames.len() as u64;
+    let mut bytes = 0u64;
     // Where the frames go does not change while they go: looked up once.
+    let d = k.dev_mut(dev);
     let capture = d.capture.is_some();
     let out = match &d.kind {
         DeviceKind::Nic(n) => match (&n.tap, n.wire) {
@@ -410,6 +405,7 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
         _ => TxOut::Nowhere,
     };
     for frame in frames.drain(..) {
+        bytes += frame.len() as u64;
         if capture {
             k.capture_wire(dev, &frame);
         }
@@ -428,7 +424,14 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
             TxOut::Nowhere => {}
         }
     }
-    if let DeviceKind::Nic(n) = &mut k.dev_mut(dev).kind {
+    let d = k.dev_mut(dev);
+    d.stats.tx_packets += packets;
+    d.stats.tx_bytes += bytes;
+    if let Some(q) = d.tx_queue_stats.first_mut() {
+        q.packets += packets;
+        q.bytes += bytes;
+    }
+    if let DeviceKind::Nic(n) = &mut d.kind {
         n.tx_frames = frames;
     }
     XmitResult::Ok

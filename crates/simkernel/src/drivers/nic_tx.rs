@@ -177,33 +177,40 @@ fn read_run(skb: &Skb, r: Run, iommu: Option<&Iommu>, out: &mut Vec<u8>) -> Resu
     gather(skb, &[], &mut cur, r.len, iommu, false, out)
 }
 
-/// The IOVA of the first payload byte and how many payload bytes from it lie back to back
-/// in IOVA space in net_iov frags (as a devmem sendmsg's usually all do); `(0, 0)` when
-/// the payload starts in the linear part or a page frag.
-fn iova_prefix(skb: &Skb, lin: &[u8]) -> (Iova, usize) {
-    if !lin.is_empty() {
-        return (0, 0);
-    }
+/// The frags' total length and, with `extent`, the IOVA of the first payload byte and how
+/// many payload bytes from it lie back to back in IOVA space in net_iov frags (as a devmem
+/// sendmsg's usually all do); `(0, 0)` for those when the payload starts in the linear part
+/// (`lin_empty` false) or a page frag, or without `extent`. One walk for both, each
+/// niov's IOVA found with its area's lookup shared ([`NetIov::dma_addr_cached`]).
+///
+/// [`NetIov::dma_addr_cached`]: crate::net::core::netmem::NetIov::dma_addr_cached
+fn frags_extent(skb: &Skb, lin_empty: bool, extent: bool) -> (usize, Iova, usize) {
+    let mut total = 0usize;
     let mut start: Option<Iova> = None;
     let mut len = 0usize;
+    let mut open = extent && lin_empty;
+    let mut area = None;
     for f in &skb.frags {
-        let Frag::NetIov {
-            niov,
-            off,
-            len: flen,
-        } = f
-        else {
-            break;
-        };
-        let iova = niov.dma_addr() + *off as u64;
-        match start {
-            None => start = Some(iova),
-            Some(s) if s.checked_add(len as u64) == Some(iova) => {}
-            Some(_) => break,
+        let (Frag::Page { len: flen, .. } | Frag::NetIov { len: flen, .. }) = *f;
+        if open {
+            match f {
+                Frag::NetIov { niov, off, .. } => {
+                    let iova = niov.dma_addr_cached(&mut area) + *off as u64;
+                    match start {
+                        None => start = Some(iova),
+                        Some(s) if s.checked_add(len as u64) == Some(iova) => {}
+                        Some(_) => open = false,
+                    }
+                    if open {
+                        len += flen;
+                    }
+                }
+                Frag::Page { .. } => open = false,
+            }
         }
-        len += flen;
+        total += flen;
     }
-    (start.unwrap_or(0), len)
+    (total, start.unwrap_or(0), len)
 }
 
 /// The gather cursor `off` bytes into the payload (`lin`, then the frags).
@@ -258,10 +265,10 @@ fn tso_segment_with(
     merge: bool,
     out: &mut Vec<Vec<u8>>,
 ) -> Result<(), IommuFault> {
-    let total = skb.len();
     let hdrs = parse_hdrs(&skb.head);
     let Some(h) = hdrs else {
         // Not TCP: one frame, gathered as is.
+        let total = skb.len();
         let mut f = Vec::with_capacity(total.max(60));
         gather(
             skb,
@@ -275,6 +282,13 @@ fn tso_segment_with(
         out.push(f);
         return Ok(());
     };
+    let lin = skb.head.get(h.end..).unwrap_or(&[]);
+    // A segment inside the payload's leading IOVA extent is read with no frag walk, through
+    // one translation of the whole extent; the cursor is only needed (and then found) for
+    // the others.
+    let (frags_len, ext_iova, ext_len) =
+        frags_extent(skb, lin.is_empty(), merge && iommu.is_some());
+    let total = skb.head.len() + frags_len;
     let payload = total - h.end;
     let mss = usize::from(skb.gso_size);
     let seg = if mss > 0 && payload > mss {
@@ -298,12 +312,10 @@ fn tso_segment_with(
         .then(|| checksum::pseudo_header_of(&skb.head[h.l3..], h.v6, IpProtocol::Tcp, 0).ok())
         .flatten();
     out.reserve(nseg);
-    let lin = skb.head.get(h.end..).unwrap_or(&[]);
-    // A segment inside the payload's leading IOVA extent is read with one translation and
-    // no frag walk; the cursor is only needed (and then found) for the others.
-    let (ext_iova, ext_len) = match iommu {
-        Some(_) if merge => iova_prefix(skb, lin),
-        _ => (0, 0),
+    // None when no one mapping covers the extent: its segments are then tried one by one.
+    let window = match iommu {
+        Some(mmu) if ext_len > 0 => mmu.dma_read_window(ext_iova, ext_len),
+        _ => None,
     };
     let mut cur = Some(Cursor::default());
     for i in 0..nseg {
@@ -312,14 +324,21 @@ fn tso_segment_with(
         let mut f = crate::net::core::skbuff::frame_buf_alloc(h.end + n);
         f.extend_from_slice(&skb.head[..h.end]);
         let in_extent = n > 0 && off + n <= ext_len;
-        match iommu {
-            Some(mmu) if in_extent && mmu.dma_read_append_run(ext_iova + off as u64, n, &mut f) => {
-                cur = None;
+        let read = match (&window, iommu) {
+            (Some(w), _) if in_extent => {
+                w.read_append(off, n, &mut f);
+                true
             }
-            _ => {
-                let c = cur.get_or_insert_with(|| cursor_at(skb, lin, off));
-                gather(skb, lin, c, n, iommu, merge, &mut f)?;
+            (None, Some(mmu)) if in_extent => {
+                mmu.dma_read_append_run(ext_iova + off as u64, n, &mut f)
             }
+            _ => false,
+        };
+        if read {
+            cur = None;
+        } else {
+            let c = cur.get_or_insert_with(|| cursor_at(skb, lin, off));
+            gather(skb, lin, c, n, iommu, merge, &mut f)?;
         }
         if nseg > 1 {
             let l3_len = f.len() - h.l3;
@@ -489,6 +508,27 @@ mod tests {
                 );
             }
             assert_eq!(mmu.faults(), 0);
+        }
+    }
+
+    /// The area kept by dma_addr_cached() answers what dma_addr() does: for niovs of one
+    /// binding in and out of order across its areas (one, one per page, three pages each),
+    /// and across two bindings sharing the kept area.
+    #[test]
+    fn cached_dma_addrs_are_the_niovs_dma_addrs() {
+        for sg_chunk in [0, PAGE_SIZE, 3 * PAGE_SIZE] {
+            let (_k, a, _, _) = tx_binding(8, sg_chunk);
+            let (_k2, b, _, _) = tx_binding(8, sg_chunk);
+            let mut area = None;
+            for (i, at) in [0, 1, 2, 3, 7, 6, 2, 4, 5, 0, 3, 3].into_iter().enumerate() {
+                let bind = if i % 5 == 4 { &b } else { &a };
+                let (niov, _, _) = bind.net_devmem_get_niov_at(at * PAGE_SIZE).unwrap();
+                assert_eq!(
+                    niov.dma_addr_cached(&mut area),
+                    niov.dma_addr(),
+                    "sg_chunk {sg_chunk}, niov {at}"
+                );
+            }
         }
     }
 

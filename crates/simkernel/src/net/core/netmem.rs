@@ -35,6 +35,17 @@ pub struct IoUringArea {
     pub num_niovs: u32,
 }
 
+/// Where the niovs of one area of an owner (a devmem binding's SG entry, an io_uring
+/// area) are in IOVA space: niov `first + i` is at `base_dma + i * PAGE_SIZE`. See
+/// [`NetIov::dma_addr_cached`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NiovDmaArea {
+    owner: usize,
+    first: u32,
+    num: u32,
+    base_dma: Iova,
+}
+
 #[derive(Clone)]
 enum Owner {
     Dmabuf(Rc<DevmemBinding>),
@@ -130,6 +141,60 @@ impl NetIov {
         match &self.owner {
             Owner::Dmabuf(b) => b.niov_dma_addr(self.index),
             Owner::IoUring(a) => a.base_dma + u64::from(self.index) * PAGE_SIZE as u64,
+        }
+    }
+
+    /// [`dma_addr`](Self::dma_addr), with the area it was found in kept in `area` and
+    /// reused when this niov lies in it too (same binding or io_uring area, index inside
+    /// the area's range): the frags of an skb mostly share one area, so a walk over them
+    /// looks each area up once. `area` is only valid for one walk over niovs that keep
+    /// their owners alive (it identifies the owner by address).
+    #[inline]
+    pub(crate) fn dma_addr_cached(&self, area: &mut Option<NiovDmaArea>) -> Iova {
+        if let Some(a) = area
+            && a.owner == self.owner_addr()
+            && self.index >= a.first
+            && self.index - a.first < a.num
+        {
+            return a.base_dma + u64::from(self.index - a.first) * PAGE_SIZE as u64;
+        }
+        self.dma_addr_find_area(area)
+    }
+
+    /// [`dma_addr_cached`](Self::dma_addr_cached) when `area` does not hold this niov:
+    /// its area is looked up and kept.
+    #[cold]
+    fn dma_addr_find_area(&self, area: &mut Option<NiovDmaArea>) -> Iova {
+        let owner = self.owner_addr();
+        let a = match &self.owner {
+            Owner::Dmabuf(b) => {
+                // As DevmemBinding::area_of(): the areas cover [0, num_niovs) in order.
+                let areas = b.areas();
+                let x = &areas[areas.partition_point(|x| x.first_niov <= self.index) - 1];
+                NiovDmaArea {
+                    owner,
+                    first: x.first_niov,
+                    num: x.num_niovs,
+                    base_dma: x.base_dma,
+                }
+            }
+            Owner::IoUring(x) => NiovDmaArea {
+                owner,
+                first: 0,
+                num: x.num_niovs,
+                base_dma: x.base_dma,
+            },
+        };
+        *area = Some(a);
+        a.base_dma + u64::from(self.index - a.first) * PAGE_SIZE as u64
+    }
+
+    /// The address of the binding or io_uring area this niov belongs to (its identity).
+    #[inline]
+    fn owner_addr(&self) -> usize {
+        match &self.owner {
+            Owner::Dmabuf(b) => Rc::as_ptr(b).addr(),
+            Owner::IoUring(a) => Rc::as_ptr(a).addr(),
         }
     }
 
