@@ -134,14 +134,7 @@ impl RecvCopy<'_> {
                 frag_size: n as u32,
                 ..DmabufCmsg::default()
             };
-            if !put_cmsg_notrunc(
-                &mut self.out.control,
-                self.controllen,
-                SOL_SOCKET,
-                SCM_DEVMEM_LINEAR,
-                &d.to_bytes(),
-            ) {
-                self.err = Some(KernelError::new(ETOOSMALL));
+            if !self.put_cmsg(SCM_DEVMEM_LINEAR, &d.to_bytes()) {
                 return ControlFlow::Break(chunk);
             }
             if let Some(b) = frag_bytes(&chunk.frag) {
@@ -171,19 +164,22 @@ impl RecvCopy<'_> {
             dmabuf_id: niov.binding_id(),
             flags: 0,
         };
-        if !put_cmsg_notrunc(
-            &mut self.out.control,
-            self.controllen,
-            SOL_SOCKET,
-            SCM_DEVMEM_DMABUF,
-            &d.to_bytes(),
-        ) {
-            self.err = Some(KernelError::new(ETOOSMALL));
+        if !self.put_cmsg(SCM_DEVMEM_DMABUF, &d.to_bytes()) {
             return ControlFlow::Break(chunk);
         }
         self.new_tokens.push((token, niov.clone()));
         self.out.len += n;
         ControlFlow::Continue(())
+    }
+
+    /// One SOL_SOCKET devmem cmsg into the caller's control buffer (`put_cmsg_notrunc()`);
+    /// `false`, with ETOOSMALL noted, when it does not fit.
+    fn put_cmsg(&mut self, ty: i32, data: &[u8]) -> bool {
+        let fits = put_cmsg_notrunc(&mut self.out.control, self.controllen, SOL_SOCKET, ty, data);
+        if !fits {
+            self.err = Some(KernelError::new(ETOOSMALL));
+        }
+        fits
     }
 }
 
