@@ -235,16 +235,16 @@ fn cursor_at(skb: &Skb, lin: &[u8], mut off: usize) -> Cursor {
 /// to `ph_addrs` (`None`: no addresses, the pseudo-header counts as 0).
 fn tcp_csum(frame: &mut [u8], h: &Hdrs, ph_addrs: Option<u16>) {
     let tcp_len = frame.len() - h.l4;
-    frame[h.l4 + 16] = 0;
-    frame[h.l4 + 17] = 0;
+    let tcp = &mut frame[h.l4..];
+    tcp[16..18].fill(0);
     let mut acc = Accumulator::new();
     match ph_addrs {
         Some(p) => checksum::pseudo_header_add_len(&mut acc, p, h.v6, tcp_len as u32),
         None => acc.add_sum(0),
     }
-    acc.add(&frame[h.l4..]);
+    acc.add(tcp);
     let c = acc.checksum();
-    frame[h.l4 + 16..h.l4 + 18].copy_from_slice(&c.to_be_bytes());
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
 }
 
 /// Appends to `out` the frames the NIC puts on the wire for `skb` (the MAC pads short
@@ -318,11 +318,12 @@ fn tso_segment_with(
         _ => None,
     };
     let mut cur = Some(Cursor::default());
+    let hdr = &skb.head[..h.end];
     for i in 0..nseg {
         let off = i * seg;
         let n = seg.min(payload - off.min(payload));
         let mut f = crate::net::core::skbuff::frame_buf_alloc(h.end + n);
-        f.extend_from_slice(&skb.head[..h.end]);
+        f.extend_from_slice(hdr);
         let in_extent = n > 0 && off + n <= ext_len;
         let read = match (&window, iommu) {
             (Some(w), _) if in_extent => {
@@ -342,14 +343,22 @@ fn tso_segment_with(
         }
         if nseg > 1 {
             let l3_len = f.len() - h.l3;
+            // parse_hdrs() saw a whole IP header at l3 and a 20-byte TCP header at l4: the
+            // fields rewritten are read through fixed-size views, one bounds check each.
+            let Some(ip) = f[h.l3..].first_chunk_mut::<6>() else {
+                unreachable!("parse_hdrs() saw the IP header")
+            };
             if h.v6 {
-                f[h.l3 + 4..h.l3 + 6].copy_from_slice(&((l3_len - 40) as u16).to_be_bytes());
+                ip[4..6].copy_from_slice(&((l3_len - 40) as u16).to_be_bytes());
             } else {
-                f[h.l3 + 2..h.l3 + 4].copy_from_slice(&(l3_len as u16).to_be_bytes());
-                f[h.l3 + 4..h.l3 + 6].copy_from_slice(&id0.wrapping_add(i as u16).to_be_bytes());
+                ip[2..4].copy_from_slice(&(l3_len as u16).to_be_bytes());
+                ip[4..6].copy_from_slice(&id0.wrapping_add(i as u16).to_be_bytes());
             }
+            let Some(tcp) = f[h.l4..].first_chunk_mut::<14>() else {
+                unreachable!("parse_hdrs() saw the TCP header")
+            };
             let seq = seq0.wrapping_add(off as u32);
-            f[h.l4 + 4..h.l4 + 8].copy_from_slice(&seq.to_be_bytes());
+            tcp[4..8].copy_from_slice(&seq.to_be_bytes());
             let mut fl = flags0;
             if i + 1 < nseg {
                 fl &= !(TcpFlags::FIN | TcpFlags::PSH).0; // only on the last segment
@@ -357,7 +366,7 @@ fn tso_segment_with(
             if i > 0 {
                 fl &= !TcpFlags::CWR.0; // only on the first
             }
-            f[h.l4 + 13] = fl;
+            tcp[13] = fl;
             if !h.v6 {
                 crate::net::ipv4::ip_output::ipv4_fill_checksum(&mut f[h.l3..]);
             }

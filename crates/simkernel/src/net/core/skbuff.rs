@@ -59,10 +59,19 @@ const FRAME_BUF_MIN: usize = 2048;
 /// How many free buffers a thread keeps.
 const FRAME_BUF_CACHE: usize = 512;
 
-thread_local! {
-    static FRAME_BUFS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+/// This thread's recycled frame buffers and their one size, behind one thread-local (one
+/// access and one borrow per call, not one for each).
+struct FrameBufs {
     /// The one size recycled buffers have: the largest asked for so far.
-    static FRAME_BUF_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    size: usize,
+    /// The free buffers, at most [`FRAME_BUF_CACHE`].
+    bufs: Vec<Vec<u8>>,
+}
+
+thread_local! {
+    static FRAME_BUFS: std::cell::RefCell<FrameBufs> = const {
+        std::cell::RefCell::new(FrameBufs { size: 0, bufs: Vec::new() })
+    };
 }
 
 /// An empty buffer with room for at least `cap` bytes, recycled when one is free.
@@ -71,35 +80,42 @@ thread_local! {
 /// pages do (`page_pool_params.order`): a TSO burst's short last frame then takes a buffer
 /// any later full frame could reuse, where mixed sizes on the free list made the next
 /// full-size request miss it.
+#[inline]
 pub fn frame_buf_alloc(cap: usize) -> Vec<u8> {
     if cap < FRAME_BUF_MIN {
         return Vec::with_capacity(cap);
     }
-    let size = FRAME_BUF_SIZE.with(|s| {
-        let size = s.get().max(cap);
-        s.set(size);
-        size
-    });
-    FRAME_BUFS
-        .with_borrow_mut(|l| match l.last() {
-            Some(v) if v.capacity() >= cap => l.pop(),
+    let (got, size) = FRAME_BUFS.with_borrow_mut(|p| {
+        p.size = p.size.max(cap);
+        let got = match p.bufs.last() {
+            Some(v) if v.capacity() >= cap => p.bufs.pop(),
             _ => None,
-        })
-        .unwrap_or_else(|| Vec::with_capacity(size))
+        };
+        (got, p.size)
+    });
+    got.unwrap_or_else(|| Vec::with_capacity(size))
 }
 
 /// Hands `v` back for reuse (emptied), or frees it (a small one, or one smaller than the
 /// recycled size).
+#[inline]
 pub fn frame_buf_free(mut v: Vec<u8>) {
-    if v.capacity() < FRAME_BUF_MIN || v.capacity() < FRAME_BUF_SIZE.get() {
+    if v.capacity() < FRAME_BUF_MIN {
         return;
     }
     v.clear();
-    FRAME_BUFS.with_borrow_mut(|l| {
-        if l.len() < FRAME_BUF_CACHE {
-            l.push(v);
+    // A buffer dropped after this thread's list is gone (thread exit) is just freed.
+    let dropped = FRAME_BUFS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if v.capacity() >= p.size && p.bufs.len() < FRAME_BUF_CACHE {
+            p.bufs.push(v);
+            None
+        } else {
+            Some(v)
         }
     });
+    // Freed outside the borrow.
+    drop(dropped);
 }
 
 /// How many skb heads a [`NapiSkbCache`] keeps (kernel: `NAPI_SKB_CACHE_SIZE`).
@@ -150,30 +166,37 @@ impl NapiSkbCache {
 }
 
 /// One fragment.
+///
+/// `#[repr(C)]` with `len` and `off` first in both variants: they sit at the same offsets
+/// whichever the variant, so [`Frag::len`] (read for every frag of every skb walked) is one
+/// load, not a branch on the variant (Rust's default layout places them differently around
+/// the net_iov's niche).
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub enum Frag {
     /// A host page fragment: `bytes[off..off + len]`.
     Page {
-        /// The page.
-        bytes: PageBuf,
-        /// Offset into the page.
-        off: usize,
         /// Length.
         len: usize,
+        /// Offset into the page.
+        off: usize,
+        /// The page.
+        bytes: PageBuf,
     },
     /// A net_iov fragment: `len` bytes at `off` inside the niov's PAGE_SIZE chunk.
     NetIov {
-        /// The niov reference (keeps its binding alive).
-        niov: NetIov,
-        /// Offset inside the niov.
-        off: usize,
         /// Length.
         len: usize,
+        /// Offset inside the niov.
+        off: usize,
+        /// The niov reference (keeps its binding alive).
+        niov: NetIov,
     },
 }
 
 impl Frag {
     /// Fragment length.
+    #[inline]
     pub fn len(&self) -> usize {
         match self {
             Frag::Page { len, .. } | Frag::NetIov { len, .. } => *len,
@@ -405,6 +428,50 @@ mod tests {
         let got = cache.get(80);
         assert!(got.head.is_empty() && got.head.capacity() >= 80);
         assert!(got.frags.capacity() >= MAX_SKB_FRAGS);
+    }
+
+    /// One thread-local for the recycled size and the list: a buffer comes back at the
+    /// largest size asked, is reused for any request it covers, and one smaller than that
+    /// size is freed, not kept.
+    #[test]
+    fn frame_bufs_recycle_at_one_size() {
+        assert!(frame_buf_alloc(100).capacity() >= 100);
+        let a = frame_buf_alloc(3000);
+        assert!(a.capacity() >= 3000);
+        let pa = a.as_ptr();
+        frame_buf_free(a);
+        let b = frame_buf_alloc(2500);
+        assert_eq!(b.as_ptr(), pa, "reused");
+        assert!(b.is_empty() && b.capacity() >= 3000);
+        let c = frame_buf_alloc(5000);
+        assert!(c.capacity() >= 5000);
+        let pc = c.as_ptr();
+        frame_buf_free(b); // below the recycled size now: freed
+        frame_buf_free(c);
+        let d = frame_buf_alloc(2048);
+        assert_eq!(d.as_ptr(), pc, "the full-size one");
+        let e = frame_buf_alloc(2048);
+        assert!(e.capacity() >= 5000, "a new one at the recycled size");
+    }
+
+    /// `len` (and `off`) read the same through either variant.
+    #[test]
+    fn frag_len_of_both_variants() {
+        let p = Frag::Page {
+            bytes: Page::new_buf(vec![0u8; 10]),
+            off: 3,
+            len: 7,
+        };
+        assert_eq!((p.len(), p.is_empty()), (7, false));
+        let mut skb = Skb::linear(vec![1]);
+        skb.frags.push(p);
+        skb.frags.push(Frag::Page {
+            bytes: Page::new_buf(vec![0u8; 4]),
+            off: 4,
+            len: 0,
+        });
+        assert!(skb.frags[1].is_empty());
+        assert_eq!(skb.len(), 8);
     }
 
     #[test]
