@@ -7,9 +7,10 @@
 //! one order by `(at, seq)`, so equal deadlines run in scheduling order and a run is
 //! reproducible from its seed (DESIGN invariant 5). Most events sit in a binary heap; a
 //! wire's deliveries, which come in deadline order per direction, go to that direction's
-//! FIFO lane instead while they do ([`Kernel::schedule_in_lane`]), and the next event is the
-//! least `(at, seq)` of the heap's top and the lanes' fronts: the same order, without a
-//! heap sift per frame.
+//! FIFO lane instead while they do ([`Kernel::schedule_wire_deliver`]), and the next event
+//! is the least `(at, seq)` of the heap's top and the lanes' fronts: the same order, without
+//! a heap sift per frame. A lane holds only its direction's frames (the wire and the
+//! receiving end are the lane's number), so a delivery in flight is a key and a frame.
 //!
 //! Kernel: the roles of `jiffies`/hrtimers, softirq `NET_RX` processing and
 //! `get_random_bytes()`, collapsed into one deterministic queue.
@@ -90,6 +91,35 @@ impl Key {
     }
 }
 
+/// A wire delivery on its direction's lane: [`KernelEvent::WireDeliver`] of wire
+/// `lane / 2` to end `lane % 2` ([`lane_of`]), stored as its `(at, seq)` and the frame
+/// (40 bytes: the key as two words keeps the entry 8-aligned).
+struct LaneEntry {
+    /// Deadline in µs.
+    at: u64,
+    seq: u64,
+    frame: Vec<u8>,
+}
+
+impl LaneEntry {
+    #[inline]
+    fn key(&self) -> Key {
+        Key((u128::from(self.at) << 64) | u128::from(self.seq))
+    }
+}
+
+/// The lane of wire `wire`'s deliveries to end `to` (0 or 1).
+#[inline]
+fn lane_of(wire: WireId, to: u8) -> usize {
+    wire.0 as usize * 2 + usize::from(to & 1)
+}
+
+/// The wire and receiving end whose deliveries lane `lane` holds (inverse of [`lane_of`]).
+#[inline]
+fn lane_wire(lane: usize) -> (WireId, u8) {
+    (WireId((lane / 2) as u32), (lane & 1) as u8)
+}
+
 struct Entry {
     key: Key,
     ev: KernelEvent,
@@ -123,9 +153,9 @@ enum Source {
 pub struct TimeState {
     pub(crate) clock: Instant,
     heap: BinaryHeap<Reverse<Entry>>,
-    /// Events scheduled in deadline order on one lane each ([`Kernel::schedule_in_lane`]):
-    /// every lane is sorted by `(at, seq)`.
-    lanes: Vec<std::collections::VecDeque<Entry>>,
+    /// Wire deliveries scheduled in deadline order on their direction's lane
+    /// ([`Kernel::schedule_wire_deliver`]): every lane is sorted by `(at, seq)`.
+    lanes: Vec<std::collections::VecDeque<LaneEntry>>,
     /// The least `(at, seq)` of the heap's top and the lanes' fronts, and where it is
     /// ([`TimeState::scan`]), kept so that the next deadline is known without looking at
     /// every lane. Changed only by a push ([`TimeState::note_push`]: a new event can only
@@ -171,9 +201,9 @@ impl TimeState {
         let mut best = self.heap.peek().map(|Reverse(e)| (e.key, Source::Heap));
         for (i, lane) in self.lanes.iter().enumerate() {
             if let Some(e) = lane.front()
-                && best.is_none_or(|(key, _)| e.key < key)
+                && best.is_none_or(|(key, _)| e.key() < key)
             {
-                best = Some((e.key, Source::Lane(i)));
+                best = Some((e.key(), Source::Lane(i)));
             }
         }
         best
@@ -198,17 +228,22 @@ impl TimeState {
         self.heap.push(Reverse(e));
     }
 
-    /// Takes the earliest event out, if any.
-    #[inline]
+    /// Takes the earliest event out, if any (a lane's as the [`KernelEvent::WireDeliver`]
+    /// it stands for; [`Kernel::advance`] takes events out itself, in the same order, with
+    /// no event built for a lane's frame).
+    #[cfg(test)]
     fn pop_next(&mut self) -> Option<KernelEvent> {
         let (_, src) = self.next?;
         let e = match src {
             Source::Heap => self.heap.pop().map(|Reverse(e)| e.ev),
-            Source::Lane(i) => self
-                .lanes
-                .get_mut(i)
-                .and_then(|l| l.pop_front())
-                .map(|e| e.ev),
+            Source::Lane(i) => self.lanes.get_mut(i).and_then(|l| l.pop_front()).map(|e| {
+                let (wire, to) = lane_wire(i);
+                KernelEvent::WireDeliver {
+                    wire,
+                    to,
+                    frame: e.frame,
+                }
+            }),
         };
         self.next = self.scan();
         e
@@ -242,20 +277,36 @@ impl Kernel {
         self.time.push_heap(Entry { key, ev });
     }
 
-    /// [`Kernel::schedule`] for a source whose events mostly come in deadline order (one
-    /// direction of a wire): kept on FIFO lane `lane` when `at` is no earlier than the
-    /// lane's last event, else in the heap. Either way it runs in the same `(at, seq)` order.
-    pub(crate) fn schedule_in_lane(&mut self, lane: usize, at: Instant, ev: KernelEvent) {
+    /// [`Kernel::schedule`] of `KernelEvent::WireDeliver { wire, to, frame }`, whose events
+    /// mostly come in deadline order per direction: kept on the direction's FIFO lane
+    /// ([`lane_of`]) when `at` is no earlier than the lane's last event, else in the heap.
+    /// Either way it runs in the same `(at, seq)` order.
+    #[inline]
+    pub(crate) fn schedule_wire_deliver(
+        &mut self,
+        wire: WireId,
+        to: u8,
+        at: Instant,
+        frame: Vec<u8>,
+    ) {
         let t = &mut self.time;
+        let lane = lane_of(wire, to);
         if t.lanes.len() <= lane {
             t.lanes.resize_with(lane + 1, Default::default);
         }
         let key = t.next_key(at);
         let l = &mut t.lanes[lane];
-        if l.back().is_none_or(|e| e.key.at() <= at) {
-            l.push_back(Entry { key, ev });
+        let at_us = at.as_micros();
+        if l.back().is_none_or(|e| e.at <= at_us) {
+            let e = LaneEntry {
+                at: at_us,
+                seq: key.0 as u64,
+                frame,
+            };
+            l.push_back(e);
             t.note_push(key, Source::Lane(lane));
         } else {
+            let ev = KernelEvent::WireDeliver { wire, to, frame };
             t.push_heap(Entry { key, ev });
         }
     }
@@ -287,11 +338,30 @@ impl Kernel {
         if self.softirq_pending() {
             self.net_rx_action();
         }
-        while self.time.next_at().is_some_and(|at| at <= self.time.clock) {
-            let Some(ev) = self.time.pop_next() else {
-                break;
-            };
-            self.run_event(ev);
+        // The earliest event, while it is due: taken out of where it is (as pop_next()
+        // does), the cached next found again, then run; a lane's frame goes straight to
+        // wire_deliver().
+        while let Some((key, src)) = self.time.next
+            && key.at() <= self.time.clock
+        {
+            let t = &mut self.time;
+            match src {
+                Source::Heap => {
+                    let Some(Reverse(e)) = t.heap.pop() else {
+                        break;
+                    };
+                    t.next = t.scan();
+                    self.run_event(e.ev);
+                }
+                Source::Lane(i) => {
+                    let Some(e) = t.lanes.get_mut(i).and_then(|l| l.pop_front()) else {
+                        break;
+                    };
+                    t.next = t.scan();
+                    let (wire, to) = lane_wire(i);
+                    self.wire_deliver(wire, to, e.frame);
+                }
+            }
             if self.softirq_pending() {
                 self.net_rx_action();
             }
@@ -341,37 +411,77 @@ mod tests {
         assert_eq!(k.clock(), Instant::from_micros(5));
     }
 
-    /// Lane events and heap events run in one `(at, seq)` order; an event earlier than its
-    /// lane's last goes to the heap and still runs in order.
+    /// Lane events and heap events run in one `(at, seq)` order; a delivery earlier than
+    /// its lane's last goes to the heap and still runs in order; a lane's event comes out
+    /// as the delivery it was scheduled as (its wire and end).
     #[test]
     fn lanes_merge_with_the_heap_in_deadline_then_fifo_order() {
         let mut k = Kernel::new(KernelConfig::default());
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let ev = |tag: &'static str| {
-            let l = log.clone();
-            KernelEvent::Run(Box::new(move |_| l.borrow_mut().push(tag)))
+        let ev = |tag: &str| KernelEvent::WireDeliver {
+            wire: WireId(9),
+            to: 0,
+            frame: tag.as_bytes().to_vec(),
         };
-        k.schedule_in_lane(1, Instant::from_micros(5), ev("lane1@5"));
-        k.schedule(Instant::from_micros(5), ev("heap@5"));
-        k.schedule_in_lane(0, Instant::from_micros(5), ev("lane0@5"));
-        k.schedule_in_lane(1, Instant::from_micros(3), ev("lane1@3 (heap)"));
-        k.schedule_in_lane(1, Instant::from_micros(7), ev("lane1@7"));
-        k.schedule(Instant::from_micros(6), ev("heap@6"));
-        assert_eq!(k.pending_events(), 6);
-        assert_eq!(k.next_deadline(), Some(Instant::from_micros(3)));
-        assert_eq!(k.advance(Instant::from_micros(10)), 6);
-        assert_eq!(
-            *log.borrow(),
-            vec![
-                "lane1@3 (heap)",
-                "lane1@5",
-                "heap@5",
-                "lane0@5",
-                "heap@6",
-                "lane1@7"
-            ]
-        );
+        let us = Instant::from_micros;
+        let deliver = |k: &mut Kernel, wire: u32, to: u8, at: u64, tag: &str| {
+            k.schedule_wire_deliver(WireId(wire), to, us(at), tag.as_bytes().to_vec());
+        };
+        deliver(&mut k, 0, 1, 5, "w0.1@5");
+        k.schedule(us(5), ev("heap@5"));
+        deliver(&mut k, 0, 0, 5, "w0.0@5");
+        deliver(&mut k, 0, 1, 3, "w0.1@3 (heap)");
+        deliver(&mut k, 2, 1, 7, "w2.1@7");
+        deliver(&mut k, 0, 1, 7, "w0.1@7");
+        k.schedule(us(6), ev("heap@6"));
+        assert_eq!(k.pending_events(), 7);
+        assert_eq!(k.next_deadline(), Some(us(3)));
+        let mut log = Vec::new();
+        while let Some(e) = k.time.pop_next() {
+            let KernelEvent::WireDeliver { wire, to, frame } = e else {
+                panic!("{e:?}");
+            };
+            log.push((wire.0, to, String::from_utf8(frame).unwrap()));
+        }
+        let want = [
+            (0, 1, "w0.1@3 (heap)"),
+            (0, 1, "w0.1@5"),
+            (9, 0, "heap@5"),
+            (0, 0, "w0.0@5"),
+            (9, 0, "heap@6"),
+            (2, 1, "w2.1@7"),
+            (0, 1, "w0.1@7"),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|&(w, t, s)| (w, t, s.to_string()))
+            .collect();
+        assert_eq!(log, want);
         assert_eq!(k.pending_events(), 0);
+        assert_eq!(k.next_deadline(), None);
+    }
+
+    /// advance() takes a lane's frames out itself: it runs every due event, lanes' and
+    /// heap's, and leaves the later ones (deliveries to a wire that does not exist do
+    /// nothing).
+    #[test]
+    fn advance_runs_due_lane_and_heap_events() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let us = Instant::from_micros;
+        for at in [2, 4, 6] {
+            k.schedule_wire_deliver(WireId(5), 0, us(at), vec![0; 60]);
+            let l = log.clone();
+            k.schedule(
+                us(at),
+                KernelEvent::Run(Box::new(move |_| l.borrow_mut().push(at))),
+            );
+        }
+        assert_eq!(k.advance(us(4)), 4);
+        assert_eq!(*log.borrow(), vec![2, 4]);
+        assert_eq!(k.pending_events(), 2);
+        assert_eq!(k.next_deadline(), Some(us(6)));
+        assert_eq!(k.advance(us(6)), 2);
+        assert_eq!(k.next_deadline(), None);
     }
 
     /// The cached next event is always what a scan of the heap and the lanes finds, and
@@ -396,20 +506,31 @@ mod tests {
                 let at = Instant::from_micros(base + rnd(8));
                 let seq = k.time.seq;
                 model.insert(Key::new(at, seq));
-                // The event names itself: (at, seq) as a stale NAPI interrupt.
-                let ev = KernelEvent::NapiIrq {
-                    dev: DevId(seq),
-                    at,
-                };
                 if r < 4 {
-                    k.schedule_in_lane(rnd(3) as usize, at, ev);
+                    // A delivery names itself in its frame: (at, seq, wire, end).
+                    let (wire, to) = (WireId(rnd(2) as u32), rnd(2) as u8);
+                    let mut frame = Vec::new();
+                    frame.extend_from_slice(&at.as_micros().to_le_bytes());
+                    frame.extend_from_slice(&seq.to_le_bytes());
+                    frame.extend_from_slice(&wire.0.to_le_bytes());
+                    frame.push(to);
+                    k.schedule_wire_deliver(wire, to, at, frame);
                     via_lane += 1;
                 } else {
-                    k.schedule(at, ev);
+                    // The event names itself: (at, seq) as a stale NAPI interrupt.
+                    let dev = DevId(seq);
+                    k.schedule(at, KernelEvent::NapiIrq { dev, at });
                 }
             } else {
                 let e = k.time.pop_next().map(|ev| match ev {
                     KernelEvent::NapiIrq { dev, at } => Key::new(at, dev.0),
+                    KernelEvent::WireDeliver { wire, to, frame } => {
+                        let word =
+                            |i: usize| u64::from_le_bytes(frame[i..i + 8].try_into().unwrap());
+                        assert_eq!(frame[16..20], wire.0.to_le_bytes());
+                        assert_eq!(frame[20], to);
+                        Key::new(Instant::from_micros(word(0)), word(8))
+                    }
                     other => panic!("{other:?}"),
                 });
                 assert_eq!(e, model.pop_first());

@@ -2,7 +2,7 @@
 //!
 //! Not a kernel object: the cable. Each direction serialises frames at the configured
 //! bandwidth (a frame starts when the previous one has left) and delivers them `latency`
-//! later as a [`KernelEvent::WireDeliver`] event. Faults follow turmoil's shape: an ordered
+//! later as a [`WireDeliver`](crate::time::KernelEvent::WireDeliver) event. Faults follow turmoil's shape: an ordered
 //! chain of [`Rule`]s sees every frame, the first non-[`Verdict::Pass`] wins; rules draw
 //! from the kernel's seeded RNG, so a seed replays the same losses, reorderings,
 //! duplicates and bit flips.
@@ -16,7 +16,7 @@ use uapi::errno::{EBUSY, EINVAL, ENODEV};
 use crate::error::{KResult, KernelError};
 use crate::kernel::Kernel;
 use crate::net::core::dev::{DevId, DeviceKind};
-use crate::time::{Duration, Instant, KernelEvent};
+use crate::time::{Duration, Instant};
 
 /// Identifies a wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -335,8 +335,7 @@ impl Kernel {
         let mut at = done + w.config.latency;
         let to = 1 - (from & 1);
         // A direction's deliveries come in serialisation order unless a rule delays one:
-        // its own event lane keeps them off the heap.
-        let lane = wire.0 as usize * 2 + usize::from(to);
+        // its own event lane keeps them off the heap (Kernel::schedule_wire_deliver).
         match verdict {
             Verdict::Drop => {
                 w.stats.dropped += 1;
@@ -349,15 +348,7 @@ impl Kernel {
             Verdict::Duplicate => {
                 w.stats.duplicated += 1;
                 let copy = frame.clone();
-                self.schedule_in_lane(
-                    lane,
-                    at,
-                    KernelEvent::WireDeliver {
-                        wire,
-                        to,
-                        frame: copy,
-                    },
-                );
+                self.schedule_wire_deliver(wire, to, at, copy);
             }
             Verdict::Corrupt => {
                 w.stats.corrupted += 1;
@@ -367,10 +358,11 @@ impl Kernel {
             }
             Verdict::Pass => {}
         }
-        self.schedule_in_lane(lane, at, KernelEvent::WireDeliver { wire, to, frame });
+        self.schedule_wire_deliver(wire, to, at, frame);
     }
 
     /// The delivery event: the frame reaches the NIC at end `to`.
+    #[inline]
     pub(crate) fn wire_deliver(&mut self, wire: WireId, to: u8, frame: Vec<u8>) {
         let Some(w) = self.wires.wires.get_mut(&wire) else {
             return;
