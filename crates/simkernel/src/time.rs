@@ -280,8 +280,9 @@ impl Kernel {
     /// [`Kernel::schedule`] of `KernelEvent::WireDeliver { wire, to, frame }`, whose events
     /// mostly come in deadline order per direction: kept on the direction's FIFO lane
     /// ([`lane_of`]) when `at` is no earlier than the lane's last event, else in the heap.
-    /// Either way it runs in the same `(at, seq)` order.
-    #[inline]
+    /// Either way it runs in the same `(at, seq)` order. Inlined into wire_xmit(), the
+    /// in-order push on an existing lane being the per-frame case.
+    #[inline(always)]
     pub(crate) fn schedule_wire_deliver(
         &mut self,
         wire: WireId,
@@ -289,6 +290,30 @@ impl Kernel {
         at: Instant,
         frame: Vec<u8>,
     ) {
+        let lane = lane_of(wire, to);
+        let at_us = at.as_micros();
+        let t = &mut self.time;
+        match t.lanes.get_mut(lane) {
+            Some(l) if l.back().is_none_or(|e| e.at <= at_us) => {
+                // t.next_key(at), with the lane borrowed.
+                let seq = t.seq;
+                t.seq += 1;
+                l.push_back(LaneEntry {
+                    at: at_us,
+                    seq,
+                    frame,
+                });
+                t.note_push(Key::new(at, seq), Source::Lane(lane));
+            }
+            _ => self.schedule_wire_deliver_slow(wire, to, at, frame),
+        }
+    }
+
+    /// [`Kernel::schedule_wire_deliver`] on a lane not made yet, or of a frame earlier
+    /// than its lane's last (one a rule delayed: it goes to the heap).
+    #[cold]
+    #[inline(never)]
+    fn schedule_wire_deliver_slow(&mut self, wire: WireId, to: u8, at: Instant, frame: Vec<u8>) {
         let t = &mut self.time;
         let lane = lane_of(wire, to);
         if t.lanes.len() <= lane {
@@ -298,12 +323,12 @@ impl Kernel {
         let l = &mut t.lanes[lane];
         let at_us = at.as_micros();
         if l.back().is_none_or(|e| e.at <= at_us) {
-            let e = LaneEntry {
+            let seq = key.0 as u64;
+            l.push_back(LaneEntry {
                 at: at_us,
-                seq: key.0 as u64,
+                seq,
                 frame,
-            };
-            l.push_back(e);
+            });
             t.note_push(key, Source::Lane(lane));
         } else {
             let ev = KernelEvent::WireDeliver { wire, to, frame };
