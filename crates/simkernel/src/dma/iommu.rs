@@ -207,7 +207,7 @@ impl Iommu {
     /// Translate `iova..iova + len` and run `f` on the memory and offset it maps to, or hand
     /// `f` back untouched if no single mapping covers the range in a direction that allows
     /// the access (nothing counted: [`lookup`](Self::lookup) counts the fault).
-    fn lookup_or<R, F: FnOnce(&dyn DmaMemory, usize) -> R>(
+    fn lookup_or<R, F: FnOnce(&Rc<dyn DmaMemory>, usize) -> R>(
         &self,
         iova: Iova,
         len: usize,
@@ -217,13 +217,14 @@ impl Iommu {
         let translate = |start: Iova, m: &Mapping| translate(start, m, iova, len, write);
         // An IOTLB hit (the common case: a DMA engine walks a buffer in order) needs no
         // write access to the domain and no reference count on the memory. `f` only moves
-        // bytes of a `DmaMemory`, which never calls back into an IOMMU.
+        // bytes of a `DmaMemory` (or keeps a reference to it), which never calls back into an
+        // IOMMU.
         {
             let d = self.0.borrow();
             if let Some((start, m)) = &d.iotlb
                 && let Some(off) = translate(*start, m)
             {
-                return Ok(f(&*m.mem, off));
+                return Ok(f(&m.mem, off));
             }
         }
         let mut d = self.0.borrow_mut();
@@ -237,40 +238,23 @@ impl Iommu {
                 let mem = m.mem.clone();
                 d.iotlb = Some((start, m));
                 drop(d);
-                Ok(f(&*mem, off))
+                Ok(f(&mem, off))
             }
             None => Err(f),
         }
     }
 
     /// A [`DmaReadWindow`] on `iova..iova + len`, or `None` (nothing counted) unless one
-    /// mapping covers all of it for device reads; translated as
-    /// [`lookup_or`](Self::lookup_or) does (the IOTLB first, then the mapping walk, which
-    /// fills the IOTLB).
+    /// mapping covers all of it for device reads; translated by
+    /// [`lookup_or`](Self::lookup_or) (the IOTLB first, then the mapping walk, which fills
+    /// the IOTLB), keeping a reference to the memory.
     pub fn dma_read_window(&self, iova: Iova, len: usize) -> Option<DmaReadWindow> {
-        {
-            let d = self.0.borrow();
-            if let Some((start, m)) = &d.iotlb
-                && let Some(off) = translate(*start, m, iova, len, false)
-            {
-                return Some(DmaReadWindow {
-                    mem: m.mem.clone(),
-                    off,
-                    len,
-                });
-            }
-        }
-        let mut d = self.0.borrow_mut();
-        let (start, m, off) = d
-            .mappings
-            .range(..=iova)
-            .next_back()
-            .and_then(|(&start, m)| {
-                translate(start, m, iova, len, false).map(|off| (start, m.clone(), off))
-            })?;
-        let mem = m.mem.clone();
-        d.iotlb = Some((start, m));
-        Some(DmaReadWindow { mem, off, len })
+        self.lookup_or(iova, len, false, |mem, off| DmaReadWindow {
+            mem: mem.clone(),
+            off,
+            len,
+        })
+        .ok()
     }
 
     fn lookup<R>(
@@ -278,7 +262,7 @@ impl Iommu {
         iova: Iova,
         len: usize,
         write: bool,
-        f: impl FnOnce(&dyn DmaMemory, usize) -> R,
+        f: impl FnOnce(&Rc<dyn DmaMemory>, usize) -> R,
     ) -> Result<R, IommuFault> {
         self.lookup_or(iova, len, write, f).map_err(|_| {
             self.0.borrow_mut().faults += 1;
