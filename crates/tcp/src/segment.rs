@@ -55,7 +55,7 @@ pub struct Segment<P> {
     pub payload: Vec<P>,
 }
 
-impl<P: Payload> Segment<P> {
+impl<P> Segment<P> {
     /// A segment with no payload, no flags, no options.
     pub fn new(src_port: u16, dst_port: u16, seq: SeqNumber) -> Self {
         Segment {
@@ -70,6 +70,22 @@ impl<P: Payload> Segment<P> {
         }
     }
 
+    /// The same segment with each payload `p` replaced by `f(p)`, in order.
+    pub fn map_payload<T>(self, f: impl FnMut(P) -> T) -> Segment<T> {
+        Segment {
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            options: self.options,
+            payload: self.payload.into_iter().map(f).collect(),
+        }
+    }
+}
+
+impl<P: Payload> Segment<P> {
     /// Payload bytes.
     pub fn payload_len(&self) -> usize {
         self.payload.iter().map(Payload::len).sum()

@@ -5,6 +5,7 @@
 //! the transmitter are `slice`s of the queued values, so a retransmission carries the same
 //! references as the first transmission.
 
+use core::ops::Range;
 use std::collections::VecDeque;
 
 use crate::payload::Payload;
@@ -65,23 +66,26 @@ impl<P: Payload> SendBuffer<P> {
         pending: &mut VecDeque<P>,
         room: usize,
     ) -> Option<usize> {
-        let before = self.ends.len();
-        self.ends.reserve(pending.len());
-        let mut end = self.end;
-        let limit = self.end + room as u64;
+        // One pass to decide, a second to write the end offsets (an exact-size extend: one
+        // reservation, no per-payload capacity check).
+        let mut total = 0usize;
+        let mut empty = false;
         for p in pending.iter() {
-            let len = p.len() as u64;
-            if len == 0 || end + len > limit {
-                self.ends.truncate(before);
-                return None;
-            }
-            end += len;
-            self.ends.push_back(end);
+            let len = p.len();
+            empty |= len == 0;
+            total = total.saturating_add(len);
         }
+        if empty || total > room {
+            return None;
+        }
+        let mut end = self.end;
+        self.ends.extend(pending.iter().map(|p| {
+            end += p.len() as u64;
+            end
+        }));
         self.chunks.append(pending);
-        let taken = (end - self.end) as usize;
         self.end = end;
-        Some(taken)
+        Some(total)
     }
 
     /// Drop everything before stream offset `to` (acknowledged). Kernel: tcp_clean_rtx_queue(),
@@ -107,8 +111,28 @@ impl<P: Payload> SendBuffer<P> {
         self.start = self.start.max(to);
     }
 
-    /// Payload references covering `[from, from + len)`; the range must be queued.
+    /// Payload references covering `[from, from + len)`; the range must be queued. The first
+    /// and last may be slices of their queued payloads, every other one is its payload.
+    #[cfg(test)]
     pub(crate) fn range(&self, from: u64, len: usize) -> Vec<P> {
+        self.range_map(from, len, |p, r| {
+            if r.start == 0 && r.end == p.len() {
+                p.clone()
+            } else {
+                p.slice(r)
+            }
+        })
+    }
+
+    /// `map(p, r)` for each queued payload `p` that `[from, from + len)` covers, in order,
+    /// with `r` the part of `p` inside it (the range must be queued): the payloads of
+    /// [`range`](Self::range), made by the caller's `map` from the queue's own payloads.
+    pub(crate) fn range_map<T>(
+        &self,
+        from: u64,
+        len: usize,
+        mut map: impl FnMut(&P, Range<usize>) -> T,
+    ) -> Vec<T> {
         assert!(
             from >= self.start && from + len as u64 <= self.end,
             "range not queued"
@@ -125,31 +149,32 @@ impl<P: Payload> SendBuffer<P> {
         if first >= last {
             return Vec::new();
         }
-        // The first chunk may start before `from` and the last end after `to`: they are
-        // sliced (or cloned when whole); every chunk between lies inside the range and is
-        // cloned as one run (one capacity check, no per-chunk offset arithmetic).
+        // The first chunk may start before `from` and the last end after `to`: their parts
+        // are cut; every chunk between lies inside the range whole, and is read as one run
+        // from the deque's two slices (no per-chunk offset arithmetic or capacity check).
         let start_of = |i: usize| match i {
             0 => self.start,
             i => self.ends[i - 1],
-        };
-        let part = |p: &P, s: usize, e: usize| {
-            if s == 0 && e == p.len() {
-                p.clone()
-            } else {
-                p.slice(s..e)
-            }
         };
         let mut out = Vec::with_capacity(last - first);
         let head_off = start_of(first);
         let head = &self.chunks[first];
         let s = (from - head_off) as usize;
         let e = ((to - head_off) as usize).min(head.len());
-        out.push(part(head, s, e));
+        out.push(map(head, s..e));
         if last - first > 1 {
-            out.extend(self.chunks.range(first + 1..last - 1).cloned());
+            let (front, back) = self.chunks.as_slices();
+            let (lo, hi) = (first + 1, last - 1);
+            let split = front.len();
+            for run in [
+                &front[lo.min(split)..hi.min(split)],
+                &back[lo.saturating_sub(split)..hi.saturating_sub(split)],
+            ] {
+                out.extend(run.iter().map(|p| map(p, 0..p.len())));
+            }
             let tail = &self.chunks[last - 1];
             let e = ((to - start_of(last - 1)) as usize).min(tail.len());
-            out.push(part(tail, 0, e));
+            out.push(map(tail, 0..e));
         }
         out
     }
@@ -271,6 +296,9 @@ mod tests {
                     .map(|p| p.as_bytes().to_vec())
                     .collect();
                 assert_eq!(got, want, "round {round}: range({from}, {len})");
+                // Any other map sees the same pieces.
+                let mapped = q.range_map(from, len, |p, r| p.slice(r).as_bytes().to_vec());
+                assert_eq!(mapped, want, "round {round}: range_map({from}, {len})");
             }
         }
     }

@@ -689,7 +689,7 @@ impl<P: Payload> Connection<P> {
 
     /// A segment from us at send offset `seq_off`, with ACK and window when synchronized.
     /// Sending any ACK satisfies pending and delayed ACKs.
-    fn header(&mut self, seq_off: u64) -> Segment<P> {
+    fn header<T>(&mut self, seq_off: u64) -> Segment<T> {
         let mut seg = Segment::new(self.local.port(), self.remote.port(), self.snd_seq(seq_off));
         if self.state.is_synchronized() || self.rcv_nxt > 0 {
             seg.ack = Some(self.rcv_seq(self.rcv_nxt));

@@ -340,7 +340,7 @@ pub struct SockTable {
     /// connection, kept between pushes so a push does not allocate (a nested push, through
     /// loopback, finds them taken and uses fresh ones). `None` while a push holds them, so
     /// putting them back drops nothing but an empty slot.
-    pub(crate) push_scratch: Option<(Vec<tcp::Segment<SkbData>>, Vec<tcp::Event>)>,
+    pub(crate) push_scratch: Option<(Vec<tcp::Segment<Frag>>, Vec<tcp::Event>)>,
     /// Scratch for `tcp_sendmsg()`: the (empty) frag queue of the last finished sendmsg,
     /// whose allocation the next one fills (a concurrent sendmsg finds it taken and starts
     /// with a fresh one).

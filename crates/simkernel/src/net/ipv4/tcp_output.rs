@@ -115,6 +115,13 @@ impl Kernel {
         mss: usize,
         seg: Segment<SkbData>,
     ) -> u16 {
+        let seg = seg.map_payload(|d| d.frag);
+        self.tcp_transmit_frags(flow, mss, seg)
+    }
+
+    /// [`tcp_transmit`](Self::tcp_transmit) for a segment whose payload is already the
+    /// frags its skbs carry (see [`tx_frag`]).
+    fn tcp_transmit_frags(&mut self, flow: &TcpOutFlow, mss: usize, seg: Segment<Frag>) -> u16 {
         let TcpOutFlow {
             netns,
             local,
@@ -187,7 +194,7 @@ impl Kernel {
             inet_id: Some(s.inet_id),
         };
         let (mut segs, mut events) = self.socks.push_scratch.take().unwrap_or_default();
-        while let Some(seg) = c.poll_transmit(now, max_payload) {
+        while let Some(seg) = c.poll_transmit_map(now, max_payload, tx_frag) {
             segs.push(seg);
         }
         let mss = c.send_mss();
@@ -205,7 +212,7 @@ impl Kernel {
         // With nothing sent the socket's `inet_id` stands as read: no second lookup.
         let sent = !segs.is_empty();
         for seg in segs.drain(..) {
-            let used = self.tcp_transmit(&flow, mss, seg);
+            let used = self.tcp_transmit_frags(&flow, mss, seg);
             flow.inet_id = flow.inet_id.map(|i| i.wrapping_add(used));
         }
         if sent && let (Some(s), Some(id)) = (self.socks.map.get_mut(&sk), flow.inet_id) {
@@ -396,6 +403,25 @@ fn skb_gso_segs(skb: &Skb) -> u16 {
     }
 }
 
+/// The frag an skb carries for bytes `r` of the send-queue payload `d`: `d.slice(r).frag`,
+/// another reference on the same page or net_iov, made straight from the queued payload
+/// (kernel: the transmitted clone shares the queued skb's frags, `skb_clone()`).
+#[inline]
+fn tx_frag(d: &SkbData, r: std::ops::Range<usize>) -> Frag {
+    match &d.frag {
+        Frag::Page { off, bytes, .. } => Frag::Page {
+            len: r.len(),
+            off: off + r.start,
+            bytes: bytes.clone(),
+        },
+        Frag::NetIov { off, niov, .. } => Frag::NetIov {
+            len: r.len(),
+            off: off + r.start,
+            niov: niov.clone(),
+        },
+    }
+}
+
 /// Build the skbs for one TCP segment, handing each to `xmit` as soon as it is built: header
 /// in `head` (checksum `CHECKSUM_PARTIAL`), payload frags by reference, at most
 /// [`MAX_SKB_FRAGS`] frags per skb (a segment whose payload has more frags becomes several
@@ -405,29 +431,23 @@ fn tcp_for_each_skb(
     saddr: IpAddr,
     daddr: IpAddr,
     mss: usize,
-    seg: Segment<SkbData>,
+    seg: Segment<Frag>,
     mut xmit: impl FnMut(Skb),
 ) {
-    // MAX_SKB_FRAGS payload pieces per skb, moved straight into its frags.
+    // MAX_SKB_FRAGS payload frags per skb.
     let n = seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1);
     let mut payload = seg.payload;
     let mut seq = seg.seq;
     for i in 0..n {
         let first = i == 0;
         let last = i + 1 == n;
-        // The last (usually only) skb's frags take the payload vector whole: mapping a
-        // vector's own `into_iter()` collects in place, so its allocation becomes the frag
-        // array instead of one being allocated and the other freed per skb.
-        let mut len = 0usize;
-        let frag = |d: SkbData| {
-            len += d.frag.len();
-            d.frag
-        };
+        // The last (usually only) skb's frag array is the payload vector itself.
         let frags: Vec<Frag> = if last {
-            std::mem::take(&mut payload).into_iter().map(frag).collect()
+            std::mem::take(&mut payload)
         } else {
-            payload.drain(..MAX_SKB_FRAGS).map(frag).collect()
+            payload.drain(..MAX_SKB_FRAGS).collect()
         };
+        let len: usize = frags.iter().map(Frag::len).sum();
         let mut flags = TcpFlags::default();
         if seg.flags.syn && first {
             flags.insert(TcpFlags::SYN);
@@ -490,20 +510,40 @@ mod tests {
     use super::*;
     use tcp::SeqNumber;
 
-    fn page_data(n: usize) -> Vec<SkbData> {
+    fn page_frags(n: usize) -> Vec<Frag> {
         let bytes = crate::net::core::skbuff::Page::new_buf(vec![7u8; n]);
         (0..n)
-            .map(|i| SkbData {
-                frag: crate::net::core::skbuff::Frag::Page {
-                    bytes: bytes.clone(),
-                    off: i,
-                    len: 1,
-                },
-                linear: false,
-                unreadable: false,
-                rx_ref: None,
+            .map(|i| Frag::Page {
+                bytes: bytes.clone(),
+                off: i,
+                len: 1,
             })
             .collect()
+    }
+
+    /// `tx_frag(d, r)` is the frag of `d.slice(r)` (what a segment of cloned and sliced
+    /// payloads carried): the same page, offset and length, for whole and partial ranges.
+    #[test]
+    fn tx_frag_is_the_sliced_payloads_frag() {
+        use tcp::Payload;
+        let bytes = crate::net::core::skbuff::Page::new_buf(vec![3u8; 100]);
+        let d = SkbData {
+            frag: Frag::Page {
+                bytes: bytes.clone(),
+                off: 10,
+                len: 50,
+            },
+            linear: false,
+            unreadable: false,
+            rx_ref: None,
+        };
+        let key = |f: &Frag| match f {
+            Frag::Page { bytes: b, off, len } => (std::rc::Rc::ptr_eq(b, &bytes), *off, *len),
+            Frag::NetIov { .. } => panic!("page frag expected"),
+        };
+        for r in [0..50, 0..1, 7..50, 20..21, 49..50, 3..3] {
+            assert_eq!(key(&tx_frag(&d, r.clone())), key(&d.slice(r).frag));
+        }
     }
 
     #[test]
@@ -512,7 +552,7 @@ mod tests {
         seg.ack = Some(SeqNumber(9));
         seg.flags.fin = true;
         seg.flags.psh = true;
-        seg.payload = page_data(40);
+        seg.payload = page_frags(40);
         let ip: IpAddr = "2001:db8::1".parse().unwrap();
         let mut skbs = Vec::new();
         tcp_for_each_skb(ip, ip, 1440, seg, |skb| skbs.push(skb));
