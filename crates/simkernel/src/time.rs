@@ -298,12 +298,17 @@ impl Kernel {
                 // t.next_key(at), with the lane borrowed.
                 let seq = t.seq;
                 t.seq += 1;
+                let was_empty = l.is_empty();
                 l.push_back(LaneEntry {
                     at: at_us,
                     seq,
                     frame,
                 });
-                t.note_push(Key::new(at, seq), Source::Lane(lane));
+                // Behind a lane's front the new event comes after that front, which is no
+                // earlier than the next event: only on an empty lane can it be the next.
+                if was_empty {
+                    t.note_push(Key::new(at, seq), Source::Lane(lane));
+                }
             }
             _ => self.schedule_wire_deliver_slow(wire, to, at, frame),
         }

@@ -190,6 +190,33 @@ pub struct Wire {
     log: std::collections::VecDeque<WireEvent>,
 }
 
+impl Wire {
+    /// End `from` serialises a frame of `len` bytes put on the wire `now`: it starts when
+    /// the direction's transmitter is free, its last bit is out at the bandwidth (rounded
+    /// up to the µs clock) and reaches the far end `latency` later, when it is delivered.
+    /// Counts it as sent.
+    #[inline]
+    fn serialise(&mut self, now: Instant, from: u8, len: usize) -> Instant {
+        let i = usize::from(from & 1);
+        let start_ns = now
+            .as_micros()
+            .saturating_mul(1000)
+            .max(self.busy_until_ns[i]);
+        let bits = (len as u64 + 24) * 8; // preamble, FCS, inter-frame gap
+        let ser_ns = match self.config.bandwidth_bps {
+            0 => 0,
+            bps => bits.saturating_mul(1_000_000_000) / bps,
+        };
+        let done_ns = start_ns + ser_ns;
+        self.busy_until_ns[i] = done_ns;
+        // The last bit is out at done_ns; the clock ticks in µs, so round up.
+        let done = Instant::from_micros(done_ns.div_ceil(1000));
+        self.stats.sent += 1;
+        self.stats.bytes += len as u64;
+        done + self.config.latency
+    }
+}
+
 /// All wires of the kernel.
 #[derive(Debug, Default)]
 pub struct WireTable {
@@ -285,12 +312,30 @@ impl Kernel {
             .unwrap_or_default()
     }
 
-    /// A NIC at end `from` of `wire` puts `frame` on it.
+    /// A NIC at end `from` of `wire` puts `frame` on it. Inlined into nic_xmit()'s frame
+    /// loop, the wire without rules being the per-frame case.
+    #[inline]
     pub(crate) fn wire_xmit(&mut self, wire: WireId, from: u8, mut frame: Vec<u8>) {
         // The MAC pads runt frames to the Ethernet minimum.
         if frame.len() < wire::ethernet::MIN_FRAME_LEN {
             frame.resize(wire::ethernet::MIN_FRAME_LEN, 0);
         }
+        let now = self.clock();
+        let Some(w) = self.wires.wires.get_mut(&wire) else {
+            return;
+        };
+        if !w.rules.is_empty() {
+            return self.wire_xmit_ruled(wire, from, frame);
+        }
+        // No rule: every frame passes (no RNG draw, nothing logged).
+        let at = w.serialise(now, from, frame.len());
+        self.schedule_wire_deliver(wire, 1 - (from & 1), at, frame);
+    }
+
+    /// [`Kernel::wire_xmit`] of a wire with fault rules: they see the frame first.
+    #[cold]
+    #[inline(never)]
+    fn wire_xmit_ruled(&mut self, wire: WireId, from: u8, mut frame: Vec<u8>) {
         let now = self.clock();
         // One lookup of the wire: its rules draw from the kernel RNG, a field apart.
         let Some(w) = self.wires.wires.get_mut(&wire) else {
@@ -319,20 +364,7 @@ impl Kernel {
                 summary: wire::pretty::summarize(&frame),
             });
         }
-        let i = usize::from(from & 1);
-        let start_ns = now.as_micros().saturating_mul(1000).max(w.busy_until_ns[i]);
-        let bits = (frame.len() as u64 + 24) * 8; // preamble, FCS, inter-frame gap
-        let ser_ns = match w.config.bandwidth_bps {
-            0 => 0,
-            bps => bits.saturating_mul(1_000_000_000) / bps,
-        };
-        let done_ns = start_ns + ser_ns;
-        w.busy_until_ns[i] = done_ns;
-        // The last bit is out at done_ns; the clock ticks in µs, so round up.
-        let done = Instant::from_micros(done_ns.div_ceil(1000));
-        w.stats.sent += 1;
-        w.stats.bytes += frame.len() as u64;
-        let mut at = done + w.config.latency;
+        let mut at = w.serialise(now, from, frame.len());
         let to = 1 - (from & 1);
         // A direction's deliveries come in serialisation order unless a rule delays one:
         // its own event lane keeps them off the heap (Kernel::schedule_wire_deliver).

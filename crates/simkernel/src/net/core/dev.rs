@@ -390,6 +390,20 @@ impl fmt::Display for XmitResult {
     }
 }
 
+/// A driver's transmit routine (`ndo_start_xmit`).
+type NdoStartXmit = fn(&mut Kernel, DevId, Skb) -> XmitResult;
+
+/// Kernel: `dev->netdev_ops->ndo_start_xmit`: the driver of a device of this kind.
+#[inline(always)]
+fn ndo_start_xmit(kind: &DeviceKind) -> NdoStartXmit {
+    match kind {
+        DeviceKind::Nic(_) => crate::drivers::nic::nic_xmit,
+        DeviceKind::Netkit(_) => crate::drivers::netkit::netkit_xmit,
+        DeviceKind::Veth(_) => crate::drivers::veth::veth_xmit,
+        DeviceKind::Loopback => crate::drivers::loopback::loopback_xmit,
+    }
+}
+
 impl Kernel {
     /// Kernel: `__dev_queue_xmit()` → `validate_xmit_skb()` → `dev_hard_start_xmit()`.
     /// The one way into a driver's `ndo_start_xmit`. With the debug switch
@@ -412,14 +426,27 @@ impl Kernel {
         skb.tc_at_ingress = false;
         // sch_handle_egress(): tc egress runs before validation (kernel-spec §2.4); with
         // no egress filter it passes the skb on untouched, so it is called only with one.
-        let skb = if egress {
-            match self.sch_handle_egress(dev, skb) {
-                Ok(skb) => skb,
-                Err(res) => return res,
-            }
-        } else {
-            skb
-        };
+        if egress {
+            return self.dev_queue_xmit_tc_egress(dev, skb);
+        }
+        self.dev_queue_xmit_validate(dev, skb)
+    }
+
+    /// [`Kernel::dev_queue_xmit`] on a device with a tc egress filter: `sch_handle_egress()`
+    /// first, then the rest of the transmit with what it passed on.
+    #[cold]
+    #[inline(never)]
+    fn dev_queue_xmit_tc_egress(&mut self, dev: DevId, skb: Skb) -> XmitResult {
+        match self.sch_handle_egress(dev, skb) {
+            Ok(skb) => self.dev_queue_xmit_validate(dev, skb),
+            Err(res) => res,
+        }
+    }
+
+    /// [`Kernel::dev_queue_xmit`] after tc egress: the up and recursion checks, validation,
+    /// the taps and the driver.
+    #[inline(always)]
+    fn dev_queue_xmit_validate(&mut self, dev: DevId, skb: Skb) -> XmitResult {
         let recursion = self.dev_xmit_recursion();
         let Some(d) = self.devices.get_mut(&dev) else {
             return XmitResult::Dropped(XmitDrop::DeviceDown);
@@ -441,24 +468,20 @@ impl Kernel {
             self.kfree_skb(skb);
             return XmitResult::Dropped(XmitDrop::Unreadable);
         }
-        // xmit_one() → dev_queue_xmit_nit(): taps see what the driver gets.
-        self.capture_tx(dev, &skb);
-        if !no_queue {
-            return self.ndo_start_xmit(dev, skb);
+        let ndo_start_xmit = ndo_start_xmit(&d.kind);
+        // xmit_one() → dev_queue_xmit_nit(): taps see what the driver gets (a device
+        // with no capture open has none).
+        if d.capture.is_some() {
+            self.capture_tx(dev, &skb);
         }
-        self.softnet.xmit_recursion += 1;
-        let res = self.ndo_start_xmit(dev, skb);
-        self.softnet.xmit_recursion -= 1;
+        // The no-queue devices' driver runs with the recursion count raised.
+        if no_queue {
+            self.softnet.xmit_recursion += 1;
+        }
+        let res = ndo_start_xmit(self, dev, skb);
+        if no_queue {
+            self.softnet.xmit_recursion -= 1;
+        }
         res
-    }
-
-    /// Dispatch to the driver (`dev->netdev_ops->ndo_start_xmit`).
-    fn ndo_start_xmit(&mut self, dev: DevId, skb: Skb) -> XmitResult {
-        match &self.dev(dev).kind {
-            DeviceKind::Nic(_) => crate::drivers::nic::nic_xmit(self, dev, skb),
-            DeviceKind::Netkit(_) => crate::drivers::netkit::netkit_xmit(self, dev, skb),
-            DeviceKind::Veth(_) => crate::drivers::veth::veth_xmit(self, dev, skb),
-            DeviceKind::Loopback => crate::drivers::loopback::loopback_xmit(self, dev, skb),
-        }
     }
 }

@@ -141,6 +141,7 @@ impl Kernel {
     /// The route lookup runs in the target's namespace with the target as preferred
     /// output device; no route, a transmit nested past the recursion limit, or a failed
     /// `neigh_output()` each count one `tx_dropped` on the target.
+    #[inline]
     fn bpf_out_neigh(&mut self, target: DevId, mut skb: Skb) -> IngressResult {
         let netns = self.dev(target).netns;
         if skb.head.first().is_none_or(|b| b & 1 == 1) {
@@ -170,9 +171,10 @@ impl Kernel {
         };
         let nexthop = match daddr {
             IpAddr::V6(d) => {
-                let e = self
-                    .fib6_lookup_cached(netns, &d, Some(target))
-                    .or_else(|| self.fib6_lookup_cached(netns, &d, None));
+                let e = match self.fib6_lookup_cached(netns, &d, Some(target)) {
+                    Some(e) => Some(e),
+                    None => self.fib6_lookup_cached(netns, &d, None),
+                };
                 match e {
                     Some(e) => IpAddr::V6(e.gateway.filter(|_| e.dev == target).unwrap_or(d)),
                     None => return self.redirect_drop_tx(target, skb),
@@ -191,16 +193,12 @@ impl Kernel {
         if self.dev_xmit_recursion() {
             return self.redirect_drop_tx(target, skb);
         }
-        skb.head.drain(..14);
         skb.protocol = ethertype;
-        skb.network_header = 0;
-        skb.transport_header = skb.transport_header.saturating_sub(14);
-        if skb.csum_start >= 14 {
-            skb.csum_start -= 14;
-        }
         skb.tstamp = 0;
         self.softnet.xmit_recursion += 1;
-        let res = self.neigh_output(target, nexthop, skb);
+        // __skb_pull(skb, ETH_HLEN), then neigh_output(): a resolved neighbour's header
+        // is written over the pulled one.
+        let res = self.neigh_output_over_eth(target, nexthop, skb);
         self.softnet.xmit_recursion -= 1;
         if res.is_err()
             && let Some(d) = self.devices.get_mut(&target)

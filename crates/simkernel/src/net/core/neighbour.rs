@@ -85,11 +85,29 @@ pub(crate) fn eth_header(dst: [u8; 6], src: [u8; 6], ethertype: u16) -> [u8; 14]
 pub(crate) fn push_eth(skb: &mut Skb, dst: [u8; 6], src: [u8; 6]) {
     let h = eth_header(dst, src, skb.protocol);
     skb.push(&h);
+    eth_pushed(skb);
+}
+
+/// The offsets [`push_eth`] leaves: the MAC header first, the network header after it.
+#[inline]
+fn eth_pushed(skb: &mut Skb) {
     skb.mac_header = 0;
     skb.network_header = 14;
     skb.transport_header += 14;
     if skb.csum_start != 0 {
         skb.csum_start += 14;
+    }
+}
+
+/// The offsets `__skb_pull(skb, ETH_HLEN)` leaves on an skb whose head starts with its
+/// Ethernet header (the network header first; offsets below it clamp to 0), without the
+/// bytes moving: what `bpf_out_neigh_v{4,6}()` sees before `neigh_output()`.
+#[inline]
+fn eth_pulled(skb: &mut Skb) {
+    skb.network_header = 0;
+    skb.transport_header = skb.transport_header.saturating_sub(14);
+    if skb.csum_start >= 14 {
+        skb.csum_start -= 14;
     }
 }
 
@@ -104,6 +122,23 @@ fn multicast_mac(addr: IpAddr) -> Option<[u8; 6]> {
         }
         _ => None,
     }
+}
+
+/// The destination MAC `neigh_output()` puts on an skb for `nexthop` leaving `dev`: none
+/// needed (`IFF_NOARP`: zeros), the multicast mapping, or a reachable entry's address;
+/// `None` while it has to be resolved.
+#[inline]
+fn neigh_dst_mac(d: &crate::net::core::dev::NetDevice, nexthop: IpAddr) -> Option<[u8; 6]> {
+    if kind_noarp(&d.kind) {
+        return Some([0u8; 6]);
+    }
+    multicast_mac(nexthop).or_else(|| {
+        d.neigh
+            .entries
+            .get(&NeighKey::from(nexthop))
+            .filter(|n| n.state == NudState::Reachable)
+            .and_then(|n| n.lladdr)
+    })
 }
 
 /// Kernel: `IFF_NOARP` by device kind.
@@ -157,23 +192,58 @@ impl Kernel {
         };
         let src = d.mac;
         skb.dev = Some(dev);
-        let dst = if kind_noarp(&d.kind) {
-            Some([0u8; 6])
-        } else {
-            multicast_mac(nexthop).or_else(|| {
-                d.neigh
-                    .entries
-                    .get(&NeighKey::from(nexthop))
-                    .filter(|n| n.state == NudState::Reachable)
-                    .and_then(|n| n.lladdr)
-            })
+        if let Some(mac) = neigh_dst_mac(d, nexthop) {
+            push_eth(&mut skb, mac, src);
+            let r = self.dev_queue_xmit(dev, skb);
+            return self.xmit_errno(dev, r);
+        }
+        self.neigh_event_send(dev, nexthop, skb);
+        Ok(())
+    }
+
+    /// `__skb_pull(skb, ETH_HLEN)` then [`Kernel::neigh_output`], for an skb whose head
+    /// starts with the Ethernet header it arrived with (`bpf_out_neigh_v{4,6}()`, its
+    /// `skb->protocol` already the header's EtherType). A resolved neighbour's header
+    /// replaces the old one in place: the same bytes and offsets as pulling 14 bytes and
+    /// pushing 14 new ones, without moving the rest of the head twice. An skb that has to
+    /// wait for resolution is queued pulled, network header first, as `neigh_output()`
+    /// queues it.
+    pub(crate) fn neigh_output_over_eth(
+        &mut self,
+        dev: DevId,
+        nexthop: IpAddr,
+        mut skb: Skb,
+    ) -> KResult<()> {
+        eth_pulled(&mut skb);
+        let Some(d) = self.try_device(dev) else {
+            return Err(KernelError::new(uapi::errno::ENODEV));
         };
+        let src = d.mac;
+        skb.dev = Some(dev);
+        let dst = neigh_dst_mac(d, nexthop);
+        if let Some(mac) = dst
+            && let Some(old) = skb.head.get_mut(..14)
+        {
+            old.copy_from_slice(&eth_header(mac, src, skb.protocol));
+            eth_pushed(&mut skb);
+            let r = self.dev_queue_xmit(dev, skb);
+            return self.xmit_errno(dev, r);
+        }
+        skb.head.drain(..skb.head.len().min(14));
         if let Some(mac) = dst {
             push_eth(&mut skb, mac, src);
             let r = self.dev_queue_xmit(dev, skb);
             return self.xmit_errno(dev, r);
         }
-        // __neigh_event_send(): queue, and start probing unless already at it.
+        self.neigh_event_send(dev, nexthop, skb);
+        Ok(())
+    }
+
+    /// Kernel: `__neigh_event_send()`: `skb` (network header first) waits for `nexthop`
+    /// on `dev` to resolve; probing starts unless already at it.
+    #[cold]
+    #[inline(never)]
+    fn neigh_event_send(&mut self, dev: DevId, nexthop: IpAddr, skb: Skb) {
         let d = self.dev_mut(dev);
         let n = d.neigh.entries.entry(nexthop.into()).or_insert(Neighbour {
             state: NudState::Failed,
@@ -191,7 +261,6 @@ impl Kernel {
             n.probes = 0;
             self.neigh_solicit(dev, nexthop);
         }
-        Ok(())
     }
 
     /// Send one solicitation and arm the retransmit timer.
@@ -277,7 +346,64 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::NeighKey;
+    use crate::KernelConfig;
+    use crate::kernel::Kernel;
+    use crate::net::core::skbuff::Skb;
     use std::net::IpAddr;
+
+    /// neigh_output_over_eth() hands the driver (or the resolution queue) the skb that
+    /// pulling its Ethernet header and calling neigh_output() does: same bytes, offsets
+    /// and fields, for a resolved and an unresolved neighbour, offsets below and past the
+    /// Ethernet header, with and without a checksum start.
+    #[test]
+    fn over_eth_matches_pull_then_neigh_output() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let ns = k.init_net();
+        let (a, b) = k.veth_add(ns, "v0", ns, "v1").unwrap();
+        for d in [a, b] {
+            k.link_set_up(d, true).unwrap();
+        }
+        let resolved: IpAddr = "2001:db8::2".parse().unwrap();
+        let unresolved: IpAddr = "2001:db8::3".parse().unwrap();
+        k.neigh_add(a, resolved, [0x02, 0, 0, 0, 0, 0x22]);
+        let mut n = 0;
+        for (transport, csum_start) in [(54, 54), (54, 0), (54, 14), (54, 13), (10, 0), (0, 3)] {
+            let mut head = vec![0xee; 14];
+            head[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+            head.extend((0..60u8).map(|i| i.wrapping_mul(7)));
+            let mut skb = Skb::linear(head);
+            skb.protocol = 0x86dd;
+            skb.mac_header = 0;
+            skb.network_header = 14;
+            skb.transport_header = transport;
+            skb.csum_start = csum_start;
+            skb.mark = 7;
+            // What bpf_out_neigh() did before: pull, then neigh_output().
+            let mut pulled = skb.clone();
+            pulled.head.drain(..14);
+            pulled.network_header = 0;
+            pulled.transport_header = pulled.transport_header.saturating_sub(14);
+            if pulled.csum_start >= 14 {
+                pulled.csum_start -= 14;
+            }
+            // Resolved: the skbs the peer receives.
+            k.neigh_output(a, resolved, pulled.clone()).unwrap();
+            k.neigh_output_over_eth(a, resolved, skb.clone()).unwrap();
+            let rx = &mut k.dev_mut(b).rx_backlog;
+            let (want, got) = (rx.pop_front().unwrap(), rx.pop_front().unwrap());
+            assert_eq!(format!("{got:?}"), format!("{want:?}"));
+            assert_eq!(got.head[..6], [0x02, 0, 0, 0, 0, 0x22]);
+            rx.clear();
+            // Unresolved: the skbs queued for the neighbour.
+            k.neigh_output(a, unresolved, pulled).unwrap();
+            k.neigh_output_over_eth(a, unresolved, skb).unwrap();
+            let q = &k.neigh_lookup(a, unresolved).unwrap().queue;
+            assert_eq!(q.len(), n + 2);
+            assert_eq!(format!("{:?}", q[n + 1]), format!("{:?}", q[n]));
+            n += 2;
+            k.dev_mut(b).rx_backlog.clear();
+        }
+    }
 
     /// The table key is equal and ordered exactly as the address it stands for, an IPv4
     /// address and the IPv6 address with the same low 32 bits included.

@@ -34,17 +34,29 @@ pub fn ipv6_header(
     payload_len: usize,
     hop_limit: u8,
 ) -> [u8; HEADER_LEN] {
+    ipv6_header_raw(saddr, daddr, u8::from(proto), payload_len, hop_limit)
+}
+
+/// [`ipv6_header`] with the protocol as its number, laid out byte by byte: version 6,
+/// traffic class and flow label 0, the payload length (jumbograms do not exist here: GSO
+/// skbs stay below 64 KiB), next header, hop limit, the addresses (what
+/// [`Ipv6Packet`]'s setters write; a test compares them).
+#[inline]
+fn ipv6_header_raw(
+    saddr: Ipv6Addr,
+    daddr: Ipv6Addr,
+    proto: u8,
+    payload_len: usize,
+    hop_limit: u8,
+) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
-    let mut p = Ipv6Packet::new_unchecked(&mut h[..]);
-    p.set_version(6);
-    p.set_traffic_class(0);
-    p.set_flow_label(0);
-    // Jumbograms do not exist here: GSO skbs stay below 64 KiB.
-    p.set_payload_len(payload_len.min(usize::from(u16::MAX)) as u16);
-    p.set_next_header(proto);
-    p.set_hop_limit(hop_limit);
-    p.set_src_addr(saddr);
-    p.set_dst_addr(daddr);
+    h[0] = 0x60;
+    let len = payload_len.min(usize::from(u16::MAX)) as u16;
+    h[4..6].copy_from_slice(&len.to_be_bytes());
+    h[6] = proto;
+    h[7] = hop_limit;
+    h[8..24].copy_from_slice(&saddr.octets());
+    h[24..40].copy_from_slice(&daddr.octets());
     h
 }
 
@@ -71,6 +83,7 @@ impl Kernel {
     /// Kernel: `ip6_xmit()`: `skb` holds the transport header (and possibly payload) in
     /// its head and payload in frags; push the IPv6 header and send it along `route`.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn ip6_xmit(
         &mut self,
         netns: NetNsId,
@@ -78,11 +91,24 @@ impl Kernel {
         saddr: Ipv6Addr,
         daddr: Ipv6Addr,
         proto: IpProtocol,
+        skb: Skb,
+    ) -> KResult<()> {
+        self.ip6_xmit_proto(netns, route, saddr, daddr, u8::from(proto), skb)
+    }
+
+    /// [`Kernel::ip6_xmit`] with the protocol as its number (as the socket layer has it).
+    fn ip6_xmit_proto(
+        &mut self,
+        netns: NetNsId,
+        route: &Route6,
+        saddr: Ipv6Addr,
+        daddr: Ipv6Addr,
+        proto: u8,
         mut skb: Skb,
     ) -> KResult<()> {
         let _ = netns;
         let len = skb.len();
-        let h = ipv6_header(saddr, daddr, proto, len, IPV6_DEFAULT_HOPLIMIT);
+        let h = ipv6_header_raw(saddr, daddr, proto, len, IPV6_DEFAULT_HOPLIMIT);
         skb.push(&h);
         skb.network_header = 0;
         skb.transport_header = HEADER_LEN;
@@ -144,6 +170,7 @@ impl Kernel {
 }
 
 /// Kernel: `ip6_xmit()` as the socket layer calls it (`proto` is the IP protocol number).
+#[inline]
 pub fn ip6_xmit(
     k: &mut Kernel,
     netns: NetNsId,
@@ -153,5 +180,38 @@ pub fn ip6_xmit(
     proto: u8,
     skb: Skb,
 ) -> KResult<()> {
-    k.ip6_xmit(netns, route, saddr, daddr, IpProtocol::from(proto), skb)
+    k.ip6_xmit_proto(netns, route, saddr, daddr, proto, skb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header laid out byte by byte is the one [`Ipv6Packet`]'s setters write, for
+    /// every protocol number and lengths up to past `u16::MAX`.
+    #[test]
+    fn header_bytes_match_the_packet_setters() {
+        let saddr: Ipv6Addr = "2001:db8::1:2:3".parse().unwrap();
+        let daddr: Ipv6Addr = "fd00:ffff::abcd".parse().unwrap();
+        for proto in 0..=255u8 {
+            // The socket layer's number goes into the header as it is.
+            assert_eq!(u8::from(IpProtocol::from(proto)), proto);
+            for len in [0usize, 1, 20, 8960, 65535, 65536, 1 << 20] {
+                for hop in [0u8, 1, 64, 255] {
+                    let mut want = [0u8; HEADER_LEN];
+                    let mut p = Ipv6Packet::new_unchecked(&mut want[..]);
+                    p.set_version(6);
+                    p.set_traffic_class(0);
+                    p.set_flow_label(0);
+                    p.set_payload_len(len.min(usize::from(u16::MAX)) as u16);
+                    p.set_next_header(IpProtocol::from(proto));
+                    p.set_hop_limit(hop);
+                    p.set_src_addr(saddr);
+                    p.set_dst_addr(daddr);
+                    let got = ipv6_header(saddr, daddr, IpProtocol::from(proto), len, hop);
+                    assert_eq!(got, want, "proto {proto} len {len} hop {hop}");
+                }
+            }
+        }
+    }
 }
