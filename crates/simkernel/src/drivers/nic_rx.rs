@@ -92,34 +92,84 @@ pub struct Flow {
 
 /// Parse Ethernet + IPv4/IPv6 + ports; `None` for anything else or truncated frames.
 pub fn parse_flow(f: &[u8]) -> Option<Flow> {
+    parse_rx_flow(f).map(|r| r.flow())
+}
+
+/// What [`rss_hash`] reads of a flow, as the header bytes: addresses (an IPv4 one in the
+/// first 4 bytes, the rest zero) and ports. Compared as plain words, no `IpAddr` built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RssInput {
+    saddr: [u8; 16],
+    daddr: [u8; 16],
+    ports: Option<(u16, u16)>,
+    v6: bool,
+}
+
+/// [`Flow`] as the NIC's parser reads it off the header bytes ([`parse_rx_flow`]): the
+/// per-frame form, which [`parse_flow`] turns into addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RxFlow {
+    rss: RssInput,
+    /// IP protocol ([`Flow::proto`]).
+    proto: u8,
+    /// Offset of the L4 header ([`Flow::l4`]).
+    l4: usize,
+    /// L4 length per the IP header ([`Flow::l4_len`]).
+    l4_len: usize,
+}
+
+impl RxFlow {
+    /// The same flow with its addresses as `IpAddr`s.
+    fn flow(&self) -> Flow {
+        let r = &self.rss;
+        let addr = |a: &[u8; 16]| {
+            if r.v6 {
+                IpAddr::from(*a)
+            } else {
+                IpAddr::from([a[0], a[1], a[2], a[3]])
+            }
+        };
+        Flow {
+            saddr: addr(&r.saddr),
+            daddr: addr(&r.daddr),
+            proto: self.proto,
+            ports: r.ports,
+            l4: self.l4,
+            l4_len: self.l4_len,
+        }
+    }
+}
+
+/// [`parse_flow`]'s parse, keeping the addresses as bytes.
+#[inline]
+fn parse_rx_flow(f: &[u8]) -> Option<RxFlow> {
     let et = u16::from_be_bytes([*f.get(12)?, *f.get(13)?]);
-    let (saddr, daddr, proto, l4, l4_len) = match et {
+    let mut rss = RssInput {
+        saddr: [0; 16],
+        daddr: [0; 16],
+        ports: None,
+        v6: false,
+    };
+    let (proto, l4, l4_len) = match et {
         0x86dd => {
             let h = f.get(14..54)?;
-            let mut s = [0u8; 16];
-            let mut d = [0u8; 16];
-            s.copy_from_slice(&h[8..24]);
-            d.copy_from_slice(&h[24..40]);
+            rss.saddr.copy_from_slice(&h[8..24]);
+            rss.daddr.copy_from_slice(&h[24..40]);
+            rss.v6 = true;
             let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
-            (IpAddr::from(s), IpAddr::from(d), h[6], 54, plen)
+            (h[6], 54, plen)
         }
         0x0800 => {
             let h = f.get(14..34)?;
             let ihl = usize::from(h[0] & 0xf) * 4;
             let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
-            let s = [h[12], h[13], h[14], h[15]];
-            let d = [h[16], h[17], h[18], h[19]];
-            (
-                IpAddr::from(s),
-                IpAddr::from(d),
-                h[9],
-                14 + ihl,
-                total.checked_sub(ihl)?,
-            )
+            rss.saddr[..4].copy_from_slice(&h[12..16]);
+            rss.daddr[..4].copy_from_slice(&h[16..20]);
+            (h[9], 14 + ihl, total.checked_sub(ihl)?)
         }
         _ => return None,
     };
-    let ports = match proto {
+    rss.ports = match proto {
         6 | 17 => {
             let p = f.get(l4..l4 + 4)?;
             Some((
@@ -129,11 +179,9 @@ pub fn parse_flow(f: &[u8]) -> Option<Flow> {
         }
         _ => None,
     };
-    Some(Flow {
-        saddr,
-        daddr,
+    Some(RxFlow {
+        rss,
         proto,
-        ports,
         l4,
         l4_len,
     })
@@ -189,28 +237,55 @@ pub fn rss_hash(flow: &Flow) -> u32 {
     h
 }
 
-/// What [`rss_hash`] reads of a flow: addresses and ports.
-type RssInput = (IpAddr, IpAddr, Option<(u16, u16)>);
+/// [`rss_hash`] of the flow whose RSS input is `r`, off its bytes.
+fn rss_hash_input(r: &RssInput) -> u32 {
+    let t = rss_default_table();
+    let mut h = 0;
+    let mut pos = 0;
+    let mut put = |bytes: &[u8]| {
+        for (row, &b) in t[pos..].iter().zip(bytes) {
+            h ^= row[usize::from(b)];
+        }
+        pos += bytes.len();
+    };
+    let n = if r.v6 { 16 } else { 4 };
+    put(&r.saddr[..n]);
+    put(&r.daddr[..n]);
+    if let Some((s, d)) = r.ports {
+        put(&s.to_be_bytes());
+        put(&d.to_be_bytes());
+    }
+    h
+}
 
-/// A flow's RSS hash and the TCP pseudo-header sum of its addresses (length 0, `None` for
-/// mixed families), which the RX checksum check completes with each frame's length.
+/// A flow's RSS hash and the TCP pseudo-header sum of its addresses (length 0), which the
+/// RX checksum check completes with each frame's length.
 type FlowSums = (u32, Option<u16>);
 
-/// [`rss_hash`] of `flow` and its pseudo-header address sum, reusing `last` when it
-/// computed them for the same input.
-fn rss_hash_cached(flow: &Flow, last: &mut Option<(RssInput, FlowSums)>) -> FlowSums {
-    let input = (flow.saddr, flow.daddr, flow.ports);
+/// [`rss_hash`] of the flow with RSS input `input` and its pseudo-header address sum,
+/// reusing `last` when it computed them for the same input (the input is all both read,
+/// so an equal input gives equal sums).
+fn rss_hash_cached(input: &RssInput, last: &mut Option<(RssInput, FlowSums)>) -> FlowSums {
     match last {
-        Some((i, sums)) if *i == input => *sums,
-        _ => {
-            let ph =
-                wire::checksum::pseudo_header(&flow.saddr, &flow.daddr, wire::IpProtocol::Tcp, 0)
-                    .ok();
-            let sums = (rss_hash(flow), ph);
-            *last = Some((input, sums));
-            sums
-        }
+        Some((i, sums)) if i == input => *sums,
+        _ => rss_hash_miss(input, last),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn rss_hash_miss(input: &RssInput, last: &mut Option<(RssInput, FlowSums)>) -> FlowSums {
+    let f = RxFlow {
+        rss: *input,
+        proto: 6,
+        l4: 0,
+        l4_len: 0,
+    }
+    .flow();
+    let ph = wire::checksum::pseudo_header(&f.saddr, &f.daddr, wire::IpProtocol::Tcp, 0).ok();
+    let sums = (rss_hash_input(input), ph);
+    *last = Some((*input, sums));
+    sums
 }
 
 fn ntuple_match(r: &NtupleRule, f: &Flow) -> bool {
@@ -228,27 +303,32 @@ fn ntuple_match(r: &NtupleRule, f: &Flow) -> bool {
 
 /// Which RX queue `frame` lands on (`None`: discarded by an ntuple rule).
 pub fn nic_select_queue(k: &Kernel, dev: DevId, frame: &[u8]) -> Option<u32> {
-    let flow = parse_flow(frame);
-    let hash = flow.as_ref().map_or(0, rss_hash);
-    nic_select_queue_flow(k, dev, flow.as_ref(), hash)
+    let flow = parse_rx_flow(frame);
+    let hash = flow.as_ref().map_or(0, |f| rss_hash_input(&f.rss));
+    nic_select_queue_flow(k, dev, frame, flow.is_some(), hash)
 }
 
-/// [`nic_select_queue`] for a frame already parsed into `flow`.
-/// [`nic_select_queue`] for a parsed frame whose RSS hash is `hash` ([`rss_hash`]).
-fn nic_select_queue_flow(k: &Kernel, dev: DevId, flow: Option<&Flow>, hash: u32) -> Option<u32> {
+/// [`nic_select_queue`] for `frame`, which [`parse_flow`] parses when `parsed` and whose
+/// RSS hash is then `hash` ([`rss_hash`]). The ntuple rules match against the parsed
+/// [`Flow`], made only when the device has rules.
+fn nic_select_queue_flow(
+    k: &Kernel,
+    dev: DevId,
+    frame: &[u8],
+    parsed: bool,
+    hash: u32,
+) -> Option<u32> {
     let d = k.device(dev);
-    if let Some(f) = flow {
-        for r in d.ethtool.ntuple.values() {
-            if ntuple_match(r, f) {
-                return match r.action {
-                    NtupleAction::Queue(q) => Some(q.min(d.real_num_rx_queues.saturating_sub(1))),
-                    NtupleAction::Discard => None,
-                };
-            }
-        }
-    }
-    if flow.is_none() {
+    if !parsed {
         return Some(0);
+    }
+    if !d.ethtool.ntuple.is_empty()
+        && let Some(action) = ntuple_action(&d.ethtool.ntuple, frame)
+    {
+        return match action {
+            NtupleAction::Queue(q) => Some(q.min(d.real_num_rx_queues.saturating_sub(1))),
+            NtupleAction::Discard => None,
+        };
     }
     let table = &d.ethtool.rss_indir;
     if table.is_empty() {
@@ -256,6 +336,20 @@ fn nic_select_queue_flow(k: &Kernel, dev: DevId, flow: Option<&Flow>, hash: u32)
     }
     let q = table[(hash as usize) % table.len()];
     Some(q.min(d.real_num_rx_queues.saturating_sub(1)))
+}
+
+/// The action of the first ntuple rule (in location order) that `frame` matches.
+#[cold]
+#[inline(never)]
+fn ntuple_action(
+    rules: &std::collections::BTreeMap<u32, NtupleRule>,
+    frame: &[u8],
+) -> Option<NtupleAction> {
+    let f = parse_flow(frame)?;
+    rules
+        .values()
+        .find(|r| ntuple_match(r, &f))
+        .map(|r| r.action)
 }
 
 /// Where a TCP frame's segment is, as the NIC's parser found it ([`Flow`]): what RX
@@ -272,11 +366,11 @@ struct RxTcp {
 
 impl RxTcp {
     /// The TCP part of `flow` (`None` when it is not TCP).
-    fn of(flow: &Flow) -> Option<RxTcp> {
+    fn of(flow: &RxFlow) -> Option<RxTcp> {
         (flow.proto == 6).then_some(RxTcp {
             l4: flow.l4,
             l4_len: flow.l4_len,
-            v6: flow.saddr.is_ipv6(),
+            v6: flow.rss.v6,
         })
     }
 }
@@ -309,6 +403,7 @@ pub const RX_COPYBREAK: usize = 256;
 ///
 /// Kernel: the drivers' `build_skb()` + `eth_get_headlen()` header pull (mlx5e
 /// `mlx5e_skb_from_cqe_nonlinear()`, bnxt `bnxt_rx_page_skb()`).
+#[inline]
 fn nic_build_skb(
     cache: &mut NapiSkbCache,
     pages: &mut RxPageRing,
@@ -437,12 +532,12 @@ impl Kernel {
         if !matches!(d.kind, DeviceKind::Nic(_)) {
             return;
         }
-        let flow = parse_flow(&frame);
+        let flow = parse_rx_flow(&frame);
         let (hash, ph_addrs) = match (&flow, &mut self.dev_mut(dev).kind) {
-            (Some(f), DeviceKind::Nic(n)) => rss_hash_cached(f, &mut n.napi.rss_last),
+            (Some(f), DeviceKind::Nic(n)) => rss_hash_cached(&f.rss, &mut n.napi.rss_last),
             _ => (0, None),
         };
-        let queue = nic_select_queue_flow(self, dev, flow.as_ref(), hash);
+        let queue = nic_select_queue_flow(self, dev, &frame, flow.is_some(), hash);
         let d = self.dev_mut(dev);
         let ring_size = d.ethtool.rings.rx;
         let (usecs, frames) = d
@@ -575,6 +670,8 @@ impl Kernel {
         let rings = d.ethtool.rings;
         let len = frame.len() as u64;
         let (cache, pages) = (&mut gro.skb_cache, &mut gro.rx_pages);
+        // `skb->len`: the whole frame, or with header split what was kept of it (`end`).
+        let mut skb_len = frame.len();
         let mut skb = match (devmem_pool, tcp) {
             (Some(pp), Some(f)) if rings.tcp_data_split == TcpDataSplit::Enabled => {
                 let doff = frame.get(f.l4 + 12).map_or(20, |b| usize::from(b >> 4) * 4);
@@ -585,6 +682,7 @@ impl Kernel {
                     let Some(skb) = self.nic_hds_split(dev, cache, pp, &frame, hlen, end) else {
                         return;
                     };
+                    skb_len = end;
                     skb
                 } else {
                     nic_build_skb(cache, pages, frame, tcp.as_ref())
@@ -602,7 +700,7 @@ impl Kernel {
         qs.packets += 1;
         qs.bytes += len;
         skb.dev = Some(dev);
-        self.napi_gro_receive(dev, gro, skb);
+        self.napi_gro_receive(dev, gro, skb, skb_len);
     }
 
     /// Header split: headers `[..hlen]` linear, payload `[hlen..end]` DMA-written into
@@ -734,27 +832,126 @@ mod tests {
         assert_eq!(rss_hash(&no_ports), 0x323e_8fc2);
     }
 
-    /// The reused hash is the hash of the flow asked for, flow after flow.
-    #[test]
-    fn rss_hash_cached_follows_the_flow() {
-        let a = Flow {
-            saddr: "66.9.149.187".parse().unwrap(),
-            daddr: "161.142.100.80".parse().unwrap(),
-            proto: 6,
-            ports: Some((2794, 1766)),
-            l4: 34,
-            l4_len: 20,
-        };
-        let b = Flow {
-            ports: Some((1766, 2794)),
-            ..a
-        };
-        let c = Flow { ports: None, ..a };
-        let mut last = None;
-        for f in [a, a, b, a, c, c, b] {
-            let ph = wire::checksum::pseudo_header(&f.saddr, &f.daddr, wire::IpProtocol::Tcp, 0);
-            assert_eq!(rss_hash_cached(&f, &mut last), (rss_hash(&f), ph.ok()));
+    /// A frame with the given IP version header fields and ports (`proto` 6 = TCP).
+    fn frame(v6: bool, s: &[u8], d: &[u8], proto: u8, sp: u16, dp: u16, extra: usize) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        if v6 {
+            f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+            f.extend_from_slice(&((20 + extra) as u16).to_be_bytes());
+            f.extend_from_slice(&[proto, 64]);
+            f.extend_from_slice(&s[..16]);
+            f.extend_from_slice(&d[..16]);
+        } else {
+            f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+            f.extend_from_slice(&((40 + extra) as u16).to_be_bytes());
+            f.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
+            f.extend_from_slice(&s[..4]);
+            f.extend_from_slice(&d[..4]);
         }
+        f.extend_from_slice(&sp.to_be_bytes());
+        f.extend_from_slice(&dp.to_be_bytes());
+        f.resize(f.len() + 16 + extra, 0xab);
+        f
+    }
+
+    /// The byte-level parse and its cached hash and pseudo-header sum agree with
+    /// [`parse_flow`], [`rss_hash`] and `pseudo_header()` of the `IpAddr`s, frame after
+    /// frame, for both families, TCP, UDP and other protocols, and truncated or foreign
+    /// frames.
+    #[test]
+    fn rx_flow_parse_and_cached_hash_match_ipaddr_path() {
+        let mut x = 0x9e37_79b9u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let addrs: Vec<[u8; 16]> = (0..3)
+            .map(|_| std::array::from_fn(|_| next() as u8))
+            .collect();
+        let mut last = None;
+        for i in 0..600 {
+            let r = next() as usize;
+            let v6 = r & 1 != 0;
+            let proto = [6, 6, 6, 17, 1][(r >> 1) % 5];
+            let (s, d) = (&addrs[(r >> 4) % 3], &addrs[(r >> 6) % 3]);
+            let ports = [(5201, 40000), (40000, 5201), (1, 2)][(r >> 8) % 3];
+            let mut f = frame(v6, s, d, proto, ports.0, ports.1, r >> 10 & 63);
+            match (r >> 16) % 16 {
+                0 => f.truncate((r >> 20) % f.len()),
+                1 => f[12] = 0x12,
+                2 if !v6 => f[14] = 0x4f, // ihl 60: past the frame's ports
+                3 if !v6 => f[16..18].copy_from_slice(&[0, 8]), // total below ihl
+                _ => {}
+            }
+            let old = parse_flow_ipaddr(&f);
+            let new = parse_rx_flow(&f);
+            assert_eq!(new.map(|n| n.flow()), old, "frame {i}");
+            let (Some(o), Some(n)) = (old, new) else {
+                continue;
+            };
+            let ph = wire::checksum::pseudo_header(&o.saddr, &o.daddr, wire::IpProtocol::Tcp, 0);
+            assert_eq!(rss_hash_input(&n.rss), rss_hash(&o), "frame {i}");
+            assert_eq!(
+                rss_hash_cached(&n.rss, &mut last),
+                (rss_hash(&o), ph.ok()),
+                "frame {i}"
+            );
+            assert_eq!(
+                RxTcp::of(&n).map(|t| t.v6),
+                (o.proto == 6).then_some(o.saddr.is_ipv6())
+            );
+        }
+    }
+
+    /// [`parse_flow`] as it was, building `IpAddr`s from the header directly.
+    fn parse_flow_ipaddr(f: &[u8]) -> Option<Flow> {
+        let et = u16::from_be_bytes([*f.get(12)?, *f.get(13)?]);
+        let (saddr, daddr, proto, l4, l4_len) = match et {
+            0x86dd => {
+                let h = f.get(14..54)?;
+                let mut s = [0u8; 16];
+                let mut d = [0u8; 16];
+                s.copy_from_slice(&h[8..24]);
+                d.copy_from_slice(&h[24..40]);
+                let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+                (IpAddr::from(s), IpAddr::from(d), h[6], 54, plen)
+            }
+            0x0800 => {
+                let h = f.get(14..34)?;
+                let ihl = usize::from(h[0] & 0xf) * 4;
+                let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+                let s = [h[12], h[13], h[14], h[15]];
+                let d = [h[16], h[17], h[18], h[19]];
+                (
+                    IpAddr::from(s),
+                    IpAddr::from(d),
+                    h[9],
+                    14 + ihl,
+                    total.checked_sub(ihl)?,
+                )
+            }
+            _ => return None,
+        };
+        let ports = match proto {
+            6 | 17 => {
+                let p = f.get(l4..l4 + 4)?;
+                Some((
+                    u16::from_be_bytes([p[0], p[1]]),
+                    u16::from_be_bytes([p[2], p[3]]),
+                ))
+            }
+            _ => None,
+        };
+        Some(Flow {
+            saddr,
+            daddr,
+            proto,
+            ports,
+            l4,
+            l4_len,
+        })
     }
 
     /// The Microsoft RSS verification suite's first IPv4 vector.

@@ -99,12 +99,15 @@ enum GroIn {
     Merge(Hdr),
 }
 
-/// Parses a received frame's headers for GRO.
-fn gro_hdr(skb: &Skb) -> GroIn {
-    gro_hdr_parse(skb).unwrap_or(GroIn::Bypass)
+/// Parses a received frame's headers for GRO; `len` is `skb.len()`, which the driver
+/// knows.
+#[inline]
+fn gro_hdr(skb: &Skb, len: usize) -> GroIn {
+    gro_hdr_parse(skb, len).unwrap_or(GroIn::Bypass)
 }
 
-fn gro_hdr_parse(skb: &Skb) -> Option<GroIn> {
+#[inline]
+fn gro_hdr_parse(skb: &Skb, len: usize) -> Option<GroIn> {
     let h = &skb.head;
     let et = u16::from_be_bytes([*h.get(12)?, *h.get(13)?]);
     // Whether the IP header asks for a flush (`inet_gro_receive()`: any frag_off bit but
@@ -144,13 +147,13 @@ fn gro_hdr_parse(skb: &Skb) -> Option<GroIn> {
         thlen,
         seq: u32::from_be_bytes([th[4], th[5], th[6], th[7]]),
         flags: th[13],
-        payload: skb.len() - (l4 + thlen),
+        payload: len - (l4 + thlen),
     };
     // An IP length that does not cover exactly the frame (Ethernet padding) flushes
     // (`inet_gro_receive()`: `tot_len ^ skb_gro_len()`; `ipv6_gro_receive()`:
     // `payload_len != skb->len - hlen`), as does a segment without payload in
     // `tcp_gro_receive()` (`(len - 1) >= mss`).
-    let len_flush = skb.len() != L3 + ip_len;
+    let len_flush = len != L3 + ip_len;
     Some(if ip_flush || len_flush || hdr.payload == 0 {
         GroIn::Flush(hdr)
     } else {
@@ -170,25 +173,30 @@ fn ipv4_csum_ok(ip: &[u8]) -> bool {
 /// `first_word & 0xF00FFFFF`) and ports (`tcp_gro_lookup()`). Frames that differ only in
 /// what [`same_ip`] and [`can_merge`] compare are one flow that cannot merge (flush);
 /// frames that differ here are two flows, held side by side.
+#[inline(always)]
 fn same_flow(a: &Skb, ah: &Hdr, b: &Skb, bh: &Hdr) -> bool {
     if a.hash != b.hash || ah.v6 != bh.v6 {
         return false;
     }
-    let (a, b) = (&a.head[..], &b.head[..]);
+    let (pa, pb) = (u32_at(&a.head, ah.l4), u32_at(&b.head, bh.l4));
+    // Both heads hold the Ethernet and IP headers and 20 TCP bytes ([`gro_hdr`] checked),
+    // which is at least `L3 + 40` bytes for either family: one bounds check for the reads
+    // below.
+    let (a, b) = (&a.head[..L3 + 40], &b.head[..L3 + 40]);
     // The 14 bytes as two overlapping words.
     if u64_at(a, 0) != u64_at(b, 0) || u64_at(a, L3 - 8) != u64_at(b, L3 - 8) {
         return false;
     }
     let ip_same = if ah.v6 {
-        a[L3] & 0xf0 == b[L3] & 0xf0
-            && a[L3 + 1] & 0x0f == b[L3 + 1] & 0x0f
-            && a[L3 + 2..L3 + 4] == b[L3 + 2..L3 + 4]
+        // Version and flow label: `first_word & 0xF00FFFFF` (big-endian).
+        let first = |h: &[u8]| u32::from_be_bytes(bytes_at(h, L3)) & 0xF00F_FFFF;
+        first(a) == first(b)
             && u128_at(a, L3 + 8) == u128_at(b, L3 + 8)
             && u128_at(a, L3 + 24) == u128_at(b, L3 + 24)
     } else {
         u64_at(a, L3 + 12) == u64_at(b, L3 + 12)
     };
-    ip_same && u32_at(a, ah.l4) == u32_at(b, bh.l4)
+    ip_same && pa == pb
 }
 
 /// `s[at..at + N]` as an array (panics past the end, as slicing does), so that header
@@ -216,7 +224,10 @@ fn u128_at(s: &[u8], at: usize) -> u128 {
 }
 
 /// The IP fields that must agree (`ipv6_gro_flush()` / `inet_gro_flush()`).
+#[inline(always)]
 fn same_ip(a: &[u8], b: &[u8], v6: bool) -> bool {
+    // Both heads hold at least `L3 + 40` bytes (see [`same_flow`]).
+    let (a, b) = (&a[..L3 + 40], &b[..L3 + 40]);
     if v6 {
         // Traffic class (the low nibble of byte 0, the high one of byte 1); hop limit.
         a[L3] & 0x0f == b[L3] & 0x0f
@@ -280,6 +291,7 @@ impl GroList {
 /// as TSO and software GSO write them), unless the flow is a fixed-ID one: with DF set, a
 /// second segment repeating the first one's ID marks the flow fixed (`ip_fixedid`), and
 /// every later segment must repeat it too. TOS, TTL and DF must match (see [`same_ip`]).
+#[inline]
 fn inet_gro_flush(held: &Held, new: &[u8]) -> Option<bool> {
     let a = &held.skb.head;
     let id = |h: &[u8]| u16::from_be_bytes([h[L3 + 4], h[L3 + 5]]);
@@ -293,9 +305,13 @@ fn inet_gro_flush(held: &Held, new: &[u8]) -> Option<bool> {
 /// Whether `new` may be appended to `held` (`tcp_gro_receive()`'s flush conditions,
 /// `gro_receive_network_flush()` included): `None` flushes; otherwise the held skb's
 /// `ip_fixedid` after the merge.
+#[inline]
 fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> Option<bool> {
     let (a, b) = (&held.skb.head, &new.head);
     let (al4, bl4) = (held.hdr.l4, nh.l4);
+    // Both 20-byte TCP headers are in the heads ([`gro_hdr`] checked), so the field reads
+    // below index within them.
+    let (ta, tb) = (&a[al4..al4 + 20], &b[bl4..bl4 + 20]);
     let mergeable = held.hdr.thlen == nh.thlen
         && nh.seq == held.next_seq
         && nh.payload <= held.mss
@@ -303,10 +319,10 @@ fn can_merge(held: &Held, new: &Skb, nh: &Hdr) -> Option<bool> {
         && held.hdr.flags & (TCP_PSH | TCP_FIN) == 0
         // ACK number; then the flag word (`tcp_flag_word()`: data offset, the reserved
         // bits and AE, the flags but PSH, FIN and CWR, the window); then options.
-        && a[al4 + 8..al4 + 12] == b[bl4 + 8..bl4 + 12]
-        && a[al4 + 12] == b[bl4 + 12]
-        && (a[al4 + 13] ^ nh.flags) & !(TCP_CWR | TCP_FIN | TCP_PSH) == 0
-        && a[al4 + 14..al4 + 16] == b[bl4 + 14..bl4 + 16]
+        && u32_at(ta, 8) == u32_at(tb, 8)
+        && ta[12] == tb[12]
+        && (ta[13] ^ nh.flags) & !(TCP_CWR | TCP_FIN | TCP_PSH) == 0
+        && bytes_at::<2>(ta, 14) == bytes_at::<2>(tb, 14)
         && same_options(&a[al4 + 20..al4 + held.hdr.thlen], &b[bl4 + 20..bl4 + nh.thlen])
         && same_ip(a, b, nh.v6)
         // `skb_gro_receive()`: `p->len + len >= gro_max_size` is E2BIG, `p->len` counted
@@ -376,11 +392,13 @@ fn gro_complete(h: Held) -> Skb {
 
 impl Kernel {
     /// Kernel: `napi_gro_receive()`: merge `skb` (received on NIC `dev`, Ethernet header
-    /// first) into a held skb of its flow, hold it, or pass it up (`netif_rx()`).
-    pub(crate) fn napi_gro_receive(&mut self, dev: DevId, gro: &mut GroList, skb: Skb) {
+    /// first) into a held skb of its flow, hold it, or pass it up (`netif_rx()`). `len` is
+    /// `skb.len()` (`skb->len`, which the driver set as it built the skb).
+    pub(crate) fn napi_gro_receive(&mut self, dev: DevId, gro: &mut GroList, skb: Skb, len: usize) {
+        debug_assert_eq!(len, skb.len());
         // `tcp*_gro_receive()`: a checksum the NIC did not verify is checked in software
         // (`skb_gro_checksum_validate()`); the emulated NIC leaves only bad ones unverified.
-        let input = match gro_hdr(&skb) {
+        let input = match gro_hdr(&skb, len) {
             _ if skb.ip_summed != IpSummed::Unnecessary => GroIn::Bypass,
             i => i,
         };
@@ -462,7 +480,7 @@ impl Kernel {
             next_seq: nh.seq.wrapping_add(nh.payload as u32),
             mss: nh.payload,
             segs: 1,
-            len: skb.len(),
+            len,
             readable: skb.skb_frags_readable(),
             fixed_id: false,
             hdr: nh,
