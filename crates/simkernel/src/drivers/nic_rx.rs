@@ -410,14 +410,29 @@ fn nic_build_skb(
     frame: Vec<u8>,
     tcp: Option<&RxTcp>,
 ) -> Skb {
-    let Some(f) = tcp else {
+    let Some(hlen) = tcp.and_then(|f| rx_page_hlen(&frame, f)) else {
         return Skb::linear(frame);
     };
+    nic_page_skb(cache, pages, frame, hlen)
+}
+
+/// Where [`nic_build_skb`] splits a TCP frame into head and page frag: after the TCP
+/// header, when more than [`RX_COPYBREAK`] bytes follow (`None`: the frame stays linear).
+#[inline]
+fn rx_page_hlen(frame: &[u8], f: &RxTcp) -> Option<usize> {
     let doff = frame.get(f.l4 + 12).map_or(20, |b| usize::from(b >> 4) * 4);
     let hlen = (f.l4 + doff).min(frame.len());
-    if frame.len() - hlen <= RX_COPYBREAK {
-        return Skb::linear(frame);
-    }
+    (frame.len() - hlen > RX_COPYBREAK).then_some(hlen)
+}
+
+/// [`nic_build_skb`]'s skb for a frame split at `hlen` ([`rx_page_hlen`]).
+#[inline]
+fn nic_page_skb(
+    cache: &mut NapiSkbCache,
+    pages: &mut RxPageRing,
+    frame: Vec<u8>,
+    hlen: usize,
+) -> Skb {
     let len = frame.len() - hlen;
     // `napi_build_skb()`: the head comes from the NAPI skb cache, its frag array with room
     // for what GRO may append, so a held skb does not reallocate as it grows.
@@ -638,7 +653,9 @@ impl Kernel {
 
     /// RX processing of one frame off the ring, on the queue chosen at arrival: checksum
     /// verification, header split or page buffer, then `napi_gro_receive()` (unless
-    /// dropped). The skb goes to GRO from here, built in place rather than handed back.
+    /// dropped). The skb goes to GRO from here, built in place rather than handed back; a
+    /// verified TCP frame whose payload goes in a page frag goes to GRO as the frame, and
+    /// its skb is built only if it does not merge ([`Kernel::napi_gro_receive_frame`]).
     fn nic_rx_frame(&mut self, dev: DevId, gro: &mut GroList, desc: RxDesc) {
         let d = self.dev(dev);
         if !d.up || !d.present {
@@ -688,19 +705,43 @@ impl Kernel {
                     nic_build_skb(cache, pages, frame, tcp.as_ref())
                 }
             }
+            // A TCP frame whose payload goes in a page frag, its checksum verified: GRO
+            // may merge it without the skb being built ([`Kernel::napi_gro_receive_frame`]).
+            (_, Some(f)) if csum == IpSummed::Unnecessary => match rx_page_hlen(&frame, &f) {
+                Some(hlen) => {
+                    self.nic_rx_stats(dev, q, len);
+                    let build = |gro: &mut GroList, frame| {
+                        let mut skb =
+                            nic_page_skb(&mut gro.skb_cache, &mut gro.rx_pages, frame, hlen);
+                        skb.ip_summed = csum;
+                        skb.hash = hash;
+                        skb.dev = Some(dev);
+                        skb
+                    };
+                    self.napi_gro_receive_frame(dev, gro, frame, hlen, hash, build);
+                    return;
+                }
+                None => Skb::linear(frame),
+            },
             _ => nic_build_skb(cache, pages, frame, tcp.as_ref()),
         };
         skb.ip_summed = csum;
         // The drivers report the NIC's RSS hash (`skb_set_hash()`, NETIF_F_RXHASH on).
         skb.hash = hash;
+        self.nic_rx_stats(dev, q, len);
+        skb.dev = Some(dev);
+        self.napi_gro_receive(dev, gro, skb, skb_len);
+    }
+
+    /// Counts a received frame of `len` bytes on RX queue `q` of `dev`.
+    #[inline]
+    fn nic_rx_stats(&mut self, dev: DevId, q: u32, len: u64) {
         let d = self.dev_mut(dev);
         d.stats.rx_packets += 1;
         d.stats.rx_bytes += len;
         let qs = &mut d.rx_queues[q as usize].stats;
         qs.packets += 1;
         qs.bytes += len;
-        skb.dev = Some(dev);
-        self.napi_gro_receive(dev, gro, skb, skb_len);
     }
 
     /// Header split: headers `[..hlen]` linear, payload `[hlen..end]` DMA-written into
