@@ -142,35 +142,58 @@ impl<P: Payload> Assembler<P> {
     }
 
     /// Up to `max` bytes of in-order data into `f`, chunk by chunk as repeated
-    /// [`read`](Self::read)s of what is left of `max` hand them out, until `f` breaks (the
-    /// chunk it breaks on is read all the same), `max` bytes went or nothing is ready.
-    /// Returns the bytes read.
+    /// [`read`](Self::read)s of what is left of `max` hand them out, until `f` breaks, `max`
+    /// bytes went or nothing is ready. The chunk `f` breaks on is read all the same and comes
+    /// back with the bytes read; the others are dropped once `f` is done with them all (in
+    /// the order they were read, as dropping each after its `f` would).
+    ///
+    /// `f` sees each chunk where it sits in the queue, and the ones it took are dropped
+    /// there in one drain, so a chunk is never moved out on the way. A front chunk that
+    /// holds more than is left of `max` is first cut in two in the queue (as `read` cuts
+    /// it), and `f` then sees its head like any other chunk.
     pub(crate) fn read_each(
         &mut self,
         max: usize,
-        mut f: impl FnMut(P) -> ControlFlow<()>,
-    ) -> usize {
+        mut f: impl FnMut(&P) -> ControlFlow<()>,
+    ) -> (usize, Option<P>) {
         let mut left = max;
-        while left > 0 {
-            let Some(front) = self.ready.pop_front() else {
+        let mut stopped = None;
+        // At most two passes: the second after cutting the chunk the first stopped at.
+        loop {
+            let mut taken = 0;
+            let mut broke = false;
+            for c in &self.ready {
+                let len = c.len();
+                if left == 0 || len > left {
+                    break;
+                }
+                left -= len;
+                if f(c).is_break() {
+                    broke = true;
+                    break;
+                }
+                taken += 1;
+            }
+            self.ready.drain(..taken);
+            if broke {
+                stopped = self.ready.pop_front();
                 break;
-            };
-            let len = front.len();
-            let out = if len > left {
-                let rest = front.slice(left..len);
-                let head = front.slice(0..left);
-                self.ready.push_front(rest);
-                head
-            } else {
-                front
-            };
-            left -= len.min(left);
-            if f(out).is_break() {
+            }
+            if left == 0 {
                 break;
+            }
+            match self.ready.front_mut() {
+                Some(front) if front.len() > left => {
+                    let len = front.len();
+                    let head = front.slice(0..left);
+                    *front = front.slice(left..len);
+                    self.ready.push_front(head);
+                }
+                _ => break,
             }
         }
         self.ready_len -= max - left;
-        max - left
+        (max - left, stopped)
     }
 }
 
@@ -263,7 +286,7 @@ mod tests {
                 }
                 let mut b = fill();
                 let mut got = Vec::new();
-                let n = b.read_each(max, |c| {
+                let (n, stopped) = b.read_each(max, |c| {
                     got.push(c.as_bytes().to_vec());
                     if got.len() == stop_after {
                         ControlFlow::Break(())
@@ -271,6 +294,11 @@ mod tests {
                         ControlFlow::Continue(())
                     }
                 });
+                // The chunk broken on comes back, the same bytes `f` saw last.
+                assert_eq!(
+                    stopped.map(|c| c.as_bytes().to_vec()),
+                    (got.len() == stop_after).then(|| got[stop_after - 1].clone())
+                );
                 assert_eq!(got, want, "max {max}, stop after {stop_after}");
                 assert_eq!(n, max - left);
                 assert_eq!(b.ready_len(), a.ready_len());

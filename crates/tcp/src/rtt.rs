@@ -13,6 +13,10 @@ pub(crate) struct RttEstimator {
     initial: Duration,
     min: Duration,
     max: Duration,
+    /// [`base_rto`](Self::base_rto), computed from `srtt`, `rttvar`, `initial`, `min` and
+    /// `max` when they are set (in `new` and `sample`, nowhere else): every new ACK reads it
+    /// to rearm the retransmit timer, samples are rarer.
+    base: Duration,
     /// Number of doublings applied since the last valid sample or new ACK (RFC 6298 §5.5).
     backoff: u32,
 }
@@ -22,14 +26,17 @@ const GRANULARITY: Duration = Duration::from_millis(1);
 
 impl RttEstimator {
     pub(crate) fn new(initial: Duration, min: Duration, max: Duration) -> Self {
-        RttEstimator {
+        let mut e = RttEstimator {
             srtt: None,
             rttvar: Duration::ZERO,
             initial,
             min,
             max,
+            base: Duration::ZERO,
             backoff: 0,
-        }
+        };
+        e.base = e.compute_base_rto();
+        e
     }
 
     /// RFC 6298 §2.2/2.3: fold a measurement in. Callers apply Karn's algorithm (no samples
@@ -46,6 +53,7 @@ impl RttEstimator {
                 self.srtt = Some((srtt * 7 + r) / 8);
             }
         }
+        self.base = self.compute_base_rto();
         self.backoff = 0;
     }
 
@@ -55,7 +63,14 @@ impl RttEstimator {
     }
 
     /// The un-backed-off RTO.
+    #[inline]
     pub(crate) fn base_rto(&self) -> Duration {
+        self.base
+    }
+
+    /// RFC 6298 §2: `SRTT + max(G, 4*RTTVAR)` (the initial RTO before any sample), clamped
+    /// to [min, max].
+    fn compute_base_rto(&self) -> Duration {
         let rto = match self.srtt {
             None => self.initial,
             Some(srtt) => srtt + (self.rttvar * 4).max(GRANULARITY),
@@ -64,6 +79,7 @@ impl RttEstimator {
     }
 
     /// The RTO with backoff applied (RFC 6298 §5.5), capped at the maximum.
+    #[inline]
     pub(crate) fn rto(&self) -> Duration {
         let base = self.base_rto();
         if self.backoff == 0 {
@@ -108,6 +124,20 @@ mod tests {
         e.sample(Duration::from_millis(100));
         // RTTVAR = (150 + 0)/4 = 37.5 ms, SRTT 100 → 250 ms.
         assert_eq!(e.rto(), Duration::from_micros(250_000));
+    }
+
+    /// The kept base RTO is the one computed from the estimator's state, before and after
+    /// every sample, whether the sample grows, shrinks or clamps it.
+    #[test]
+    fn kept_base_rto_matches_computed() {
+        let mut e = est();
+        assert_eq!(e.base_rto(), e.compute_base_rto());
+        for ms in [100, 3, 250, 1, 90_000, 400_000, 7, 7, 7] {
+            e.sample(Duration::from_millis(ms));
+            assert_eq!(e.base_rto(), e.compute_base_rto());
+            e.back_off();
+            assert_eq!(e.base_rto(), e.compute_base_rto());
+        }
     }
 
     #[test]

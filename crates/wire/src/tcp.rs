@@ -857,6 +857,7 @@ impl<'a> TcpRepr<'a> {
     /// Write only the header, for a payload of `payload_len` bytes that is not in the buffer
     /// (`self.payload` is ignored). `packet` needs [`header_len`](Self::header_len) bytes.
     /// With [`TcpChecksum::Chunks`] the chunks must add up to `payload_len`.
+    #[inline]
     pub fn emit_header<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut TcpPacket<T>,

@@ -89,7 +89,8 @@ impl<P: Payload> Connection<P> {
                 self.events.push_back(Event::Connected);
                 self.ack_now = true;
                 let flags = seg.flags;
-                self.process_text(now, 1, &mut seg.payload, flags);
+                let lens = payload_lens(&seg.payload);
+                self.process_text(now, 1, &mut seg.payload, lens, flags);
             }
             None => {
                 // Simultaneous open: answer with SYN-ACK (our SYN again, now with ACK).
@@ -119,7 +120,11 @@ impl<P: Payload> Connection<P> {
     fn on_synchronized(&mut self, now: Instant, seg: &mut Segment<P>) {
         let rn = self.rcv_nxt as i64;
         let seq_off = rn + i64::from(seg.seq.wrapping_diff(self.rcv_seq(self.rcv_nxt)));
-        let seg_len = seg.seq_len() as i64;
+        // The payload is measured once here, for the acceptability test, the duplicate-ACK
+        // test and the text (SEG.LEN is it plus one each for SYN and FIN).
+        let lens = payload_lens(&seg.payload);
+        let plen = lens.0 as usize;
+        let seg_len = (plen + usize::from(seg.flags.syn) + usize::from(seg.flags.fin)) as i64;
         let wnd = self.rcv_wnd() as i64;
 
         // A SYN again in SYN-RECEIVED: the peer lost our SYN-ACK (resend it) or, in a
@@ -209,7 +214,6 @@ impl<P: Payload> Connection<P> {
             self.ack_now = true;
             return;
         }
-        let plen = seg.payload_len();
         if ack_off >= self.snd_una as i64 {
             let ack_off = ack_off as u64;
             let window = u64::from(seg.window) << self.snd_wscale;
@@ -268,7 +272,7 @@ impl<P: Payload> Connection<P> {
             State::Established | State::FinWait1 | State::FinWait2
         ) {
             let flags = seg.flags;
-            self.process_text(now, seq_off as u64, &mut seg.payload, flags);
+            self.process_text(now, seq_off as u64, &mut seg.payload, lens, flags);
         }
     }
 
@@ -330,16 +334,27 @@ impl<P: Payload> Connection<P> {
 
     /// Queue payload starting at receive offset `seq_off` and note a FIN after it; the
     /// chunks are taken out of `payload` (any left, on an early return, are the caller's
-    /// to drop).
+    /// to drop). `(plen, none_empty)` is [`payload_lens`] of `payload`.
     /// Kernel: tcp_data_queue() / tcp_fin().
-    fn process_text(&mut self, now: Instant, seq_off: u64, payload: &mut Vec<P>, flags: Flags) {
+    fn process_text(
+        &mut self,
+        now: Instant,
+        seq_off: u64,
+        payload: &mut Vec<P>,
+        (plen, none_empty): (u64, bool),
+        flags: Flags,
+    ) {
+        debug_assert_eq!((plen, none_empty), payload_lens(payload));
         let fin = flags.fin;
+        // A bare ACK (no payload, no FIN) queues and acknowledges nothing: `rcv_nxt` is
+        // already `1 + assembler.next()` (a FIN received is past the early return below,
+        // and a FIN held beyond a hole waits for data), so nothing below would change
+        // (kernel: tcp_rcv_established() frees a pure ACK without tcp_data_queue()).
+        if plen == 0 && !fin {
+            return;
+        }
         let rn = self.rcv_nxt;
         let right = rn + self.rcv_wnd();
-        let (plen, none_empty) = payload.iter().fold((0u64, true), |(n, ok), p| {
-            let len = p.len();
-            (n + len as u64, ok && len > 0)
-        });
         if self.fin_received {
             return;
         }
@@ -426,4 +441,13 @@ impl<P: Payload> Connection<P> {
         self.timers
             .set(Timer::TimeWait, now + self.config.time_wait);
     }
+}
+
+/// A segment payload's length in bytes and whether none of its chunks is empty.
+#[inline]
+fn payload_lens<P: Payload>(payload: &[P]) -> (u64, bool) {
+    payload.iter().fold((0u64, true), |(n, ok), p| {
+        let len = p.len();
+        (n + len as u64, ok && len > 0)
+    })
 }

@@ -509,8 +509,9 @@ impl<P: Payload> Connection<P> {
 
     /// Reads up to `max` bytes of in-order data chunk by chunk into `f`, each chunk as
     /// [`recv`](Self::recv) would return it (the last one cut at what is left of `max`),
-    /// until `f` breaks, `max` bytes went or the queue is empty. A chunk `f` breaks on has
-    /// left the queue all the same (the caller keeps it). Returns the bytes read.
+    /// until `f` breaks, `max` bytes went or the queue is empty. Returns the bytes read and
+    /// the chunk `f` broke on, which has left the queue all the same (the caller keeps it);
+    /// `f` borrows each chunk, and the others are dropped once it is done with them.
     ///
     /// The window-update and ACK-on-read check is made once, after the chunks, when any
     /// were read, as the kernel's tcp_recvmsg_locked() copies its skbs and then calls
@@ -518,12 +519,16 @@ impl<P: Payload> Connection<P> {
     /// would: reading changes neither the advertised remainder nor the unacknowledged bytes,
     /// the free window only grows, and the queue, once empty, stays empty, so no condition
     /// met after one chunk fails after a later one.
-    pub fn recv_each(&mut self, max: usize, f: impl FnMut(P) -> ControlFlow<()>) -> usize {
-        let n = self.assembler.read_each(max, f);
+    pub fn recv_each(
+        &mut self,
+        max: usize,
+        f: impl FnMut(&P) -> ControlFlow<()>,
+    ) -> (usize, Option<P>) {
+        let (n, stopped) = self.assembler.read_each(max, f);
         if n > 0 {
             self.recv_done();
         }
-        n
+        (n, stopped)
     }
 
     /// The window-update and ACK-on-read check after a read that returned data: queue an
@@ -793,7 +798,7 @@ mod tests {
                 // Once per read.
                 let mut n = 0;
                 b.recv_each(max, |p| {
-                    kept.1.push(p);
+                    kept.1.push(p.clone());
                     n += 1;
                     if n == stop {
                         ControlFlow::Break(())

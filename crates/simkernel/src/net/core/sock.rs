@@ -9,7 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::rc::Rc;
 use std::task::Waker;
@@ -331,7 +331,7 @@ pub struct SockTable {
     pub(crate) map: BTreeMap<SockId, Sock>,
     next: u64,
     /// Kernel: `inet_ehash`: (netns, local, remote) → socket.
-    pub(crate) ehash: BTreeMap<(NetNsId, SocketAddr, SocketAddr), SockId>,
+    pub(crate) ehash: Ehash,
     /// Kernel: the `net_secret` keying `secure_tcp_seq()` (from the seeded RNG).
     pub(crate) isn_secret: u64,
     /// RX page-pool references dropped since the last [`Kernel::pp_release_deferred`].
@@ -350,6 +350,134 @@ pub struct SockTable {
     /// next skb (one allocation per data skb before; a nested receive finds it taken and
     /// uses a fresh one).
     pub(crate) rx_payload_scratch: Vec<SkbData>,
+}
+
+/// Kernel: `inet_ehash`: the established (and SYN-RECEIVED child) sockets by
+/// (netns, local, remote), looked up for every received segment (`__inet6_lookup_skb()`).
+///
+/// A map keyed by (netns, local, remote) as plain integers ([`EhashKey`]): two keys are
+/// equal exactly when the (netns, local, remote) tuples are (`SocketAddr` equality: family,
+/// address, port, and for IPv6 the flow info and scope id), so every lookup finds what a
+/// map keyed by the tuples finds, with integer compares instead of `SocketAddr` ones. The
+/// order differs from the tuples' and nothing walks the map in order.
+#[derive(Debug, Default)]
+pub(crate) struct Ehash(BTreeMap<EhashKey, SockId>);
+
+/// The (netns, local, remote) of an [`Ehash`] entry as integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct EhashKey {
+    /// Local port (high half) and remote port (low half).
+    ports: u32,
+    netns: u64,
+    local: u128,
+    remote: u128,
+    /// Whether the local (bit 0) and remote (bit 1) addresses are IPv6.
+    v6: u8,
+    /// IPv6 flow info (high half) and scope id (low half) of the local and remote
+    /// addresses (0 for IPv4).
+    local_v6: u64,
+    remote_v6: u64,
+}
+
+/// An address as (address bits, IPv6 flag, IPv6 flow info and scope id).
+#[inline]
+fn addr_key(a: &SocketAddr) -> (u128, u8, u64) {
+    match a {
+        SocketAddr::V4(v4) => (u128::from(u32::from(*v4.ip())), 0, 0),
+        SocketAddr::V6(v6) => (
+            u128::from(*v6.ip()),
+            1,
+            (u64::from(v6.flowinfo()) << 32) | u64::from(v6.scope_id()),
+        ),
+    }
+}
+
+/// An IP address as (address bits, IPv6 flag).
+#[inline]
+fn ip_key(a: &IpAddr) -> (u128, u8) {
+    match a {
+        IpAddr::V4(v4) => (u128::from(u32::from(*v4)), 0),
+        IpAddr::V6(v6) => (u128::from(*v6), 1),
+    }
+}
+
+impl EhashKey {
+    /// The key of (netns, local, remote).
+    #[inline]
+    pub(crate) fn new(netns: NetNsId, local: &SocketAddr, remote: &SocketAddr) -> Self {
+        let (l, lv6, lx) = addr_key(local);
+        let (r, rv6, rx) = addr_key(remote);
+        EhashKey {
+            ports: (u32::from(local.port()) << 16) | u32::from(remote.port()),
+            netns: netns.0,
+            local: l,
+            remote: r,
+            v6: lv6 | (rv6 << 1),
+            local_v6: lx,
+            remote_v6: rx,
+        }
+    }
+}
+
+impl EhashKey {
+    /// The key of (netns, `SocketAddr::new(local, lport)`, `SocketAddr::new(remote,
+    /// rport)`) (IPv6 flow info and scope id 0), without making the socket addresses:
+    /// what a received segment looks up.
+    #[inline]
+    pub(crate) fn of_ips(
+        netns: NetNsId,
+        (local, lport): (&IpAddr, u16),
+        (remote, rport): (&IpAddr, u16),
+    ) -> Self {
+        let (l, lv6) = ip_key(local);
+        let (r, rv6) = ip_key(remote);
+        EhashKey {
+            ports: (u32::from(lport) << 16) | u32::from(rport),
+            netns: netns.0,
+            local: l,
+            remote: r,
+            v6: lv6 | (rv6 << 1),
+            local_v6: 0,
+            remote_v6: 0,
+        }
+    }
+}
+
+impl Ehash {
+    /// The socket of `key`.
+    #[inline]
+    pub(crate) fn get_key(&self, key: &EhashKey) -> Option<&SockId> {
+        self.0.get(key)
+    }
+
+    fn key(k: &(NetNsId, SocketAddr, SocketAddr)) -> EhashKey {
+        EhashKey::new(k.0, &k.1, &k.2)
+    }
+
+    /// The socket of (netns, local, remote).
+    #[inline]
+    pub(crate) fn get(&self, k: &(NetNsId, SocketAddr, SocketAddr)) -> Option<&SockId> {
+        self.0.get(&Self::key(k))
+    }
+
+    /// Whether (netns, local, remote) has a socket.
+    pub(crate) fn contains_key(&self, k: &(NetNsId, SocketAddr, SocketAddr)) -> bool {
+        self.0.contains_key(&Self::key(k))
+    }
+
+    /// Enter (netns, local, remote); the socket it replaces, if any.
+    pub(crate) fn insert(
+        &mut self,
+        k: (NetNsId, SocketAddr, SocketAddr),
+        sk: SockId,
+    ) -> Option<SockId> {
+        self.0.insert(Self::key(&k), sk)
+    }
+
+    /// Remove (netns, local, remote); its socket, if any.
+    pub(crate) fn remove(&mut self, k: &(NetNsId, SocketAddr, SocketAddr)) -> Option<SockId> {
+        self.0.remove(&Self::key(k))
+    }
 }
 
 impl SockTable {
@@ -542,9 +670,19 @@ impl Kernel {
     }
 
     /// Return the RX references dropped since the last call to their page pools.
+    #[inline]
     pub fn pp_release_deferred(&mut self) {
+        // Looked at before anything is taken, here in the caller: most calls (every
+        // tcp_push) find it empty.
+        if !self.socks.rx_release.borrow().is_empty() {
+            self.pp_release_deferred_slow();
+        }
+    }
+
+    /// [`Kernel::pp_release_deferred`] with references to return (devmem RX only).
+    #[inline(never)]
+    fn pp_release_deferred_slow(&mut self) {
         loop {
-            // Looked at before anything is taken: most calls (every tcp_push) find it empty.
             let batch: Vec<NetIov> = {
                 let mut pending = self.socks.rx_release.borrow_mut();
                 if pending.is_empty() {
@@ -582,6 +720,87 @@ impl Kernel {
     pub(crate) fn sk_wake(&mut self, sk: SockId) {
         if let Some(s) = self.socks.map.get_mut(&sk) {
             s.wake_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
+
+    use super::*;
+
+    /// Two `EhashKey`s are equal exactly when their (netns, local, remote) tuples are, over
+    /// IPv4, IPv6 (flow info and scope id included) and v4-mapped addresses and ports
+    /// that differ in one field, and the map finds what a map keyed by the tuples finds.
+    #[test]
+    fn ehash_keys_equal_as_tuples() {
+        let v4 = |a: [u8; 4], p| SocketAddr::from((Ipv4Addr::from(a), p));
+        let v6 = |a: &str, p, flow, scope| {
+            SocketAddr::V6(SocketAddrV6::new(
+                a.parse::<Ipv6Addr>().unwrap(),
+                p,
+                flow,
+                scope,
+            ))
+        };
+        let addrs = [
+            v4([10, 0, 0, 1], 80),
+            v4([10, 0, 0, 1], 81),
+            v4([10, 0, 0, 2], 80),
+            v4([0, 0, 0, 0], 80),
+            v6("::a00:1", 80, 0, 0),
+            v6("::ffff:10.0.0.1", 80, 0, 0),
+            v6("2001:db8::1", 80, 0, 0),
+            v6("2001:db8::1", 80, 1, 0),
+            v6("2001:db8::1", 80, 0, 1),
+            v6("fe80::1", 80, 0, 2),
+            v6("2001:db8::1", 256, 0, 0),
+            v6("::", 0, 0, 0),
+        ];
+        let mut tuples = Vec::new();
+        for ns in [NetNsId(0), NetNsId(1)] {
+            for l in &addrs {
+                for r in &addrs {
+                    tuples.push((ns, *l, *r));
+                }
+            }
+        }
+        let mut ehash = Ehash::default();
+        let mut plain = BTreeMap::new();
+        for (i, t) in tuples.iter().enumerate() {
+            if i % 3 == 0 {
+                ehash.insert(*t, SockId(i as u64));
+                plain.insert(*t, SockId(i as u64));
+            }
+        }
+        for a in &tuples {
+            assert_eq!(ehash.get(a), plain.get(a), "{a:?}");
+            assert_eq!(ehash.contains_key(a), plain.contains_key(a));
+            for b in &tuples {
+                let (ka, kb) = (Ehash::key(a), Ehash::key(b));
+                assert_eq!(ka == kb, a == b, "{a:?} {b:?}");
+            }
+        }
+        // A received segment's key, made from its addresses and ports, is the key of the
+        // socket addresses `SocketAddr::new` makes of them.
+        for (ns, l, r) in &tuples {
+            let key = EhashKey::of_ips(*ns, (&l.ip(), l.port()), (&r.ip(), r.port()));
+            let plain = (
+                *ns,
+                SocketAddr::new(l.ip(), l.port()),
+                SocketAddr::new(r.ip(), r.port()),
+            );
+            assert_eq!(key, Ehash::key(&plain));
+            assert_eq!(ehash.get_key(&key), ehash.get(&plain));
+        }
+        for (i, t) in tuples.iter().enumerate() {
+            if i % 2 == 0 {
+                assert_eq!(ehash.remove(t), plain.remove(t));
+            }
+        }
+        for a in &tuples {
+            assert_eq!(ehash.get(a), plain.get(a));
         }
     }
 }

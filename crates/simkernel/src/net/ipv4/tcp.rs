@@ -89,15 +89,15 @@ struct RecvCopy<'a> {
 }
 
 impl RecvCopy<'_> {
-    /// Take one chunk: `Continue` once its bytes count in `out.len`, or `Break` with the
-    /// chunk, untaken, where the read stops before it (the caller puts it back at the front
-    /// of the socket's stash). `user_frags` are the tokens already handed out.
+    /// Take one chunk: `Continue` once its bytes count in `out.len`, or `Break` where the
+    /// read stops before it, the chunk untaken (the caller puts it back at the front of the
+    /// socket's stash). `user_frags` are the tokens already handed out.
     #[inline]
     fn step(
         &mut self,
-        chunk: SkbData,
+        chunk: &SkbData,
         user_frags: &BTreeMap<u32, crate::net::core::netmem::NetIov>,
-    ) -> ControlFlow<SkbData> {
+    ) -> ControlFlow<()> {
         //= tcp_recvmsg_locked(): with MSG_TRUNC the bytes are consumed without being
         //= copied: no user bytes, no devmem cmsgs or tokens, no MSG_SOCK_DEVMEM
         //= requirement, and the readable/unreadable boundary does not end the read.
@@ -107,14 +107,14 @@ impl RecvCopy<'_> {
         }
         //= kernel-spec §8.2: a single recvmsg never mixes readable and unreadable skbs
         if self.last_unreadable.is_some_and(|u| u != chunk.unreadable) {
-            return ControlFlow::Break(chunk);
+            return ControlFlow::Break(());
         }
         if !chunk.unreadable {
             match frag_bytes(&chunk.frag) {
                 Some(b) => crate::net::core::datagram::copy_to_user(self.data, b),
                 None => {
                     self.err = Some(KernelError::new(EFAULT));
-                    return ControlFlow::Break(chunk);
+                    return ControlFlow::Break(());
                 }
             }
             self.out.len += chunk.len();
@@ -124,7 +124,7 @@ impl RecvCopy<'_> {
         if self.flags & MSG_SOCK_DEVMEM == 0 {
             //# Unreadable skb without `MSG_SOCK_DEVMEM` → `-EFAULT` (if nothing copied yet)
             self.err = Some(KernelError::new(EFAULT));
-            return ControlFlow::Break(chunk);
+            return ControlFlow::Break(());
         }
         self.last_unreadable = Some(true);
         let n = chunk.len();
@@ -135,7 +135,7 @@ impl RecvCopy<'_> {
                 ..DmabufCmsg::default()
             };
             if !self.put_cmsg(SCM_DEVMEM_LINEAR, &d.to_bytes()) {
-                return ControlFlow::Break(chunk);
+                return ControlFlow::Break(());
             }
             if let Some(b) = frag_bytes(&chunk.frag) {
                 self.data.extend_from_slice(b);
@@ -146,11 +146,11 @@ impl RecvCopy<'_> {
         let Frag::NetIov { niov, off, .. } = &chunk.frag else {
             //# each frag must be a devmem net_iov (else `-ENODEV`)
             self.err = Some(KernelError::new(ENODEV));
-            return ControlFlow::Break(chunk);
+            return ControlFlow::Break(());
         };
         if !niov.is_devmem() {
             self.err = Some(KernelError::new(ENODEV));
-            return ControlFlow::Break(chunk);
+            return ControlFlow::Break(());
         }
         while user_frags.contains_key(&self.token_cursor) {
             self.token_cursor += 1;
@@ -165,7 +165,7 @@ impl RecvCopy<'_> {
             flags: 0,
         };
         if !self.put_cmsg(SCM_DEVMEM_DMABUF, &d.to_bytes()) {
-            return ControlFlow::Break(chunk);
+            return ControlFlow::Break(());
         }
         self.new_tokens.push((token, niov.clone()));
         self.out.len += n;
@@ -790,7 +790,7 @@ impl Kernel {
             } else {
                 chunk
             };
-            if let ControlFlow::Break(chunk) = rd.step(chunk, &s.user_frags) {
+            if rd.step(&chunk, &s.user_frags).is_break() {
                 s.rx_stash.push_front(chunk);
                 stopped = true;
                 break;
@@ -801,14 +801,11 @@ impl Kernel {
             && !s.shut_rd
             && let SkState::Conn(c) = &mut s.state
         {
-            let (rx_stash, user_frags) = (&mut s.rx_stash, &s.user_frags);
-            c.recv_each(len - rd.out.len, |chunk| match rd.step(chunk, user_frags) {
-                ControlFlow::Continue(()) => ControlFlow::Continue(()),
-                ControlFlow::Break(chunk) => {
-                    rx_stash.push_front(chunk);
-                    ControlFlow::Break(())
-                }
-            });
+            let user_frags = &s.user_frags;
+            let (_, stopped) = c.recv_each(len - rd.out.len, |chunk| rd.step(chunk, user_frags));
+            if let Some(chunk) = stopped {
+                s.rx_stash.push_front(chunk);
+            }
         }
         let RecvCopy {
             out,

@@ -18,7 +18,7 @@ use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::net_namespace::NetNsId;
 use crate::net::core::skbuff::{Frag, IpSummed, Skb};
-use crate::net::core::sock::{SkState, SkbData, SockId};
+use crate::net::core::sock::{EhashKey, SkState, SkbData, SockId};
 
 /// What the IP layer tells TCP about a received packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,12 +77,10 @@ fn tcp_parse_skb(
     if verify && (unreadable || !tcp_checksum_ok(ip, &skb)) {
         return Err(Box::new(skb));
     }
-    let parsed = TcpPacket::new_checked(&skb.head[..]).ok().and_then(|pkt| {
-        TcpRepr::parse(&pkt, &ip.saddr, &ip.daddr, &ChecksumCaps::ignored())
-            .ok()
-            .map(|r| (r, pkt))
-    });
-    let Some((repr, _)) = parsed else {
+    // `TcpRepr::parse` checks the header length first (`check_len`, what `new_checked`
+    // would).
+    let pkt = TcpPacket::new_unchecked(&skb.head[..]);
+    let Ok(repr) = TcpRepr::parse(&pkt, &ip.saddr, &ip.daddr, &ChecksumCaps::ignored()) else {
         return Err(Box::new(skb));
     };
     let mut seg = Segment::new(repr.src_port, repr.dst_port, SeqNumber(repr.seq_number.0));
@@ -147,13 +145,13 @@ impl Kernel {
                 return;
             }
         };
-        let local = SocketAddr::new(ip.daddr, seg.dst_port);
-        let remote = SocketAddr::new(ip.saddr, seg.src_port);
         let now = self.clock();
         // 1. Established (and SYN-RECEIVED children, which are full sockets here).
         // One socket-table lookup both checks the bound device (SO_BINDTODEVICE) and
-        // reaches the connection.
-        if let Some(&sk) = self.socks.ehash.get(&(netns, local, remote))
+        // reaches the connection. The key is made from the addresses and ports as the
+        // socket addresses below would make it.
+        let key = EhashKey::of_ips(netns, (&ip.daddr, seg.dst_port), (&ip.saddr, seg.src_port));
+        if let Some(&sk) = self.socks.ehash.get_key(&key)
             && let Some(s) = self.socks.map.get_mut(&sk)
             && s.bound_dev_if.is_none_or(|b| b == dev)
         {
@@ -165,6 +163,8 @@ impl Kernel {
             self.tcp_push(sk);
             return;
         }
+        let local = SocketAddr::new(ip.daddr, seg.dst_port);
+        let remote = SocketAddr::new(ip.saddr, seg.src_port);
         // 2. Listeners.
         if let Some(l) = self.inet_lookup_listener(netns, dev, local, remote) {
             match listen_segment(&seg) {
