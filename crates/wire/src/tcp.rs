@@ -670,6 +670,7 @@ impl<'a> TcpRepr<'a> {
     /// Parse a segment between `src` and `dst` (checksum per `caps.tcp.rx()`). Port zero is
     /// invalid. Unknown options are skipped; a malformed option length ends option parsing
     /// without failing the segment (Linux: `tcp_parse_options()`).
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(
         packet: &TcpPacket<&'a T>,
         src: &IpAddr,

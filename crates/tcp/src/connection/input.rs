@@ -267,10 +267,14 @@ impl<P: Payload> Connection<P> {
             }
         }
 
-        if matches!(
-            self.state,
-            State::Established | State::FinWait1 | State::FinWait2
-        ) {
+        // A bare ACK (no payload, no FIN) has no text: `process_text` would change nothing
+        // (kernel: tcp_rcv_established() frees a pure ACK without tcp_data_queue()).
+        if (lens.0 > 0 || seg.flags.fin)
+            && matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2
+            )
+        {
             let flags = seg.flags;
             self.process_text(now, seq_off as u64, &mut seg.payload, lens, flags);
         }
@@ -347,9 +351,9 @@ impl<P: Payload> Connection<P> {
         debug_assert_eq!((plen, none_empty), payload_lens(payload));
         let fin = flags.fin;
         // A bare ACK (no payload, no FIN) queues and acknowledges nothing: `rcv_nxt` is
-        // already `1 + assembler.next()` (a FIN received is past the early return below,
-        // and a FIN held beyond a hole waits for data), so nothing below would change
-        // (kernel: tcp_rcv_established() frees a pure ACK without tcp_data_queue()).
+        // already `1 + assembler.next()` (it moves only here, and past a received FIN the
+        // early return below is taken; a FIN held beyond a hole waits for data), so nothing
+        // below would change.
         if plen == 0 && !fin {
             return;
         }
