@@ -381,19 +381,22 @@ impl<P: Payload> Connection<P> {
             advanced = plen;
             off = seq_off + plen;
         }
-        for chunk in payload.drain(..) {
-            let (s, e) = (off, off + chunk.len() as u64);
-            off = e;
-            let (s2, e2) = (s.max(rn), e.min(right));
-            if s2 >= e2 {
-                continue;
+        // Empty when appended whole above: no drain to make and drop.
+        if !payload.is_empty() {
+            for chunk in payload.drain(..) {
+                let (s, e) = (off, off + chunk.len() as u64);
+                off = e;
+                let (s2, e2) = (s.max(rn), e.min(right));
+                if s2 >= e2 {
+                    continue;
+                }
+                let piece = if (s2, e2) == (s, e) {
+                    chunk
+                } else {
+                    chunk.slice((s2 - s) as usize..(e2 - s) as usize)
+                };
+                advanced += self.assembler.insert(s2 - 1, piece);
             }
-            let piece = if (s2, e2) == (s, e) {
-                chunk
-            } else {
-                chunk.slice((s2 - s) as usize..(e2 - s) as usize)
-            };
-            advanced += self.assembler.insert(s2 - 1, piece);
         }
         if fin && off <= right {
             self.peer_fin = Some(off);

@@ -88,11 +88,11 @@ impl Kernel {
         };
         match hdr.next_header {
             IpProtocol::Icmpv6 => {
-                skb.head.drain(..HEADER_LEN);
+                pull_header(&mut skb.head);
                 self.icmpv6_rcv(netns, dev, hdr, skb);
             }
             IpProtocol::Tcp => {
-                skb.head.drain(..HEADER_LEN);
+                pull_header(&mut skb.head);
                 skb.network_header = 0;
                 skb.transport_header = 0;
                 crate::net::ipv4::tcp_input::tcp_v6_rcv(self, netns, dev, info, skb);
@@ -103,6 +103,15 @@ impl Kernel {
             }
         }
     }
+}
+
+/// Kernel: `skb_pull()` of the IPv6 header: the bytes after it move to the front of the
+/// head (what `head.drain(..HEADER_LEN)` leaves, without the drain's guard).
+#[inline]
+fn pull_header(head: &mut Vec<u8>) {
+    let len = head.len();
+    head.copy_within(HEADER_LEN..len, 0);
+    head.truncate(len - HEADER_LEN);
 }
 
 /// Cut `skb` to `len` bytes (head first, then frags).
@@ -126,4 +135,21 @@ pub(crate) fn trim(skb: &mut Skb, len: usize) {
         keep += 1;
     }
     skb.frags.truncate(keep);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pulling the header leaves the head `drain(..HEADER_LEN)` leaves.
+    #[test]
+    fn pull_header_as_drain() {
+        for len in [HEADER_LEN, HEADER_LEN + 1, HEADER_LEN + 20, 200] {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let (mut pulled, mut drained) = (bytes.clone(), bytes);
+            pull_header(&mut pulled);
+            drained.drain(..HEADER_LEN);
+            assert_eq!(pulled, drained);
+        }
+    }
 }
