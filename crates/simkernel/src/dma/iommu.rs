@@ -102,9 +102,11 @@ fn translate(start: Iova, m: &Mapping, iova: Iova, len: usize, write: bool) -> O
 /// An IOVA range translated once for a burst of device reads inside it, as the IOTLB entry
 /// of its one mapping serves a DMA engine walking a buffer (e.g. a TSO skb's payload read
 /// segment by segment): each [`read_append`](Self::read_append) reads exactly what
-/// [`Iommu::dma_read_append_run`] on the same sub-range would. It holds the translation,
-/// not the mapping: use it only while the domain does not change (within one transmit,
-/// during which nothing maps or unmaps).
+/// [`Iommu::dma_read_append`] on the same sub-range would. Mappings never abut (the
+/// allocator leaves a guard page after each), so a range of consecutive buffers that one
+/// mapping covers is one every buffer of would translate in. It holds the translation, not
+/// the mapping: use it only while the domain does not change (within one transmit, during
+/// which nothing maps or unmaps).
 #[derive(Debug)]
 pub struct DmaReadWindow {
     mem: Rc<dyn DmaMemory>,
@@ -287,21 +289,6 @@ impl Iommu {
         })
     }
 
-    /// [`dma_read_append`](Self::dma_read_append) of the buffers of several consecutive
-    /// descriptors that lie back to back in IOVA space, with one translation for all of
-    /// them. `false` (nothing read, no fault counted) unless one mapping covers the whole
-    /// range; the caller then reads the buffers one by one with
-    /// [`dma_read_append`](Self::dma_read_append), so the first one that faults is counted
-    /// and reported as it always is. Mappings never abut (the allocator leaves a guard page
-    /// after each), so a run whose every buffer translates lies in one mapping, and this
-    /// reads exactly the bytes the buffer-by-buffer reads would.
-    pub fn dma_read_append_run(&self, iova: Iova, len: usize, out: &mut Vec<u8>) -> bool {
-        self.lookup_or(iova, len, false, |mem, off| {
-            mem.dma_read_append(off, len, out)
-        })
-        .is_ok()
-    }
-
     /// A device write through the IOMMU (the DMA engine filling an RX buffer).
     pub fn dma_write(&self, iova: Iova, src: &[u8]) -> Result<(), IommuFault> {
         self.lookup(iova, src.len(), true, |mem, off| mem.dma_write(off, src))
@@ -425,29 +412,8 @@ mod tests {
         assert_eq!(mmu.faults(), 3);
     }
 
-    /// A run read needs one mapping to cover all of it; otherwise it reads nothing and
-    /// counts no fault (the caller retries buffer by buffer).
-    #[test]
-    fn run_reads_only_inside_one_mapping_and_count_nothing() {
-        let mmu = Iommu::new("x");
-        let ram: Rc<dyn DmaMemory> =
-            Rc::new(Ram(Cell::new((0..=255u8).cycle().take(8192).collect())));
-        let a = mmu.map(ram.clone(), 0, 4096, DmaDirection::ToDevice);
-        let b = mmu.map(ram.clone(), 4096, 4096, DmaDirection::ToDevice);
-        let rx = mmu.map(ram, 0, 4096, DmaDirection::FromDevice);
-        let mut out = vec![9];
-        assert!(mmu.dma_read_append_run(a.iova() + 4094, 2, &mut out));
-        assert_eq!(out, [9, 254, 255]);
-        // Into the guard page after `a`, up to `b`, and against the direction.
-        assert!(!mmu.dma_read_append_run(a.iova() + 4094, 4, &mut out));
-        assert!(!mmu.dma_read_append_run(a.iova(), (b.iova() - a.iova()) as usize + 1, &mut out));
-        assert!(!mmu.dma_read_append_run(rx.iova(), 1, &mut out));
-        assert!(!mmu.dma_read_append_run(u64::MAX, 2, &mut out));
-        assert_eq!((out.len(), mmu.faults()), (3, 0));
-    }
-
-    /// A window reads what run reads of its sub-ranges read, exists only where a run
-    /// read would succeed as a whole, and counts nothing either way.
+    /// A window reads what reads of its sub-ranges read, exists only where one mapping
+    /// covers all of it for reads, and counts nothing either way.
     #[test]
     fn a_window_reads_what_run_reads_do() {
         let mmu = Iommu::new("x");
@@ -463,11 +429,12 @@ mod tests {
                 for (at, n) in [(0, len), (5, 1448), (len - 9, 9), (len, 0)] {
                     let (mut got, mut want) = (vec![1], vec![1]);
                     w.read_append(at, n, &mut got);
-                    assert!(mmu.dma_read_append_run(iova + at as u64, n, &mut want));
+                    mmu.dma_read_append(iova + at as u64, n, &mut want).unwrap();
                     assert_eq!(got, want);
                 }
             }
         }
+        // Into the guard page after `a`, up to `b`, and against the direction.
         assert!(mmu.dma_read_window(a.iova() + 1, 4000).is_none());
         assert!(
             mmu.dma_read_window(a.iova(), (b.iova() - a.iova()) as usize + 1)

@@ -54,29 +54,15 @@ struct Cursor {
     off: usize,
 }
 
-/// net_iov bytes of consecutive descriptors that lie back to back in IOVA space, starting
-/// at `start` in the skb: the DMA engine reads them through one IOMMU translation
-/// ([`Iommu::dma_read_append_run`]), as a TSO segment's payload usually is (a devmem
-/// buffer's niovs are contiguous in their mapping).
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    start: Cursor,
-    iova: Iova,
-    len: usize,
-    pieces: usize,
-}
-
 /// Gather the next `len` payload bytes at `cur` (in `lin`, the linear part after the
-/// headers, then the frags) into `out`, and move `cur` past them. With `merge`, net_iov
-/// frags that continue each other in IOVA space are read as one [`Run`]; without, each
-/// frag is read on its own (what a run that does not translate as a whole falls back to).
+/// headers, then the frags) into `out`, and move `cur` past them: page frags from host
+/// memory, net_iov frags by IOVA through the IOMMU, each on its own.
 fn gather(
     skb: &Skb,
     lin: &[u8],
     cur: &mut Cursor,
     mut len: usize,
     iommu: Option<&Iommu>,
-    merge: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), IommuFault> {
     if cur.piece == 0 {
@@ -91,7 +77,6 @@ fn gather(
         }
         *cur = Cursor { piece: 1, off: 0 };
     }
-    let mut run: Option<Run> = None;
     while len > 0 {
         let Some(f) = skb.frags.get(cur.piece - 1) else {
             break;
@@ -107,39 +92,19 @@ fn gather(
         let off = cur.off;
         let n = len.min(flen - off);
         match f {
-            Frag::Page { bytes, off: po, .. } => {
-                if let Some(r) = run.take() {
-                    read_run(skb, r, iommu, out)?;
-                }
-                match bytes.get(po + off..po + off + n) {
-                    Some(b) => out.extend_from_slice(b),
-                    None => panic!("page frag out of bounds"),
-                }
-            }
+            Frag::Page { bytes, off: po, .. } => match bytes.get(po + off..po + off + n) {
+                Some(b) => out.extend_from_slice(b),
+                None => panic!("page frag out of bounds"),
+            },
             Frag::NetIov { niov, off: no, .. } => {
                 let iova = niov.dma_addr() + (no + off) as u64;
-                if iommu.is_none() {
-                    // No run is pending: every net_iov frag before this one failed here.
-                    return Err(IommuFault {
-                        iova,
-                        len: n,
-                        write: false,
-                    });
-                }
-                match &mut run {
-                    Some(r) if merge && r.iova.checked_add(r.len as u64) == Some(iova) => {
-                        r.len += n;
-                        r.pieces += 1;
-                    }
-                    _ => {
-                        if let Some(r) = run.take() {
-                            read_run(skb, r, iommu, out)?;
-                        }
-                        run = Some(Run {
-                            start: *cur,
+                match iommu {
+                    Some(mmu) => mmu.dma_read_append(iova, n, out)?,
+                    None => {
+                        return Err(IommuFault {
                             iova,
                             len: n,
-                            pieces: 1,
+                            write: false,
                         });
                     }
                 }
@@ -155,26 +120,7 @@ fn gather(
             };
         }
     }
-    match run {
-        Some(r) => read_run(skb, r, iommu, out),
-        None => Ok(()),
-    }
-}
-
-/// Read `r` (gathered with `iommu` present): in one go if it translates as a whole, else
-/// frag by frag, so that a fault is the one the first faulting frag's read reports.
-fn read_run(skb: &Skb, r: Run, iommu: Option<&Iommu>, out: &mut Vec<u8>) -> Result<(), IommuFault> {
-    let Some(mmu) = iommu else {
-        unreachable!("a run is only started with an IOMMU")
-    };
-    if r.pieces == 1 {
-        return mmu.dma_read_append(r.iova, r.len, out);
-    }
-    if mmu.dma_read_append_run(r.iova, r.len, out) {
-        return Ok(());
-    }
-    let mut cur = r.start;
-    gather(skb, &[], &mut cur, r.len, iommu, false, out)
+    Ok(())
 }
 
 /// The frags' total length and, with `extent`, the IOVA of the first payload byte and how
@@ -257,28 +203,21 @@ pub(crate) fn tso_segment(
     tso_segment_with(skb, iommu, true, out)
 }
 
-/// [`tso_segment`], with net_iov runs merged into one read each or not (the frag-by-frag
-/// reference the tests compare against).
+/// [`tso_segment`], with the payload's leading IOVA extent read through one translation
+/// (`window`) or every segment gathered frag by frag (the reference the tests compare
+/// against; the bytes, sums and faults are the same).
 fn tso_segment_with(
     skb: &Skb,
     iommu: Option<&Iommu>,
-    merge: bool,
+    window: bool,
     out: &mut Vec<Vec<u8>>,
 ) -> Result<(), IommuFault> {
     let hdrs = parse_hdrs(&skb.head);
     let Some(h) = hdrs else {
-        // Not TCP: one frame, gathered as is.
+        // Not TCP: one frame, gathered as is (no checksum to fill).
         let total = skb.len();
         let mut f = Vec::with_capacity(total.max(60));
-        gather(
-            skb,
-            &skb.head,
-            &mut Cursor::default(),
-            total,
-            iommu,
-            merge,
-            &mut f,
-        )?;
+        gather(skb, &skb.head, &mut Cursor::default(), total, iommu, &mut f)?;
         out.push(f);
         return Ok(());
     };
@@ -287,7 +226,7 @@ fn tso_segment_with(
     // one translation of the whole extent; the cursor is only needed (and then found) for
     // the others.
     let (frags_len, ext_iova, ext_len) =
-        frags_extent(skb, lin.is_empty(), merge && iommu.is_some());
+        frags_extent(skb, lin.is_empty(), window && iommu.is_some());
     let total = skb.head.len() + frags_len;
     let payload = total - h.end;
     let mss = usize::from(skb.gso_size);
@@ -312,7 +251,8 @@ fn tso_segment_with(
         .then(|| checksum::pseudo_header_of(&skb.head[h.l3..], h.v6, IpProtocol::Tcp, 0).ok())
         .flatten();
     out.reserve(nseg);
-    // None when no one mapping covers the extent: its segments are then tried one by one.
+    // None when no one mapping covers the extent: its segments are then gathered frag by
+    // frag like the rest, so a fault is the one the first faulting frag's read reports.
     let window = match iommu {
         Some(mmu) if ext_len > 0 => mmu.dma_read_window(ext_iova, ext_len),
         _ => None,
@@ -324,22 +264,15 @@ fn tso_segment_with(
         let n = seg.min(payload - off.min(payload));
         let mut f = crate::net::core::skbuff::frame_buf_alloc(h.end + n);
         f.extend_from_slice(hdr);
-        let in_extent = n > 0 && off + n <= ext_len;
-        let read = match (&window, iommu) {
-            (Some(w), _) if in_extent => {
+        match &window {
+            Some(w) if n > 0 && off + n <= ext_len => {
                 w.read_append(off, n, &mut f);
-                true
+                cur = None;
             }
-            (None, Some(mmu)) if in_extent => {
-                mmu.dma_read_append_run(ext_iova + off as u64, n, &mut f)
+            _ => {
+                let c = cur.get_or_insert_with(|| cursor_at(skb, lin, off));
+                gather(skb, lin, c, n, iommu, &mut f)?;
             }
-            _ => false,
-        };
-        if read {
-            cur = None;
-        } else {
-            let c = cur.get_or_insert_with(|| cursor_at(skb, lin, off));
-            gather(skb, lin, c, n, iommu, merge, &mut f)?;
         }
         if nseg > 1 {
             let l3_len = f.len() - h.l3;
@@ -455,8 +388,9 @@ mod tests {
             .collect()
     }
 
-    /// Segments `skb` frag by frag and with runs merged: the frames, or the fault, and the
-    /// faults the IOMMU counts must be the same.
+    /// Segments `skb` frag by frag and through the extent window: the frames, or the
+    /// fault, and the faults the IOMMU counts must be the same, and every frame's TCP
+    /// checksum must verify.
     fn segment_both_ways(skb: &Skb, mmu: Option<&Iommu>) -> Result<Vec<Vec<u8>>, IommuFault> {
         let faults = || mmu.map_or(0, Iommu::faults);
         let f0 = faults();
@@ -469,6 +403,17 @@ mod tests {
         assert_eq!(faults() - f1, f1 - f0, "faults counted");
         if rf.is_ok() {
             assert_eq!(fast, slow);
+            for f in &fast {
+                let tcp = &f[54..];
+                let ph =
+                    checksum::pseudo_header_of(&f[14..], true, IpProtocol::Tcp, tcp.len() as u32)
+                        .unwrap();
+                assert_eq!(
+                    checksum::combine(&[ph, checksum::data(tcp)]),
+                    0xffff,
+                    "checksum"
+                );
+            }
         }
         rf.map(|()| fast)
     }
@@ -477,11 +422,12 @@ mod tests {
         frames.iter().flat_map(|f| f[74..].to_vec()).collect()
     }
 
-    /// Merged runs read what the frags read one by one would: across page frags that break
-    /// a run, across segment boundaries inside a frag, and across the dmabuf's mappings
-    /// (one mapping, or one per page with guard pages between).
+    /// The extent window reads what the frags read one by one would: with page frags that
+    /// end the extent, across segment boundaries inside a frag, and across the dmabuf's
+    /// mappings (one mapping, or one per page with guard pages between, where no window
+    /// exists).
     #[test]
-    fn merged_runs_gather_the_same_bytes() {
+    fn window_and_frag_gathers_read_the_same_bytes() {
         for sg_chunk in [0, PAGE_SIZE] {
             let (_k, b, mmu, pattern) = tx_binding(8, sg_chunk);
             let ranges = [
@@ -541,11 +487,11 @@ mod tests {
         }
     }
 
-    /// A run that does not translate as a whole faults where its first faulting frag
+    /// An extent that does not translate as a whole faults where its first faulting frag
     /// does, counted once: a frag running past the end of the mapping, a device whose
     /// IOMMU maps nothing of the dmabuf, no IOMMU at all.
     #[test]
-    fn a_faulting_run_reports_its_first_faulting_frag() {
+    fn a_faulting_extent_reports_its_first_faulting_frag() {
         let (_k, b, mmu, _) = tx_binding(2, 0);
         let frags = niov_frags(&b, &[(0, PAGE_SIZE), (PAGE_SIZE, PAGE_SIZE + 100)]);
         let second = match &frags[1] {
