@@ -719,7 +719,9 @@ mod tests {
     use super::*;
     use crate::payload::SharedBytes;
 
-    fn established(send_buffer: usize) -> Connection<SharedBytes> {
+    /// A connection that accepted 192.0.2.2:4000 on port 80 and is established, with a
+    /// send buffer of `send_buffer` bytes (the output tests use it too).
+    pub(super) fn established(send_buffer: usize) -> Connection<SharedBytes> {
         let (local, remote) = (
             "192.0.2.1:80".parse().unwrap(),
             "192.0.2.2:4000".parse().unwrap(),

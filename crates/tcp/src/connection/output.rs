@@ -200,28 +200,9 @@ impl<P: Payload> Connection<P> {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::connection::tests::established;
     use crate::payload::SharedBytes;
     use crate::seq::SeqNumber;
-
-    fn established() -> Connection<SharedBytes> {
-        let (local, remote) = (
-            "192.0.2.1:80".parse().unwrap(),
-            "192.0.2.2:4000".parse().unwrap(),
-        );
-        let mut syn = Segment::new(4000, 80, SeqNumber(1000));
-        syn.flags.syn = true;
-        syn.window = 65535;
-        let t0 = Instant::from_millis(1);
-        let mut c = Connection::accept(t0, Config::default(), local, remote, &syn, SeqNumber(5000))
-            .unwrap();
-        while c.poll_transmit(t0, usize::MAX).is_some() {}
-        let mut ack = Segment::new(4000, 80, SeqNumber(1001));
-        ack.ack = Some(SeqNumber(5001));
-        ack.window = 65535;
-        c.handle_segment(t0, ack);
-        assert_eq!(c.state(), State::Established);
-        c
-    }
 
     /// A payload as (offset in its buffer, bytes): what tells a slice from its payload.
     fn key(p: &SharedBytes) -> (usize, Vec<u8>) {
@@ -234,8 +215,8 @@ mod tests {
     /// the connection in the same state (the next segments agree too).
     #[test]
     fn poll_transmit_map_matches_poll_transmit() {
-        let mut a = established();
-        let mut b = established();
+        let mut a = established(Config::default().send_buffer);
+        let mut b = established(Config::default().send_buffer);
         let sizes = [100usize, 5000, 3, 9000, 40_000, 1, 700, 20_000];
         for (i, n) in sizes.into_iter().enumerate() {
             let p = SharedBytes::from(vec![i as u8; n]);
