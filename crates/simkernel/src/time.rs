@@ -232,7 +232,7 @@ impl TimeState {
     /// it stands for; [`Kernel::advance`] takes events out itself, in the same order, with
     /// no event built for a lane's frame).
     #[cfg(test)]
-    fn pop_next(&mut self) -> Option<KernelEvent> {
+    pub(crate) fn pop_next(&mut self) -> Option<KernelEvent> {
         let (_, src) = self.next?;
         let e = match src {
             Source::Heap => self.heap.pop().map(|Reverse(e)| e.ev),
@@ -247,6 +247,65 @@ impl TimeState {
         };
         self.next = self.scan();
         e
+    }
+
+    /// [`Kernel::schedule_wire_deliver`]. Inlined into wire_xmit() and wire_xmit_all()'s
+    /// burst, the in-order push on an existing lane being the per-frame case.
+    #[inline(always)]
+    pub(crate) fn schedule_wire_deliver(
+        &mut self,
+        wire: WireId,
+        to: u8,
+        at: Instant,
+        frame: Vec<u8>,
+    ) {
+        let lane = lane_of(wire, to);
+        let at_us = at.as_micros();
+        match self.lanes.get_mut(lane) {
+            Some(l) if l.back().is_none_or(|e| e.at <= at_us) => {
+                // self.next_key(at), with the lane borrowed.
+                let seq = self.seq;
+                self.seq += 1;
+                let was_empty = l.is_empty();
+                l.push_back(LaneEntry {
+                    at: at_us,
+                    seq,
+                    frame,
+                });
+                // Behind a lane's front the new event comes after that front, which is no
+                // earlier than the next event: only on an empty lane can it be the next.
+                if was_empty {
+                    self.note_push(Key::new(at, seq), Source::Lane(lane));
+                }
+            }
+            _ => self.schedule_wire_deliver_slow(wire, to, at, frame),
+        }
+    }
+
+    /// [`TimeState::schedule_wire_deliver`] on a lane not made yet, or of a frame earlier
+    /// than its lane's last (one a rule delayed: it goes to the heap).
+    #[cold]
+    #[inline(never)]
+    fn schedule_wire_deliver_slow(&mut self, wire: WireId, to: u8, at: Instant, frame: Vec<u8>) {
+        let lane = lane_of(wire, to);
+        if self.lanes.len() <= lane {
+            self.lanes.resize_with(lane + 1, Default::default);
+        }
+        let key = self.next_key(at);
+        let l = &mut self.lanes[lane];
+        let at_us = at.as_micros();
+        if l.back().is_none_or(|e| e.at <= at_us) {
+            let seq = key.0 as u64;
+            l.push_back(LaneEntry {
+                at: at_us,
+                seq,
+                frame,
+            });
+            self.note_push(key, Source::Lane(lane));
+        } else {
+            let ev = KernelEvent::WireDeliver { wire, to, frame };
+            self.push_heap(Entry { key, ev });
+        }
     }
 
     fn pending(&self) -> usize {
@@ -280,8 +339,8 @@ impl Kernel {
     /// [`Kernel::schedule`] of `KernelEvent::WireDeliver { wire, to, frame }`, whose events
     /// mostly come in deadline order per direction: kept on the direction's FIFO lane
     /// ([`lane_of`]) when `at` is no earlier than the lane's last event, else in the heap.
-    /// Either way it runs in the same `(at, seq)` order. Inlined into wire_xmit(), the
-    /// in-order push on an existing lane being the per-frame case.
+    /// Either way it runs in the same `(at, seq)` order ([`TimeState::schedule_wire_deliver`],
+    /// which a burst of frames calls with its wire borrowed).
     #[inline(always)]
     pub(crate) fn schedule_wire_deliver(
         &mut self,
@@ -290,55 +349,7 @@ impl Kernel {
         at: Instant,
         frame: Vec<u8>,
     ) {
-        let lane = lane_of(wire, to);
-        let at_us = at.as_micros();
-        let t = &mut self.time;
-        match t.lanes.get_mut(lane) {
-            Some(l) if l.back().is_none_or(|e| e.at <= at_us) => {
-                // t.next_key(at), with the lane borrowed.
-                let seq = t.seq;
-                t.seq += 1;
-                let was_empty = l.is_empty();
-                l.push_back(LaneEntry {
-                    at: at_us,
-                    seq,
-                    frame,
-                });
-                // Behind a lane's front the new event comes after that front, which is no
-                // earlier than the next event: only on an empty lane can it be the next.
-                if was_empty {
-                    t.note_push(Key::new(at, seq), Source::Lane(lane));
-                }
-            }
-            _ => self.schedule_wire_deliver_slow(wire, to, at, frame),
-        }
-    }
-
-    /// [`Kernel::schedule_wire_deliver`] on a lane not made yet, or of a frame earlier
-    /// than its lane's last (one a rule delayed: it goes to the heap).
-    #[cold]
-    #[inline(never)]
-    fn schedule_wire_deliver_slow(&mut self, wire: WireId, to: u8, at: Instant, frame: Vec<u8>) {
-        let t = &mut self.time;
-        let lane = lane_of(wire, to);
-        if t.lanes.len() <= lane {
-            t.lanes.resize_with(lane + 1, Default::default);
-        }
-        let key = t.next_key(at);
-        let l = &mut t.lanes[lane];
-        let at_us = at.as_micros();
-        if l.back().is_none_or(|e| e.at <= at_us) {
-            let seq = key.0 as u64;
-            l.push_back(LaneEntry {
-                at: at_us,
-                seq,
-                frame,
-            });
-            t.note_push(key, Source::Lane(lane));
-        } else {
-            let ev = KernelEvent::WireDeliver { wire, to, frame };
-            t.push_heap(Entry { key, ev });
-        }
+        self.time.schedule_wire_deliver(wire, to, at, frame);
     }
 
     /// The earliest pending event, if any; "now" while received skbs wait for the softirq

@@ -311,8 +311,6 @@ pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResul
         _ => (None, NetkitAction::Drop, NetkitScrub::Default),
     };
     let netns = d.netns;
-    // The program list is cloned (for the borrow) only when there is one to run.
-    let progs = (!d.netkit_progs.is_empty()).then(|| d.netkit_progs.clone());
     let len = skb.len() as u64;
     let peer_dev = match peer.and_then(|p| k.devices.get(&p)) {
         None => Err(XmitDrop::NoPeer),
@@ -332,16 +330,17 @@ pub(crate) fn netkit_xmit(k: &mut Kernel, dev: DevId, mut skb: Skb) -> XmitResul
     let xnet = netns != peer_ns;
     netkit_prep_forward(&mut skb, xnet, scrub);
     skb.dev = Some(peer);
-    let (act, redirect) = match progs {
-        None => match policy {
+    // The programs run on the skb alone (no kernel state), so they are run from the
+    // device's list in place, with no copy of it per skb.
+    let (act, redirect) = if d.netkit_progs.is_empty() {
+        match policy {
             NetkitAction::Pass => (TcAction::Ok, None),
             _ => (TcAction::Shot, None),
-        },
-        Some(progs) => {
-            // eth_type_trans() has set skb->protocol before the programs run.
-            skb.protocol = u16::from_be_bytes([skb.head[12], skb.head[13]]);
-            run_progs(progs.iter(), &mut skb, peer_ifindex, false)
         }
+    } else {
+        // eth_type_trans() has set skb->protocol before the programs run.
+        skb.protocol = u16::from_be_bytes([skb.head[12], skb.head[13]]);
+        run_progs(d.netkit_progs.iter(), &mut skb, peer_ifindex, false)
     };
     match act {
         TcAction::Unspec | TcAction::Ok => k.pair_xmit_rx(dev, peer, skb, len),

@@ -374,12 +374,14 @@ enum TxOut {
 /// IOMMU fault drops the whole skb before a byte leaves.
 pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
     let d = k.dev_mut(dev);
-    let iommu = d.dma_dev().map(|m| m.iommu().clone());
     let mut frames = match &mut d.kind {
         DeviceKind::Nic(n) => std::mem::take(&mut n.tx_frames),
         _ => Vec::new(),
     };
-    if let Err(fault) = crate::drivers::nic_tx::tso_segment(&skb, iommu.as_ref(), &mut frames) {
+    // The DMA engine reads through the device's IOMMU, borrowed (not cloned) while it
+    // gathers.
+    let iommu = d.dma_dev().map(|m| m.iommu());
+    if let Err(fault) = crate::drivers::nic_tx::tso_segment(&skb, iommu, &mut frames) {
         frames.clear();
         let d = k.dev_mut(dev);
         d.stats.tx_errors += 1;
@@ -392,7 +394,6 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
     // counts a tx_error too); nothing reads them while the frames go out, so they are
     // added up once, after the frames went (their bytes summed on the way).
     let packets = frames.len() as u64;
-    let mut bytes = 0u64;
     // Where the frames go does not change while they go: looked up once.
     let d = k.dev_mut(dev);
     let capture = d.capture.is_some();
@@ -404,12 +405,42 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
         },
         _ => TxOut::Nowhere,
     };
+    let bytes = match out {
+        // The per-skb case: a burst onto the wire, no capture to show each frame to.
+        TxOut::Wire(w, end) if !capture => k.wire_xmit_all(w, end, &mut frames),
+        out => nic_xmit_each(k, dev, capture, &out, &mut frames),
+    };
+    let d = k.dev_mut(dev);
+    d.stats.tx_packets += packets;
+    d.stats.tx_bytes += bytes;
+    if let Some(q) = d.tx_queue_stats.first_mut() {
+        q.packets += packets;
+        q.bytes += bytes;
+    }
+    if let DeviceKind::Nic(n) = &mut d.kind {
+        n.tx_frames = frames;
+    }
+    XmitResult::Ok
+}
+
+/// [`nic_xmit`]'s frames one by one to wherever they go (each shown to the capture first
+/// when one is open); returns their bytes.
+#[cold]
+#[inline(never)]
+fn nic_xmit_each(
+    k: &mut Kernel,
+    dev: DevId,
+    capture: bool,
+    out: &TxOut,
+    frames: &mut Vec<Vec<u8>>,
+) -> u64 {
+    let mut bytes = 0u64;
     for frame in frames.drain(..) {
         bytes += frame.len() as u64;
         if capture {
             k.capture_wire(dev, &frame);
         }
-        match &out {
+        match out {
             TxOut::Wire(w, end) => k.wire_xmit(*w, *end, frame),
             TxOut::Ring => {
                 if let DeviceKind::Nic(n) = &mut k.dev_mut(dev).kind {
@@ -424,15 +455,5 @@ pub(crate) fn nic_xmit(k: &mut Kernel, dev: DevId, skb: Skb) -> XmitResult {
             TxOut::Nowhere => {}
         }
     }
-    let d = k.dev_mut(dev);
-    d.stats.tx_packets += packets;
-    d.stats.tx_bytes += bytes;
-    if let Some(q) = d.tx_queue_stats.first_mut() {
-        q.packets += packets;
-        q.bytes += bytes;
-    }
-    if let DeviceKind::Nic(n) = &mut d.kind {
-        n.tx_frames = frames;
-    }
-    XmitResult::Ok
+    bytes
 }

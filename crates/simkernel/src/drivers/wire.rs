@@ -312,8 +312,8 @@ impl Kernel {
             .unwrap_or_default()
     }
 
-    /// A NIC at end `from` of `wire` puts `frame` on it. Inlined into nic_xmit()'s frame
-    /// loop, the wire without rules being the per-frame case.
+    /// A NIC at end `from` of `wire` puts `frame` on it (a TSO burst of frames goes
+    /// through [`Kernel::wire_xmit_all`], which does what this does per frame).
     #[inline]
     pub(crate) fn wire_xmit(&mut self, wire: WireId, from: u8, mut frame: Vec<u8>) {
         // The MAC pads runt frames to the Ethernet minimum.
@@ -330,6 +330,46 @@ impl Kernel {
         // No rule: every frame passes (no RNG draw, nothing logged).
         let at = w.serialise(now, from, frame.len());
         self.schedule_wire_deliver(wire, 1 - (from & 1), at, frame);
+    }
+
+    /// [`Kernel::wire_xmit`] of every frame in `frames` (emptied), in order: one TSO
+    /// burst of a NIC at end `from`. Returns the bytes handed over (before the MAC's
+    /// padding), as the NIC's counters count them.
+    ///
+    /// Exactly the frames' wire_xmit() one after the other: nothing else runs between
+    /// them, so the clock and the wire stay as they are and, on a wire without rules (the
+    /// per-frame case), the wire is looked up once for the burst and each frame is
+    /// serialised and scheduled with it borrowed. A wire with rules (which draw from the
+    /// kernel RNG per frame) or none takes each frame's wire_xmit().
+    pub(crate) fn wire_xmit_all(
+        &mut self,
+        wire: WireId,
+        from: u8,
+        frames: &mut Vec<Vec<u8>>,
+    ) -> u64 {
+        let mut bytes = 0u64;
+        let now = self.clock();
+        let w = match self.wires.wires.get_mut(&wire) {
+            Some(w) if w.rules.is_empty() => w,
+            _ => {
+                for frame in frames.drain(..) {
+                    bytes += frame.len() as u64;
+                    self.wire_xmit(wire, from, frame);
+                }
+                return bytes;
+            }
+        };
+        let to = 1 - (from & 1);
+        for mut frame in frames.drain(..) {
+            bytes += frame.len() as u64;
+            // The MAC pads runt frames to the Ethernet minimum.
+            if frame.len() < wire::ethernet::MIN_FRAME_LEN {
+                frame.resize(wire::ethernet::MIN_FRAME_LEN, 0);
+            }
+            let at = w.serialise(now, from, frame.len());
+            self.time.schedule_wire_deliver(wire, to, at, frame);
+        }
+        bytes
     }
 
     /// [`Kernel::wire_xmit`] of a wire with fault rules: they see the frame first.
@@ -404,5 +444,86 @@ impl Kernel {
         if self.devices.contains_key(&dev) {
             self.nic_receive(dev, frame);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::nic::NicProfile;
+    use crate::kernel::KernelConfig;
+    use crate::time::KernelEvent;
+
+    /// wire_xmit_all() of a burst is its frames' wire_xmit() one by one: the same bytes
+    /// counted, wire counters, deliveries (wire, end, deadline, padded frame) in the same
+    /// `(at, seq)` order, over bursts from both ends (runts, full frames) sent while earlier
+    /// ones are still in flight, and onto a wire that does not exist.
+    #[test]
+    fn a_burst_is_its_frames_sent_one_by_one() {
+        let setup = || {
+            let mut k = Kernel::new(KernelConfig::default());
+            let ns = k.init_net();
+            let a = k.nic_add(ns, "eth0", NicProfile::bnxt(), 0).unwrap();
+            let b = k.nic_add(ns, "eth1", NicProfile::bnxt(), 0).unwrap();
+            let w = k.wire_connect(a, b, WireConfig::default()).unwrap();
+            (k, w)
+        };
+        let (mut burst, w) = setup();
+        let (mut each, _) = setup();
+        let frame = |len: usize, tag: u8| vec![tag; len];
+        let bursts = [
+            (
+                0u64,
+                0u8,
+                vec![frame(9014, 1), frame(9014, 2), frame(40, 3)],
+            ),
+            (0, 1, vec![frame(66, 4)]),
+            (1, 0, vec![frame(1514, 5), frame(20, 6), frame(9014, 7)]),
+            (3, 1, vec![frame(60, 8), frame(86, 9)]),
+            (40, 0, vec![frame(9014, 10)]),
+        ];
+        for (at, from, frames) in bursts {
+            let now = Instant::from_micros(at);
+            burst.time.clock = now;
+            each.time.clock = now;
+            let want: u64 = frames.iter().map(|f| f.len() as u64).sum();
+            let mut v = frames.clone();
+            assert_eq!(burst.wire_xmit_all(w, from, &mut v), want);
+            assert!(v.is_empty());
+            for f in frames.clone() {
+                each.wire_xmit(w, from, f);
+            }
+            let mut v = frames;
+            assert_eq!(burst.wire_xmit_all(WireId(7), from, &mut v), want);
+            assert!(v.is_empty());
+            assert_eq!(burst.wire_stats(w), each.wire_stats(w));
+            assert_eq!(burst.pending_events(), each.pending_events());
+            assert_eq!(burst.next_deadline(), each.next_deadline());
+        }
+        let mut n = 0;
+        loop {
+            let deadline = burst.next_deadline();
+            assert_eq!(deadline, each.next_deadline());
+            let (x, y) = match (burst.time.pop_next(), each.time.pop_next()) {
+                (Some(x), Some(y)) => (x, y),
+                (None, None) => break,
+                _ => panic!("one more event on one side"),
+            };
+            let (
+                KernelEvent::WireDeliver { wire, to, frame },
+                KernelEvent::WireDeliver {
+                    wire: wire2,
+                    to: to2,
+                    frame: frame2,
+                },
+            ) = (x, y)
+            else {
+                panic!("not deliveries");
+            };
+            assert_eq!((wire, to, &frame), (wire2, to2, &frame2));
+            assert!(frame.len() >= wire::ethernet::MIN_FRAME_LEN);
+            n += 1;
+        }
+        assert_eq!(n, 10);
     }
 }
