@@ -22,6 +22,36 @@ pub(crate) struct SendBuffer<P> {
     start: u64,
     /// Stream offset one past the last queued byte.
     end: u64,
+    /// Where the next range probably starts: the index of the chunk the last
+    /// [`range_map`](Self::range_map) ended in (ranges are mostly read in stream order), and
+    /// that range's chunk count less one. Only guesses: each search checks its answer against
+    /// the neighbouring `ends` and falls back to the binary search ([`partition_near`]), so a
+    /// stale value (after `ack_to` drops chunks, which shifts it down by their number, or a
+    /// range read out of order) costs time, never a wrong answer.
+    hint: usize,
+    span: usize,
+    /// [`append_if_fits`](Self::append_if_fits)'s end offsets before they are queued (only
+    /// its allocation outlives a call).
+    ends_scratch: Vec<u64>,
+}
+
+/// `ends.partition_point(pred)` for a `pred` true on a prefix of `ends`, looked for first
+/// within a few steps of `guess`: an index is the answer exactly when `pred` holds before
+/// it and fails at it, which each step checks; past the steps, the binary search.
+#[inline]
+fn partition_near(ends: &VecDeque<u64>, guess: usize, pred: impl Fn(u64) -> bool) -> usize {
+    let n = ends.len();
+    let mut i = guess.min(n);
+    for _ in 0..4 {
+        if i < n && pred(ends[i]) {
+            i += 1;
+        } else if i > 0 && !pred(ends[i - 1]) {
+            i -= 1;
+        } else {
+            return i;
+        }
+    }
+    ends.partition_point(|&e| pred(e))
 }
 
 impl<P: Payload> SendBuffer<P> {
@@ -31,6 +61,9 @@ impl<P: Payload> SendBuffer<P> {
             ends: VecDeque::new(),
             start: 0,
             end: 0,
+            hint: 0,
+            span: 0,
+            ends_scratch: Vec::new(),
         }
     }
 
@@ -66,23 +99,24 @@ impl<P: Payload> SendBuffer<P> {
         pending: &mut VecDeque<P>,
         room: usize,
     ) -> Option<usize> {
-        // One pass to decide, a second to write the end offsets (an exact-size extend: one
-        // reservation, no per-payload capacity check).
+        // One pass sums the lengths and writes the end offsets to `ends_scratch` (an exact-size
+        // extend from the deque's two slices), which then goes onto `ends` as one copy.
         let mut total = 0usize;
         let mut empty = false;
-        for p in pending.iter() {
+        let mut end = self.end;
+        let (a, b) = pending.as_slices();
+        self.ends_scratch.clear();
+        self.ends_scratch.extend(a.iter().chain(b).map(|p| {
             let len = p.len();
             empty |= len == 0;
             total = total.saturating_add(len);
-        }
+            end = end.wrapping_add(len as u64);
+            end
+        }));
         if empty || total > room {
             return None;
         }
-        let mut end = self.end;
-        self.ends.extend(pending.iter().map(|p| {
-            end += p.len() as u64;
-            end
-        }));
+        self.ends.extend(self.ends_scratch.iter());
         self.chunks.append(pending);
         self.end = end;
         Some(total)
@@ -102,6 +136,7 @@ impl<P: Payload> SendBuffer<P> {
         };
         self.chunks.drain(..whole);
         self.ends.drain(..whole);
+        self.hint = self.hint.saturating_sub(whole);
         if let Some(p) = self.chunks.front_mut()
             && front_off < to
         {
@@ -114,7 +149,7 @@ impl<P: Payload> SendBuffer<P> {
     /// Payload references covering `[from, from + len)`; the range must be queued. The first
     /// and last may be slices of their queued payloads, every other one is its payload.
     #[cfg(test)]
-    pub(crate) fn range(&self, from: u64, len: usize) -> Vec<P> {
+    pub(crate) fn range(&mut self, from: u64, len: usize) -> Vec<P> {
         self.range_map(from, len, |p, r| {
             if r.start == 0 && r.end == p.len() {
                 p.clone()
@@ -128,7 +163,7 @@ impl<P: Payload> SendBuffer<P> {
     /// with `r` the part of `p` inside it (the range must be queued): the payloads of
     /// [`range`](Self::range), made by the caller's `map` from the queue's own payloads.
     pub(crate) fn range_map<T>(
-        &self,
+        &mut self,
         from: u64,
         len: usize,
         mut map: impl FnMut(&P, Range<usize>) -> T,
@@ -139,16 +174,19 @@ impl<P: Payload> SendBuffer<P> {
         );
         let to = from + len as u64;
         // The first chunk ending after `from`, and one past the last chunk starting before
-        // `to` (chunk 0 starts at `start`, chunk i + 1 where chunk i ends).
-        let first = self.ends.partition_point(|&end| end <= from);
+        // `to` (chunk 0 starts at `start`, chunk i + 1 where chunk i ends): looked for where
+        // the last range ended and as many chunks on (see `hint`).
+        let first = partition_near(&self.ends, self.hint, |end| end <= from);
         let last = if self.chunks.is_empty() || self.start >= to {
             0
         } else {
-            1 + self.ends.partition_point(|&end| end < to)
+            1 + partition_near(&self.ends, first + self.span, |end| end < to)
         };
         if first >= last {
             return Vec::new();
         }
+        self.hint = last - 1;
+        self.span = last - 1 - first;
         // The first chunk may start before `from` and the last end after `to`: their parts
         // are cut; every chunk between lies inside the range whole, and is read as one run
         // from the deque's two slices (no per-chunk offset arithmetic or capacity check).
@@ -183,6 +221,7 @@ impl<P: Payload> SendBuffer<P> {
         self.chunks.clear();
         self.ends.clear();
         self.start = self.end;
+        self.hint = 0;
     }
 }
 
@@ -196,6 +235,24 @@ mod tests {
             .flatten()
             .flat_map(|p| p.as_bytes().to_vec())
             .collect()
+    }
+
+    /// The search near a guess gives the binary search's answer for every guess.
+    #[test]
+    fn partition_near_matches_partition_point() {
+        let ends: VecDeque<u64> = [3, 5, 9, 10, 20, 21, 22, 40, 41, 60, 61, 62].into();
+        for x in 0..70 {
+            for guess in 0..20 {
+                for pred in [&(|e: u64| e <= x) as &dyn Fn(u64) -> bool, &|e| e < x] {
+                    assert_eq!(
+                        partition_near(&ends, guess, pred),
+                        ends.partition_point(|&e| pred(e)),
+                        "x {x} guess {guess}"
+                    );
+                }
+            }
+        }
+        assert_eq!(partition_near(&VecDeque::new(), 3, |e| e < 1), 0);
     }
 
     #[test]
@@ -277,19 +334,38 @@ mod tests {
                 _ => {}
             }
             assert_eq!((q.start(), q.end()), (start, end));
-            for _ in 0..4 {
-                let from = start + rnd(end - start + 1);
-                let len = rnd(end - from + 1) as usize;
+            let want_of = |from: u64, len: usize| -> Vec<Vec<u8>> {
                 let to = from + len as u64;
-                let want: Vec<Vec<u8>> = list
-                    .iter()
+                list.iter()
                     .filter(|(off, p)| off + (p.len() as u64) > from && *off < to)
                     .map(|(off, p)| {
                         let s = from.saturating_sub(*off) as usize;
                         let e = ((to - off) as usize).min(p.len());
                         p.as_bytes()[s..e].to_vec()
                     })
+                    .collect()
+            };
+            // Ranges read in stream order, as the transmitter does (the search hint right,
+            // or a chunk or a few off).
+            let mut from = start;
+            while from < end {
+                let len = 1 + rnd((end - from).min(90)) as usize;
+                let got: Vec<Vec<u8>> = q
+                    .range(from, len)
+                    .iter()
+                    .map(|p| p.as_bytes().to_vec())
                     .collect();
+                assert_eq!(
+                    got,
+                    want_of(from, len),
+                    "round {round}: in order ({from}, {len})"
+                );
+                from += len as u64;
+            }
+            for _ in 0..4 {
+                let from = start + rnd(end - start + 1);
+                let len = rnd(end - from + 1) as usize;
+                let want = want_of(from, len);
                 let got: Vec<Vec<u8>> = q
                     .range(from, len)
                     .iter()

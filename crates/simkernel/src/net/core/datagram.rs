@@ -13,8 +13,10 @@ use std::rc::Rc;
 
 use uapi::errno::EFAULT;
 
+use crate::PAGE_SIZE;
 use crate::error::KernelError;
 use crate::net::core::devmem::DevmemBinding;
+use crate::net::core::netmem::NetIov;
 use crate::net::core::skbuff::{Frag, MAX_SKB_FRAGS};
 use crate::net::core::sock::SkbData;
 
@@ -64,7 +66,7 @@ pub fn zerocopy_fill_skb_from_devmem(
     // Room for every frag at once (one per page touched), bounded: an iov far past the
     // dma-buf faults long before.
     let pages = iov.iter().fold(0usize, |n, v| {
-        n.saturating_add(v.len().div_ceil(crate::PAGE_SIZE) + 1)
+        n.saturating_add(v.len().div_ceil(PAGE_SIZE) + 1)
     });
     out.reserve(pages.min(4096));
     let mut bytes = 0usize;
@@ -83,16 +85,49 @@ pub fn zerocopy_fill_skb_from_devmem(
                 return (bytes, Some(KernelError::new(EFAULT)));
             }
         };
+        // -EMSGSIZE with progress: this skb is complete, start the next one.
+        macro_rules! next_skb_if_full {
+            () => {
+                if nr_frags == MAX_SKB_FRAGS || cur_len >= size_goal {
+                    bytes += cur_len;
+                    skb_start += nr_frags;
+                    skb_end(skb_start);
+                    nr_frags = 0;
+                    cur_len = 0;
+                }
+            };
+        }
+        // The whole iov is inside the TX dma-buf (the usual case): its frags are computed
+        // from the offset, each niov the one net_devmem_get_niov_at() would return, the
+        // same frags as the lookup loop below, which is for an iov that runs past the
+        // dma-buf (its first byte past the end faults).
+        if let Some(start) = binding.net_devmem_tx_span(base, len) {
+            let (mut o, end) = (start, start + len);
+            while o < end {
+                next_skb_if_full!();
+                let in_off = o % PAGE_SIZE;
+                let size = (PAGE_SIZE - in_off).min(end - o).min(size_goal - cur_len);
+                // The index fits: net_devmem_tx_span() checked the span's last niov.
+                let niov = NetIov::dmabuf(binding.clone(), (o / PAGE_SIZE) as u32);
+                out.push_back(SkbData {
+                    frag: Frag::NetIov {
+                        niov,
+                        off: in_off,
+                        len: size,
+                    },
+                    linear: false,
+                    unreadable: true,
+                    rx_ref: None,
+                });
+                nr_frags += 1;
+                cur_len += size;
+                o += size;
+            }
+            continue;
+        }
         let mut done = 0usize;
         while done < len {
-            if nr_frags == MAX_SKB_FRAGS || cur_len >= size_goal {
-                // -EMSGSIZE with progress: this skb is complete, start the next one.
-                bytes += cur_len;
-                skb_start += nr_frags;
-                skb_end(skb_start);
-                nr_frags = 0;
-                cur_len = 0;
-            }
+            next_skb_if_full!();
             let off = base
                 .checked_add(done as u64)
                 .and_then(|o| usize::try_from(o).ok());
@@ -144,7 +179,6 @@ pub fn copy_to_user(dst: &mut Vec<u8>, src: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PAGE_SIZE;
     use crate::dma::DmaDirection;
     use crate::kernel::{Kernel, KernelConfig, NlSockId};
     use crate::net::core::dev::DmaDev;
@@ -221,6 +255,77 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    /// The frags and skbs of the original per-frag walk (every offset looked up with
+    /// `net_devmem_get_niov_at()`, the skb in progress trimmed on a fault), as dma-buf
+    /// spans: what the fill must give whether or not an iov takes the checked-once path.
+    fn reference_spans(
+        b: &Rc<DevmemBinding>,
+        iov: &[(u64, usize)],
+        goal: usize,
+    ) -> (Vec<Vec<(u64, usize)>>, usize, bool) {
+        let (mut skbs, mut cur, mut cur_len, mut bytes) = (Vec::new(), Vec::new(), 0, 0);
+        for &(base, len) in iov {
+            let mut done = 0;
+            while done < len {
+                if cur.len() == MAX_SKB_FRAGS || cur_len >= goal {
+                    bytes += cur_len;
+                    skbs.push(std::mem::take(&mut cur));
+                    cur_len = 0;
+                }
+                let Some((niov, off, left)) = b.net_devmem_get_niov_at(base as usize + done) else {
+                    return (skbs, bytes, true);
+                };
+                let size = left.min(len - done).min(goal - cur_len);
+                cur.push((niov.virtual_offset() + off as u64, size));
+                cur_len += size;
+                done += size;
+            }
+        }
+        if !cur.is_empty() {
+            bytes += cur_len;
+            skbs.push(cur);
+        }
+        (skbs, bytes, false)
+    }
+
+    /// Iovs inside the dma-buf (frags computed from the offset) and iovs running past it
+    /// (frags looked up one by one until the fault) give the per-frag walk's skbs.
+    #[test]
+    fn checked_span_fill_matches_the_per_frag_walk() {
+        let (_k, b) = tx_binding(16);
+        let size = 16 * PAGE_SIZE as u64;
+        let bases = [
+            0,
+            100,
+            PAGE_SIZE as u64 - 1,
+            5 * PAGE_SIZE as u64,
+            size - 5000,
+            size - 1,
+        ];
+        let lens = [1, 10, PAGE_SIZE - 100, 3 * PAGE_SIZE + 7, 9 * PAGE_SIZE];
+        for goal in [4096, 6000, 65_000] {
+            for &b0 in &bases {
+                for &l0 in &lens {
+                    for &(b1, l1) in &[(0, 0), (200, 2 * PAGE_SIZE), (size - 300, 600)] {
+                        let pieces: Vec<(u64, usize)> = [(b0, l0), (b1, l1)]
+                            .into_iter()
+                            .filter(|p| p.1 > 0)
+                            .collect();
+                        let iov: Vec<UserIov> = pieces
+                            .iter()
+                            .map(|&(base, len)| UserIov::Addr { base, len })
+                            .collect();
+                        let f = fill(&b, &iov, goal);
+                        let (want, bytes, fault) = reference_spans(&b, &pieces, goal);
+                        assert_eq!(spans(&f), want, "{pieces:?} goal {goal}");
+                        assert_eq!(f.bytes, bytes, "{pieces:?} goal {goal}");
+                        assert_eq!(f.err.is_some(), fault, "{pieces:?} goal {goal}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -226,6 +226,20 @@ impl DevmemBinding {
         Some((NetIov::dmabuf(self.clone(), index), off, PAGE_SIZE - off))
     }
 
+    /// Whether [`net_devmem_get_niov_at`](Self::net_devmem_get_niov_at) finds every byte of
+    /// `[virt_addr, virt_addr + len)` (`len` > 0): a TX binding, the span inside the dma-buf
+    /// (whose size never changes) and every niov index a `u32`. Then the niov of byte `o` of
+    /// the span is `o / PAGE_SIZE`, at offset `o % PAGE_SIZE`, and a fill over the span
+    /// checks it once instead of per frag (the same bytes fault: none). Returns the span's
+    /// start as a `usize`.
+    #[inline]
+    pub(crate) fn net_devmem_tx_span(&self, virt_addr: u64, len: usize) -> Option<usize> {
+        let start = usize::try_from(virt_addr).ok()?;
+        let end = start.checked_add(len)?;
+        (self.tx && len > 0 && end <= self.size() && u32::try_from((end - 1) / PAGE_SIZE).is_ok())
+            .then_some(start)
+    }
+
     /// Kernel: `net_devmem_alloc_dmabuf()`: one free RX niov, or `None` when exhausted.
     /// The order is the gen_pool's (see [`ChunkPool`]): last SG entry first, lowest free
     /// niov inside it.
