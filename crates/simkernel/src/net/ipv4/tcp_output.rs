@@ -136,19 +136,23 @@ impl Kernel {
         // which gives a DF header ID 0 and takes nothing from the socket's `inet_id`.
         let inet_id = inet_id.filter(|_| !(seg.flags.syn && seg.ack.is_some()));
         let mut used = 0u16;
+        let (saddr, daddr) = (local.ip(), remote.ip());
         // Each skb goes down to IP as soon as it is built (kernel: `tcp_write_xmit()`
         // transmits skb by skb), not collected first.
-        tcp_for_each_skb(local.ip(), remote.ip(), mss, seg, |skb| {
-            let segs = skb_gso_segs(&skb);
+        tcp_for_each_skb(saddr, daddr, mss, seg, |skb, payload| {
+            let segs = gso_segs(payload, skb.gso_size);
             let id = inet_id.map_or(0, |i| i.wrapping_add(used));
             if inet_id.is_some() {
                 used = used.wrapping_add(segs);
             }
-            let _ = self.tcp_ip_xmit(netns, route, local.ip(), remote.ip(), skb, id);
+            let _ = self.tcp_ip_xmit(netns, route, saddr, daddr, skb, payload, id);
         });
         used
     }
 
+    /// `skb` as [`tcp_for_each_skb`] built it: its TCP header in `head`, `payload` bytes
+    /// in frags.
+    #[allow(clippy::too_many_arguments)]
     fn tcp_ip_xmit(
         &mut self,
         netns: NetNsId,
@@ -156,13 +160,15 @@ impl Kernel {
         saddr: IpAddr,
         daddr: IpAddr,
         skb: Skb,
+        payload: usize,
         ident: u16,
     ) -> KResult<()> {
         // The route tcp_transmit() looked up for this segment (one lookup per transmit, as
         // inet6_csk_xmit() uses the socket's dst).
         match (saddr, daddr, &route.route) {
             (IpAddr::V6(s), IpAddr::V6(d), IpRoute::V6(r)) => {
-                crate::net::ipv6::ip6_output::ip6_xmit(self, netns, r, s, d, IPPROTO_TCP, skb)
+                let len = skb.head.len() + payload;
+                self.ip6_xmit_len(netns, r, s, d, IPPROTO_TCP, skb, len)
             }
             (IpAddr::V4(s), IpAddr::V4(d), IpRoute::V4(r)) => {
                 self.ip_queue_xmit_id(r, s, d, wire::IpProtocol::Tcp, skb, ident)
@@ -194,9 +200,7 @@ impl Kernel {
             inet_id: Some(s.inet_id),
         };
         let (mut segs, mut events) = self.socks.push_scratch.take().unwrap_or_default();
-        while let Some(seg) = c.poll_transmit_map(now, max_payload, tx_frag) {
-            segs.push(seg);
-        }
+        c.poll_transmit_each(now, max_payload, tx_frag, |seg| segs.push(seg));
         let mss = c.send_mss();
         while let Some(e) = c.poll_event() {
             events.push(e);
@@ -214,6 +218,37 @@ impl Kernel {
         for seg in segs.drain(..) {
             let used = self.tcp_transmit_frags(&flow, mss, seg);
             flow.inet_id = flow.inet_id.map(|i| i.wrapping_add(used));
+        }
+        if !timewait && !closed && !events.contains(&Event::Connected) {
+            // The usual push: the socket's updates after transmitting (`inet_id`, the events
+            // on itself, the timer, its waiters) under one lookup. The same effects in the
+            // same order as the general path below: an event here changes neither
+            // `timer_at` nor the waiters (only a Connected event wakes, the listener), and
+            // waking only queues the waiting tasks, which the timer and page-pool work
+            // between them in the general path do not look at.
+            let mut arm = None;
+            if let Some(s) = self.socks.map.get_mut(&sk) {
+                if sent && let Some(id) = flow.inet_id {
+                    s.inet_id = id;
+                }
+                for e in events.drain(..) {
+                    tcp_sock_event(s, e, acked);
+                }
+                if let Some(at) = deadline
+                    && s.timer_at.is_none_or(|t| t > at)
+                {
+                    s.timer_at = Some(at);
+                    arm = Some(at);
+                }
+                s.wake_all();
+            }
+            events.clear();
+            self.socks.push_scratch = Some((segs, events));
+            if let Some(at) = arm {
+                self.schedule(at, KernelEvent::TcpTimer { sk });
+            }
+            self.pp_release_deferred();
+            return;
         }
         if sent && let (Some(s), Some(id)) = (self.socks.map.get_mut(&sk), flow.inet_id) {
             s.inet_id = id;
@@ -239,36 +274,18 @@ impl Kernel {
         let Some(s) = self.socks.map.get_mut(&sk) else {
             return;
         };
-        match e {
-            Event::Connected => {
-                if let Some(p) = s.parent.take() {
-                    if let Some(SkState::Listen { accept_q, .. }) =
-                        self.socks.map.get_mut(&p).map(|l| &mut l.state)
-                    {
-                        accept_q.push_back(sk);
-                    }
-                    self.sk_wake(p);
+        if e == Event::Connected {
+            if let Some(p) = s.parent.take() {
+                if let Some(SkState::Listen { accept_q, .. }) =
+                    self.socks.map.get_mut(&p).map(|l| &mut l.state)
+                {
+                    accept_q.push_back(sk);
                 }
+                self.sk_wake(p);
             }
-            Event::Acked { .. } => {
-                let done = s.zc.complete_upto(acked);
-                // Kernel: `__msg_zerocopy_callback()` skips SOCK_DEAD sockets.
-                if !s.orphan {
-                    for id in done {
-                        msg_zerocopy_notify(&mut s.err_queue, id, 1);
-                    }
-                }
-            }
-            Event::Reset => {
-                s.sk_err = if s.was_syn_sent {
-                    ECONNREFUSED
-                } else {
-                    ECONNRESET
-                };
-            }
-            Event::TimedOut => s.sk_err = ETIMEDOUT,
-            Event::Readable | Event::Writable | Event::PeerFin | Event::Closed => {}
+            return;
         }
+        tcp_sock_event(s, e, acked);
     }
 
     fn tcp_arm_timer(&mut self, sk: SockId, at: crate::time::Instant) {
@@ -357,6 +374,32 @@ impl Kernel {
     }
 }
 
+/// What an event other than [`Event::Connected`] (which queues the socket on its listener)
+/// does to the socket itself.
+#[inline]
+fn tcp_sock_event(s: &mut crate::net::core::sock::Sock, e: Event, acked: u64) {
+    match e {
+        Event::Acked { .. } => {
+            let done = s.zc.complete_upto(acked);
+            // Kernel: `__msg_zerocopy_callback()` skips SOCK_DEAD sockets.
+            if !s.orphan {
+                for id in done {
+                    msg_zerocopy_notify(&mut s.err_queue, id, 1);
+                }
+            }
+        }
+        Event::Reset => {
+            s.sk_err = if s.was_syn_sent {
+                ECONNREFUSED
+            } else {
+                ECONNRESET
+            };
+        }
+        Event::TimedOut => s.sk_err = ETIMEDOUT,
+        Event::Connected | Event::Readable | Event::Writable | Event::PeerFin | Event::Closed => {}
+    }
+}
+
 impl crate::net::core::sock::Sock {
     /// Kernel: `tcp_xmit_size_goal()` for this socket's connection (see
     /// [`tcp_xmit_size_goal`]); before there is one, `sk_gso_max_size`.
@@ -392,12 +435,10 @@ fn tcp_xmit_size_goal(mss: usize, max_window: u64) -> usize {
     (goal / mss * mss).max(mss)
 }
 
-/// Kernel: `tcp_set_skb_tso_segs()`: the segments a TCP skb (TCP header first) becomes,
-/// `DIV_ROUND_UP(payload, gso_size)`, at least one.
-fn skb_gso_segs(skb: &Skb) -> u16 {
-    let thlen = skb.head.get(12).map_or(20, |b| usize::from(b >> 4) * 4);
-    let payload = skb.len().saturating_sub(thlen);
-    match usize::from(skb.gso_size) {
+/// Kernel: `tcp_set_skb_tso_segs()`: the segments a TCP skb with `payload` bytes after its
+/// header becomes, `DIV_ROUND_UP(payload, gso_size)`, at least one.
+fn gso_segs(payload: usize, gso_size: u16) -> u16 {
+    match usize::from(gso_size) {
         0 => 1,
         mss => payload.div_ceil(mss).max(1) as u16,
     }
@@ -422,7 +463,8 @@ fn tx_frag(d: &SkbData, r: std::ops::Range<usize>) -> Frag {
     }
 }
 
-/// Build the skbs for one TCP segment, handing each to `xmit` as soon as it is built: header
+/// Build the skbs for one TCP segment, handing each to `xmit` as soon as it is built, with
+/// the payload bytes its frags carry (the skb's length less its header): header
 /// in `head` (checksum `CHECKSUM_PARTIAL`), payload frags by reference, at most
 /// [`MAX_SKB_FRAGS`] frags per skb (a segment whose payload has more frags becomes several
 /// skbs with consecutive sequence numbers; flags other than ACK go on the first (SYN/RST) or
@@ -432,7 +474,7 @@ fn tcp_for_each_skb(
     daddr: IpAddr,
     mss: usize,
     seg: Segment<Frag>,
-    mut xmit: impl FnMut(Skb),
+    mut xmit: impl FnMut(Skb, usize),
 ) {
     // MAX_SKB_FRAGS payload frags per skb.
     let n = seg.payload.len().div_ceil(MAX_SKB_FRAGS).max(1);
@@ -500,7 +542,7 @@ fn tcp_for_each_skb(
             gso_size: if len > mss { mss as u16 } else { 0 },
             ..Skb::default()
         };
-        xmit(skb);
+        xmit(skb, len);
         seq = seq + len;
     }
 }
@@ -555,7 +597,18 @@ mod tests {
         seg.payload = page_frags(40);
         let ip: IpAddr = "2001:db8::1".parse().unwrap();
         let mut skbs = Vec::new();
-        tcp_for_each_skb(ip, ip, 1440, seg, |skb| skbs.push(skb));
+        tcp_for_each_skb(ip, ip, 1440, seg, |skb, payload| {
+            // The payload handed with each skb is its length after the TCP header, and
+            // gives the segment count the header-reading count gave.
+            let thlen = usize::from(skb.head[12] >> 4) * 4;
+            assert_eq!(thlen, skb.head.len());
+            assert_eq!(payload, skb.len() - thlen);
+            assert_eq!(
+                gso_segs(payload, skb.gso_size),
+                payload.div_ceil(1440).max(1) as u16
+            );
+            skbs.push(skb);
+        });
         let nfrags: Vec<usize> = skbs.iter().map(Skb::nr_frags).collect();
         assert_eq!(nfrags, vec![17, 17, 6]);
         let mut want_seq = 5000u32;

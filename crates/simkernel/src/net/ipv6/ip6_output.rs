@@ -104,10 +104,27 @@ impl Kernel {
         saddr: Ipv6Addr,
         daddr: Ipv6Addr,
         proto: u8,
+        skb: Skb,
+    ) -> KResult<()> {
+        let len = skb.len();
+        self.ip6_xmit_len(netns, route, saddr, daddr, proto, skb, len)
+    }
+
+    /// [`Kernel::ip6_xmit`] for a caller that knows `skb.len()` already (TCP output built
+    /// the skb), as `len`: the frags are not summed again.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn ip6_xmit_len(
+        &mut self,
+        netns: NetNsId,
+        route: &Route6,
+        saddr: Ipv6Addr,
+        daddr: Ipv6Addr,
+        proto: u8,
         mut skb: Skb,
+        len: usize,
     ) -> KResult<()> {
         let _ = netns;
-        let len = skb.len();
+        debug_assert_eq!(len, skb.len());
         let h = ipv6_header_raw(saddr, daddr, proto, len, IPV6_DEFAULT_HOPLIMIT);
         skb.push(&h);
         skb.network_header = 0;
