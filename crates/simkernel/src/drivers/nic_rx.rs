@@ -537,7 +537,11 @@ impl Kernel {
     /// free descriptors are `rx` minus the frames waiting for the poll. Steering runs once,
     /// here: the poll uses the queue carried with the frame.
     pub fn nic_receive(&mut self, dev: DevId, frame: Vec<u8>) {
-        self.capture_wire(dev, &frame);
+        let d = self.dev(dev);
+        // The wire-side tap, called only when a capture is open (it checks the same).
+        if d.capture.is_some() {
+            self.capture_wire(dev, &frame);
+        }
         let now = self.clock();
         let d = self.dev(dev);
         if !d.up || !d.present {
@@ -686,7 +690,6 @@ impl Kernel {
             .filter(|_| rxq.mp.as_ref().and_then(|m| m.binding()).is_some());
         let rings = d.ethtool.rings;
         let len = frame.len() as u64;
-        let (cache, pages) = (&mut gro.skb_cache, &mut gro.rx_pages);
         // `skb->len`: the whole frame, or with header split what was kept of it (`end`).
         let mut skb_len = frame.len();
         let mut skb = match (devmem_pool, tcp) {
@@ -696,13 +699,14 @@ impl Kernel {
                 let end = (f.l4 + f.l4_len).min(frame.len()).max(hlen);
                 let payload_len = end - hlen;
                 if payload_len > rings.hds_thresh as usize {
-                    let Some(skb) = self.nic_hds_split(dev, cache, pp, &frame, hlen, end) else {
+                    let Some(skb) = self.nic_hds_split(dev, pp, &frame, hlen, end) else {
                         return;
                     };
                     skb_len = end;
                     skb
                 } else {
-                    nic_build_skb(cache, pages, frame, tcp.as_ref())
+                    let cache = &mut self.softnet.skb_cache;
+                    nic_build_skb(cache, &mut gro.rx_pages, frame, tcp.as_ref())
                 }
             }
             // A TCP frame whose payload goes in a page frag, its checksum verified: GRO
@@ -710,9 +714,8 @@ impl Kernel {
             (_, Some(f)) if csum == IpSummed::Unnecessary => match rx_page_hlen(&frame, &f) {
                 Some(hlen) => {
                     self.nic_rx_stats(dev, q, len);
-                    let build = |gro: &mut GroList, frame| {
-                        let mut skb =
-                            nic_page_skb(&mut gro.skb_cache, &mut gro.rx_pages, frame, hlen);
+                    let build = |cache: &mut NapiSkbCache, pages: &mut RxPageRing, frame| {
+                        let mut skb = nic_page_skb(cache, pages, frame, hlen);
                         skb.ip_summed = csum;
                         skb.hash = hash;
                         skb.dev = Some(dev);
@@ -723,7 +726,12 @@ impl Kernel {
                 }
                 None => Skb::linear(frame),
             },
-            _ => nic_build_skb(cache, pages, frame, tcp.as_ref()),
+            _ => nic_build_skb(
+                &mut self.softnet.skb_cache,
+                &mut gro.rx_pages,
+                frame,
+                tcp.as_ref(),
+            ),
         };
         skb.ip_summed = csum;
         // The drivers report the NIC's RSS hash (`skb_set_hash()`, NETIF_F_RXHASH on).
@@ -750,14 +758,13 @@ impl Kernel {
     fn nic_hds_split(
         &mut self,
         dev: DevId,
-        cache: &mut NapiSkbCache,
         pp: crate::net::core::page_pool::PagePoolId,
         frame: &[u8],
         hlen: usize,
         end: usize,
     ) -> Option<Skb> {
         let iommu = self.dev(dev).dma_dev().map(|m| m.iommu().clone());
-        let mut skb = cache.get(hlen);
+        let mut skb = self.softnet.skb_cache.get(hlen);
         skb.head.extend_from_slice(&frame[..hlen]);
         skb.pp_recycle = true;
         let mut failed = None;

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use crate::kernel::Kernel;
 use crate::net::core::dev::{DevId, XmitDrop, XmitResult};
-use crate::net::core::skbuff::{PktType, Skb};
+use crate::net::core::skbuff::{NapiSkbCache, PktType, Skb};
 
 /// Kernel: `netdev_max_backlog` default.
 pub const NETDEV_MAX_BACKLOG: usize = 1000;
@@ -32,6 +32,10 @@ pub struct SoftnetData {
     /// Kernel: `softnet_data.xmit.recursion`: how deep transmits are nested right now
     /// (a netkit program or tc egress redirecting into another `dev_queue_xmit()`).
     pub(crate) xmit_recursion: u32,
+    /// Kernel: the per-CPU `napi_alloc_cache`: the NAPI skb cache every NIC's driver
+    /// builds received skbs from, refilled by GRO with the heads of merged segments and by
+    /// TCP input with those of the skbs it consumes ([`NapiSkbCache`]).
+    pub(crate) skb_cache: NapiSkbCache,
 }
 
 /// Kernel: `XMIT_RECURSION_LIMIT`.
@@ -221,7 +225,11 @@ impl Kernel {
         }
         // Protocol demux: the handlers see the network header first.
         let proto = skb.protocol;
-        skb.head.drain(..14);
+        // `skb_pull()` of the Ethernet header (the head holds it: checked above), as
+        // `drain(..14)` would leave the head, without the drain's guard.
+        let n = skb.head.len();
+        skb.head.copy_within(14..n, 0);
+        skb.head.truncate(n - 14);
         skb.network_header = 0;
         match proto {
             0x86dd => self.ipv6_rcv(dev, skb),

@@ -299,9 +299,6 @@ pub struct GroList {
     pub merged: u64,
     /// Merged skbs delivered.
     pub flushed: u64,
-    /// The NAPI instance's skb cache: merged segments' heads go back to it, the driver
-    /// builds the next frames from it.
-    pub(crate) skb_cache: NapiSkbCache,
     /// The NAPI instance's RX pages, reused for the next frames the driver builds once the
     /// stack has released them.
     pub(crate) rx_pages: RxPageRing,
@@ -436,8 +433,9 @@ enum GroAction {
     Hold(Hdr, Option<usize>),
 }
 
-/// `napi_gro_receive()`'s decision for `seg`.
-#[inline]
+/// `napi_gro_receive()`'s decision for `seg`, inlined into the per-frame path
+/// ([`Kernel::napi_gro_receive_frame`]); built skbs go through [`gro_decide_skb`].
+#[inline(always)]
 fn gro_decide(gro: &GroList, seg: &GroSeg) -> GroAction {
     // `tcp*_gro_receive()`: a checksum the NIC did not verify is checked in software
     // (`skb_gro_checksum_validate()`); the emulated NIC leaves only bad ones unverified.
@@ -466,12 +464,27 @@ fn gro_decide(gro: &GroList, seg: &GroSeg) -> GroAction {
     }
 }
 
+/// [`gro_decide`] out of line, for skbs the driver built before GRO
+/// ([`Kernel::napi_gro_receive`]: linear frames, header split), so that one copy of it
+/// sits in the per-frame path.
+#[inline(never)]
+fn gro_decide_skb(gro: &GroList, seg: &GroSeg) -> GroAction {
+    gro_decide(gro, seg)
+}
+
 /// `skb_gro_receive()`: the frags of `skb` (segment `nh`) are appended to held skb `i` of
 /// bucket `b`; a linear segment's payload goes in as one (its `head_frag`), or the segment
 /// is chained on `frag_list` (which the emulated skb's frags stand for): the bytes follow in
 /// order.
 #[inline]
-fn gro_merge_skb(gro: &mut GroList, b: usize, i: usize, skb: Skb, nh: &Hdr) {
+fn gro_merge_skb(
+    gro: &mut GroList,
+    cache: &mut NapiSkbCache,
+    b: usize,
+    i: usize,
+    skb: Skb,
+    nh: &Hdr,
+) {
     let h = &mut gro.held[b][i];
     let hlen = nh.l4 + nh.thlen;
     let Skb {
@@ -491,7 +504,7 @@ fn gro_merge_skb(gro: &mut GroList, b: usize, i: usize, skb: Skb, nh: &Hdr) {
     h.skb.frags.append(&mut frags);
     // `napi_skb_free_stolen_head()`: the merged segment's head and frag array go back to
     // the NAPI skb cache.
-    gro.skb_cache.put(head, frags);
+    cache.put(head, frags);
 }
 
 impl Kernel {
@@ -500,10 +513,10 @@ impl Kernel {
     /// `skb.len()` (`skb->len`, which the driver set as it built the skb).
     pub(crate) fn napi_gro_receive(&mut self, dev: DevId, gro: &mut GroList, skb: Skb, len: usize) {
         debug_assert_eq!(len, skb.len());
-        let act = gro_decide(gro, &GroSeg::of(&skb, len));
+        let act = gro_decide_skb(gro, &GroSeg::of(&skb, len));
         let b = gro_bucket(skb.hash);
         if let GroAction::Merge(nh, i, fixed_id) = act {
-            gro_merge_skb(gro, b, i, skb, &nh);
+            gro_merge_skb(gro, &mut self.softnet.skb_cache, b, i, skb, &nh);
             self.gro_merged(dev, gro, b, i, &nh, fixed_id);
         } else {
             self.gro_receive_rest(dev, gro, b, skb, len, act);
@@ -528,7 +541,7 @@ impl Kernel {
         frame: Vec<u8>,
         hlen: usize,
         hash: u32,
-        build: impl FnOnce(&mut GroList, Vec<u8>) -> Skb,
+        build: impl FnOnce(&mut NapiSkbCache, &mut RxPageRing, Vec<u8>) -> Skb,
     ) {
         let seg = GroSeg {
             head: &frame[..hlen],
@@ -554,13 +567,13 @@ impl Kernel {
                 self.gro_merged(dev, gro, b, i, &nh, fixed_id);
             }
             GroAction::Merge(nh, i, fixed_id) => {
-                let skb = build(gro, frame);
-                gro_merge_skb(gro, b, i, skb, &nh);
+                let skb = build(&mut self.softnet.skb_cache, &mut gro.rx_pages, frame);
+                gro_merge_skb(gro, &mut self.softnet.skb_cache, b, i, skb, &nh);
                 self.gro_merged(dev, gro, b, i, &nh, fixed_id);
             }
             act => {
                 let len = frame.len();
-                let skb = build(gro, frame);
+                let skb = build(&mut self.softnet.skb_cache, &mut gro.rx_pages, frame);
                 self.gro_receive_rest(dev, gro, b, skb, len, act);
             }
         }
@@ -851,13 +864,13 @@ mod tests {
             }
             let hash = [3u32, 11, 3, 5][flow];
             let hlen = L3 + if v6 { 40 } else { 20 } + 32;
-            let build = move |gro: &mut GroList, frame: Vec<u8>| {
-                let mut skb = gro.skb_cache.get(hlen);
+            let build = move |cache: &mut NapiSkbCache, pages: &mut RxPageRing, frame: Vec<u8>| {
+                let mut skb = cache.get(hlen);
                 skb.head.extend_from_slice(&frame[..hlen]);
                 skb.pp_recycle = true;
                 let len = frame.len() - hlen;
                 skb.frags.push(Frag::Page {
-                    bytes: gro.rx_pages.page(frame),
+                    bytes: pages.page(frame),
                     off: hlen,
                     len,
                 });
@@ -867,7 +880,7 @@ mod tests {
             };
             ka.napi_gro_receive_frame(da, &mut ga, f.clone(), hlen, hash, build);
             let len = f.len();
-            let skb = build(&mut gb, f);
+            let skb = build(&mut kb.softnet.skb_cache, &mut gb.rx_pages, f);
             kb.napi_gro_receive(db, &mut gb, skb, len);
             if n % 50 == 49 {
                 ka.napi_gro_flush(da, &mut ga);

@@ -99,7 +99,9 @@ impl RxPageRing {
     /// A page holding `bytes` (what [`Page::new_buf`] makes): the page in the ring's next
     /// slot when nobody else references it any more (its old buffer freed as dropping it
     /// would have), else a new page, kept in the ring while it has room. Either way the
-    /// walk moves on, so a page held for long does not stop the others' reuse.
+    /// walk moves on, so a page held for long does not stop the others' reuse. Inlined
+    /// into the per-frame path; a new page is made out of line.
+    #[inline(always)]
     pub fn page(&mut self, bytes: Vec<u8>) -> PageBuf {
         let (i, n) = (self.next, self.pages.len());
         if let Some(slot) = self.pages.get_mut(i) {
@@ -109,6 +111,14 @@ impl RxPageRing {
                 return Rc::clone(slot);
             }
         }
+        self.new_page(bytes)
+    }
+
+    /// [`RxPageRing::page`] when no page is free to reuse: a new one, kept in the ring
+    /// while it has room.
+    #[cold]
+    #[inline(never)]
+    fn new_page(&mut self, bytes: Vec<u8>) -> PageBuf {
         let page = Page::new_buf(bytes);
         if self.pages.len() < RX_PAGE_RING {
             self.pages.push(Rc::clone(&page));

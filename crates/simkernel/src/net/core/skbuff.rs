@@ -126,9 +126,11 @@ const NAPI_SKB_CACHE_SIZE: usize = 64;
 ///
 /// Kernel: the per-CPU `napi_alloc_cache` behind `napi_build_skb()`: skb heads freed in
 /// softirq context (`napi_skb_cache_put()`, e.g. by GRO's `napi_skb_free_stolen_head()`
-/// for a segment merged into a held skb) are handed to the next built skb
-/// (`napi_skb_cache_get()`), so a frame costs no slab round trip. Here the cache belongs
-/// to the NAPI instance's GRO state, which both ends already reach.
+/// for a segment merged into a held skb, or by `napi_consume_skb()` for one the stack
+/// consumed) are handed to the next built skb (`napi_skb_cache_get()`), so a frame costs
+/// no slab round trip. Here the cache is the softirq's
+/// (`crate::net::core::dev_rx::SoftnetData`, one per emulated CPU), shared by every NIC's
+/// NAPI instance as the per-CPU one is.
 #[derive(Debug, Default)]
 pub struct NapiSkbCache(Vec<(Vec<u8>, Vec<Frag>)>);
 
@@ -155,7 +157,7 @@ impl NapiSkbCache {
 
     /// Kernel: `napi_skb_cache_put()`: keep a consumed skb's `head` and `frags` (emptied
     /// here) for [`NapiSkbCache::get`]; freed when the cache is full.
-    #[inline]
+    #[inline(always)]
     pub fn put(&mut self, mut head: Vec<u8>, mut frags: Vec<Frag>) {
         if self.0.len() < NAPI_SKB_CACHE_SIZE {
             head.clear();

@@ -17,7 +17,7 @@ use wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 use crate::kernel::Kernel;
 use crate::net::core::dev::DevId;
 use crate::net::core::net_namespace::NetNsId;
-use crate::net::core::skbuff::{Frag, IpSummed, Skb};
+use crate::net::core::skbuff::{Frag, IpSummed, MAX_SKB_FRAGS, Skb};
 use crate::net::core::sock::{EhashKey, SkState, SkbData, SockId};
 
 /// What the IP layer tells TCP about a received packet.
@@ -62,26 +62,27 @@ fn tcp_checksum_ok(ip: &IpInfo, skb: &Skb) -> bool {
     acc.checksum() == 0
 }
 
-/// Turn an skb into a connection segment; `Err(skb)` (to be freed) for malformed headers
-/// or bad checksums (boxed: the error path is rare and the skb is large). RX net_iov
-/// frags carry the skb's page-pool reference along. The chunks go into `payload`, an
-/// empty vector whose capacity is reused (see `SockTable::rx_payload_scratch`).
+/// Turn an skb into a connection segment; `None` (the skb untouched, to be freed) for
+/// malformed headers or bad checksums. The frags move into the segment (RX net_iov frags
+/// carry the skb's page-pool reference along), leaving `skb.frags` empty; its head and
+/// frag array are then the caller's to hand back. The chunks go into `payload`, an empty
+/// vector whose capacity is reused (see `SockTable::rx_payload_scratch`).
 fn tcp_parse_skb(
     k: &Kernel,
     ip: &IpInfo,
-    skb: Skb,
+    skb: &mut Skb,
     mut payload: Vec<SkbData>,
-) -> Result<Segment<SkbData>, Box<Skb>> {
+) -> Option<Segment<SkbData>> {
     let verify = skb.ip_summed == IpSummed::None;
     let unreadable = !skb.skb_frags_readable();
-    if verify && (unreadable || !tcp_checksum_ok(ip, &skb)) {
-        return Err(Box::new(skb));
+    if verify && (unreadable || !tcp_checksum_ok(ip, skb)) {
+        return None;
     }
     // `TcpRepr::parse` checks the header length first (`check_len`, what `new_checked`
     // would).
     let pkt = TcpPacket::new_unchecked(&skb.head[..]);
     let Ok(repr) = TcpRepr::parse(&pkt, &ip.saddr, &ip.daddr, &ChecksumCaps::ignored()) else {
-        return Err(Box::new(skb));
+        return None;
     };
     let mut seg = Segment::new(repr.src_port, repr.dst_port, SeqNumber(repr.seq_number.0));
     seg.ack = repr.ack_number.map(|a| SeqNumber(a.0));
@@ -107,8 +108,7 @@ fn tcp_parse_skb(
             rx_ref: None,
         });
     }
-    let Skb { frags, .. } = skb;
-    for frag in frags {
+    for frag in skb.frags.drain(..) {
         if frag.is_empty() {
             continue;
         }
@@ -120,7 +120,7 @@ fn tcp_parse_skb(
             rx_ref,
         });
     }
-    Ok(seg)
+    Some(seg)
 }
 
 /// The canonical form of an address for demultiplexing: v4-mapped IPv6 becomes IPv4.
@@ -132,19 +132,26 @@ pub fn canon_ip(a: IpAddr) -> IpAddr {
 }
 
 impl Kernel {
-    fn tcp_rcv(&mut self, netns: NetNsId, dev: DevId, ip: IpInfo, skb: Skb) {
+    fn tcp_rcv(&mut self, netns: NetNsId, dev: DevId, ip: IpInfo, mut skb: Skb) {
         let ip = IpInfo {
             saddr: canon_ip(ip.saddr),
             daddr: canon_ip(ip.daddr),
         };
         let payload = std::mem::take(&mut self.socks.rx_payload_scratch);
-        let mut seg = match tcp_parse_skb(self, &ip, skb, payload) {
-            Ok(s) => s,
-            Err(skb) => {
-                self.kfree_skb(*skb);
-                return;
-            }
+        let Some(mut seg) = tcp_parse_skb(self, &ip, &mut skb, payload) else {
+            self.kfree_skb(skb);
+            return;
         };
+        // The skb's data is the segment's now. One a driver built from the NAPI skb cache
+        // (its frag array at `MAX_SKB_FRAGS` or more) gives its emptied head and frag array
+        // back to it (kernel: `skb_attempt_defer_free()` → `napi_consume_skb()` on this
+        // CPU), for the next frame a driver builds, instead of their being freed here and
+        // allocated again; any other (a linear frame's, whose frag array was never
+        // allocated) is freed.
+        let Skb { head, frags, .. } = skb;
+        if frags.capacity() >= MAX_SKB_FRAGS {
+            self.softnet.skb_cache.put(head, frags);
+        }
         let now = self.clock();
         // 1. Established (and SYN-RECEIVED children, which are full sockets here).
         // One socket-table lookup both checks the bound device (SO_BINDTODEVICE) and
