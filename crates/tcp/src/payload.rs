@@ -24,6 +24,13 @@ pub trait Payload: Clone {
 
     /// The sub-range `r` (relative to this payload); `r` is always within `0..self.len()`.
     fn slice(&self, r: Range<usize>) -> Self;
+
+    /// Drop the first `n` bytes in place (`n` is at most `self.len()`): what
+    /// `*self = self.slice(n..self.len())` leaves, which is the default; a payload that can
+    /// move its own bounds overrides it to skip the clone and drop of its references.
+    fn trim_front(&mut self, n: usize) {
+        *self = self.slice(n..self.len());
+    }
 }
 
 /// A readable payload for tests and the emulator's ordinary (page) memory: a range of a shared

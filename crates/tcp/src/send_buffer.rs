@@ -140,8 +140,7 @@ impl<P: Payload> SendBuffer<P> {
         if let Some(p) = self.chunks.front_mut()
             && front_off < to
         {
-            let cut = (to - front_off) as usize;
-            *p = p.slice(cut..p.len());
+            p.trim_front((to - front_off) as usize);
         }
         self.start = self.start.max(to);
     }

@@ -116,6 +116,16 @@ impl tcp::Payload for SkbData {
             rx_ref: self.rx_ref.clone(),
         }
     }
+
+    /// `slice(n..len)` in place: the same frag bounds, references and flags, without
+    /// cloning and dropping the page or net_iov and the page-pool reference.
+    #[inline]
+    fn trim_front(&mut self, n: usize) {
+        let (Frag::Page { off, len, .. } | Frag::NetIov { off, len, .. }) = &mut self.frag;
+        debug_assert!(n <= *len);
+        *off += n;
+        *len -= n;
+    }
 }
 
 /// Socket state beyond TCP's own.
