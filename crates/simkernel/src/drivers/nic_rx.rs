@@ -23,7 +23,7 @@ use uapi::ethtool::TcpDataSplit;
 
 use crate::PAGE_SIZE;
 use crate::kernel::Kernel;
-use crate::net::core::dev::{DevId, DeviceKind};
+use crate::net::core::dev::{DevId, DeviceKind, NetDevice};
 use crate::net::core::gro::GroList;
 use crate::net::core::page_pool::RxPageRing;
 use crate::net::core::skbuff::{Frag, IpSummed, NapiSkbCache, Skb};
@@ -144,13 +144,20 @@ impl RxFlow {
 #[inline]
 fn parse_rx_flow(f: &[u8]) -> Option<RxFlow> {
     let et = u16::from_be_bytes([*f.get(12)?, *f.get(13)?]);
-    let mut rss = RssInput {
-        saddr: [0; 16],
-        daddr: [0; 16],
-        ports: None,
-        v6: false,
+    // Filled in place (the input is not built apart and copied into the flow).
+    let mut flow = RxFlow {
+        rss: RssInput {
+            saddr: [0; 16],
+            daddr: [0; 16],
+            ports: None,
+            v6: false,
+        },
+        proto: 0,
+        l4: 0,
+        l4_len: 0,
     };
-    let (proto, l4, l4_len) = match et {
+    let rss = &mut flow.rss;
+    (flow.proto, flow.l4, flow.l4_len) = match et {
         0x86dd => {
             let h = f.get(14..54)?;
             rss.saddr.copy_from_slice(&h[8..24]);
@@ -169,9 +176,9 @@ fn parse_rx_flow(f: &[u8]) -> Option<RxFlow> {
         }
         _ => return None,
     };
-    rss.ports = match proto {
+    flow.rss.ports = match flow.proto {
         6 | 17 => {
-            let p = f.get(l4..l4 + 4)?;
+            let p = f.get(flow.l4..flow.l4 + 4)?;
             Some((
                 u16::from_be_bytes([p[0], p[1]]),
                 u16::from_be_bytes([p[2], p[3]]),
@@ -179,12 +186,7 @@ fn parse_rx_flow(f: &[u8]) -> Option<RxFlow> {
         }
         _ => None,
     };
-    Some(RxFlow {
-        rss,
-        proto,
-        l4,
-        l4_len,
-    })
+    Some(flow)
 }
 
 /// Per input byte position and value, the Toeplitz contribution under [`RSS_DEFAULT_KEY`]
@@ -265,6 +267,7 @@ type FlowSums = (u32, Option<u16>);
 /// [`rss_hash`] of the flow with RSS input `input` and its pseudo-header address sum,
 /// reusing `last` when it computed them for the same input (the input is all both read,
 /// so an equal input gives equal sums).
+#[inline(always)]
 fn rss_hash_cached(input: &RssInput, last: &mut Option<(RssInput, FlowSums)>) -> FlowSums {
     match last {
         Some((i, sums)) if i == input => *sums,
@@ -305,20 +308,13 @@ fn ntuple_match(r: &NtupleRule, f: &Flow) -> bool {
 pub fn nic_select_queue(k: &Kernel, dev: DevId, frame: &[u8]) -> Option<u32> {
     let flow = parse_rx_flow(frame);
     let hash = flow.as_ref().map_or(0, |f| rss_hash_input(&f.rss));
-    nic_select_queue_flow(k, dev, frame, flow.is_some(), hash)
+    nic_select_queue_flow(k.device(dev), frame, flow.is_some(), hash)
 }
 
 /// [`nic_select_queue`] for `frame`, which [`parse_flow`] parses when `parsed` and whose
 /// RSS hash is then `hash` ([`rss_hash`]). The ntuple rules match against the parsed
-/// [`Flow`], made only when the device has rules.
-fn nic_select_queue_flow(
-    k: &Kernel,
-    dev: DevId,
-    frame: &[u8],
-    parsed: bool,
-    hash: u32,
-) -> Option<u32> {
-    let d = k.device(dev);
+/// [`Flow`], made only when the device `d` has rules.
+fn nic_select_queue_flow(d: &NetDevice, frame: &[u8], parsed: bool, hash: u32) -> Option<u32> {
     if !parsed {
         return Some(0);
     }
@@ -543,21 +539,21 @@ impl Kernel {
             self.capture_wire(dev, &frame);
         }
         let now = self.clock();
-        let d = self.dev(dev);
+        // One lookup of the device for the rest (it is there: `dev()` above found it).
+        let d = self.dev_mut(dev);
         if !d.up || !d.present {
-            self.dev_mut(dev).stats.rx_dropped += 1;
+            d.stats.rx_dropped += 1;
             return;
         }
         if !matches!(d.kind, DeviceKind::Nic(_)) {
             return;
         }
         let flow = parse_rx_flow(&frame);
-        let (hash, ph_addrs) = match (&flow, &mut self.dev_mut(dev).kind) {
+        let (hash, ph_addrs) = match (&flow, &mut d.kind) {
             (Some(f), DeviceKind::Nic(n)) => rss_hash_cached(&f.rss, &mut n.napi.rss_last),
             _ => (0, None),
         };
-        let queue = nic_select_queue_flow(self, dev, &frame, flow.is_some(), hash);
-        let d = self.dev_mut(dev);
+        let queue = nic_select_queue_flow(d, &frame, flow.is_some(), hash);
         let ring_size = d.ethtool.rings.rx;
         let (usecs, frames) = d
             .ethtool

@@ -86,22 +86,29 @@ impl Kernel {
     /// (`NET_RX_SUCCESS`); a full backlog frees it (`enqueue_to_backlog()`: `rx_dropped`
     /// of `dev`, `NET_RX_DROP`), which netkit and veth count as a transmit drop.
     pub fn netif_rx(&mut self, dev: DevId, mut skb: Skb) -> bool {
-        let Some(d) = self.devices.get_mut(&dev) else {
-            self.kfree_skb(skb);
-            return false;
-        };
-        if d.rx_backlog.len() >= NETDEV_MAX_BACKLOG {
-            self.softnet.dropped += 1;
-            if let Some(d) = self.devices.get_mut(&dev) {
-                d.stats.rx_dropped += 1;
+        match self.devices.get_mut(&dev) {
+            Some(d) if d.rx_backlog.len() < NETDEV_MAX_BACKLOG => {
+                skb.dev = Some(dev);
+                d.rx_backlog.push_back(skb);
+                self.softnet.order.push_back(dev);
+                true
             }
-            self.kfree_skb(skb);
-            return false;
+            _ => self.netif_rx_drop(dev, skb),
         }
-        skb.dev = Some(dev);
-        d.rx_backlog.push_back(skb);
-        self.softnet.order.push_back(dev);
-        true
+    }
+
+    /// [`Kernel::netif_rx`] when `dev` is gone (the skb is freed) or its backlog is full
+    /// (`enqueue_to_backlog()`'s drop: `softnet_data.dropped` and `dev`'s `rx_dropped`
+    /// count it); out of the per-skb path.
+    #[cold]
+    #[inline(never)]
+    fn netif_rx_drop(&mut self, dev: DevId, skb: Skb) -> bool {
+        if let Some(d) = self.devices.get_mut(&dev) {
+            self.softnet.dropped += 1;
+            d.stats.rx_dropped += 1;
+        }
+        self.kfree_skb(skb);
+        false
     }
 
     /// Kernel: `dev_xmit_recursion()`: nested transmits are past `XMIT_RECURSION_LIMIT`.

@@ -124,10 +124,14 @@ fn tcp_parse_skb(
 }
 
 /// The canonical form of an address for demultiplexing: v4-mapped IPv6 becomes IPv4.
+#[inline]
 pub fn canon_ip(a: IpAddr) -> IpAddr {
     match a {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
-        v4 => v4,
+        // `to_ipv4_mapped()`'s test (`::ffff:0:0/96`) on the address as one integer.
+        IpAddr::V6(v6) if v6.to_bits() >> 32 == 0xffff => {
+            IpAddr::V4(std::net::Ipv4Addr::from_bits(v6.to_bits() as u32))
+        }
+        a => a,
     }
 }
 
@@ -378,4 +382,36 @@ fn flow_hash(local: SocketAddr, remote: SocketAddr) -> u64 {
         mix(&a.port().to_be_bytes());
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+
+    use super::*;
+
+    /// `canon_ip` maps exactly what `to_ipv4_mapped()` maps, to the same address.
+    #[test]
+    fn canon_ip_as_to_ipv4_mapped() {
+        let mut addrs: Vec<Ipv6Addr> = vec![
+            Ipv6Addr::UNSPECIFIED,
+            Ipv6Addr::LOCALHOST,
+            "::ffff:10.0.0.1".parse().unwrap(),
+            "::ffff:0.0.0.0".parse().unwrap(),
+            "::fffe:10.0.0.1".parse().unwrap(),
+            "::1:ffff:10.0.0.1".parse().unwrap(),
+            "::10.0.0.1".parse().unwrap(),
+            "fd00::ffff:10.0.0.1".parse().unwrap(),
+            "64:ff9b::10.0.0.1".parse().unwrap(),
+        ];
+        // Every single-bit change of a mapped address.
+        let m = u128::from("::ffff:192.0.2.7".parse::<Ipv6Addr>().unwrap());
+        addrs.extend((0..128).map(|b| Ipv6Addr::from(m ^ (1u128 << b))));
+        for a in addrs {
+            let want = a.to_ipv4_mapped().map_or(IpAddr::V6(a), IpAddr::V4);
+            assert_eq!(canon_ip(IpAddr::V6(a)), want, "{a}");
+        }
+        let v4 = IpAddr::V4("10.1.2.3".parse().unwrap());
+        assert_eq!(canon_ip(v4), v4);
+    }
 }

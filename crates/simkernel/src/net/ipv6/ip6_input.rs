@@ -26,13 +26,15 @@ impl Kernel {
             return;
         };
         let total = HEADER_LEN + hdr.payload_len;
-        if skb.pkt_type == PktType::OtherHost || total > skb.len() {
+        // skb->len, walked over the frags once for both checks.
+        let len = skb.len();
+        if skb.pkt_type == PktType::OtherHost || total > len {
             self.ip_stats_mut(netns).in_hdr_errors += 1;
             self.kfree_skb(skb);
             return;
         }
         // pskb_trim_rcsum(): drop Ethernet padding beyond the payload length.
-        if skb.len() > total {
+        if len > total {
             trim(&mut skb, total);
         }
         let local = self.ipv6_rcv_dev_owns(netns, dev, &hdr.dst_addr)
