@@ -131,32 +131,34 @@ fn gather(
 ///
 /// [`NetIov::dma_addr_cached`]: crate::net::core::netmem::NetIov::dma_addr_cached
 fn frags_extent(skb: &Skb, lin_empty: bool, extent: bool) -> (usize, Iova, usize) {
+    let frags = &skb.frags[..];
     let mut total = 0usize;
-    let mut start: Option<Iova> = None;
-    let mut len = 0usize;
-    let mut open = extent && lin_empty;
-    let mut area = None;
-    for f in &skb.frags {
-        let (Frag::Page { len: flen, .. } | Frag::NetIov { len: flen, .. }) = *f;
-        if open {
-            match f {
-                Frag::NetIov { niov, off, .. } => {
-                    let iova = niov.dma_addr_cached(&mut area) + *off as u64;
-                    match start {
-                        None => start = Some(iova),
-                        Some(s) if s.checked_add(len as u64) == Some(iova) => {}
-                        Some(_) => open = false,
-                    }
-                    if open {
-                        len += flen;
-                    }
-                }
-                Frag::Page { .. } => open = false,
+    let mut start: Iova = 0;
+    let mut i = 0;
+    if extent && lin_empty {
+        let mut area = None;
+        // Where the extent's next byte must lie (`None` past the end of IOVA space: no
+        // frag follows on).
+        let mut next: Option<Iova> = None;
+        // The extent runs while the frags are net_iovs, each where the one before ended;
+        // `total` is its length until it stops.
+        while let Some(Frag::NetIov { niov, off, len }) = frags.get(i) {
+            let iova = niov.dma_addr_cached(&mut area) + *off as u64;
+            if i == 0 {
+                start = iova;
+            } else if next != Some(iova) {
+                break;
             }
+            next = iova.checked_add(*len as u64);
+            total += len;
+            i += 1;
         }
-        total += flen;
     }
-    (total, start.unwrap_or(0), len)
+    let ext_len = total;
+    for f in &frags[i..] {
+        total += f.len();
+    }
+    (total, start, ext_len)
 }
 
 /// The gather cursor `off` bytes into the payload (`lin`, then the frags).
@@ -250,7 +252,9 @@ fn tso_segment_with(
     let ph_addrs = offload
         .then(|| checksum::pseudo_header_of(&skb.head[h.l3..], h.v6, IpProtocol::Tcp, 0).ok())
         .flatten();
-    out.reserve(nseg);
+    // The frames' buffers, taken at once: the first frame is the longest.
+    let base = out.len();
+    crate::net::core::skbuff::frame_bufs_alloc(h.end + seg.min(payload), nseg, out);
     // None when no one mapping covers the extent: its segments are then gathered frag by
     // frag like the rest, so a fault is the one the first faulting frag's read reports.
     let window = match iommu {
@@ -262,16 +266,20 @@ fn tso_segment_with(
     for i in 0..nseg {
         let off = i * seg;
         let n = seg.min(payload - off.min(payload));
-        let mut f = crate::net::core::skbuff::frame_buf_alloc(h.end + n);
+        let f = &mut out[base + i];
         f.extend_from_slice(hdr);
         match &window {
             Some(w) if n > 0 && off + n <= ext_len => {
-                w.read_append(off, n, &mut f);
+                w.read_append(off, n, f);
                 cur = None;
             }
             _ => {
                 let c = cur.get_or_insert_with(|| cursor_at(skb, lin, off));
-                gather(skb, lin, c, n, iommu, &mut f)?;
+                if let Err(fault) = gather(skb, lin, c, n, iommu, f) {
+                    // The frames gathered so far stay, as when each was pushed once done.
+                    out.truncate(base + i);
+                    return Err(fault);
+                }
             }
         }
         if nseg > 1 {
@@ -305,9 +313,8 @@ fn tso_segment_with(
             }
         }
         if offload {
-            tcp_csum(&mut f, &h, ph_addrs);
+            tcp_csum(f, &h, ph_addrs);
         }
-        out.push(f);
     }
     Ok(())
 }
@@ -463,6 +470,69 @@ mod tests {
                 );
             }
             assert_eq!(mmu.faults(), 0);
+        }
+    }
+
+    /// frags_extent()'s extent, found frag by frag with dma_addr(): it runs from the first
+    /// frag while the frags are net_iovs back to back in IOVA space.
+    fn extent_by_frags(skb: &Skb) -> (usize, Iova, usize) {
+        let total = skb.frags.iter().map(Frag::len).sum();
+        let mut start = None;
+        let mut len = 0usize;
+        for f in &skb.frags {
+            let Frag::NetIov {
+                niov,
+                off,
+                len: flen,
+            } = f
+            else {
+                break;
+            };
+            let iova = niov.dma_addr() + *off as u64;
+            match start {
+                None => start = Some(iova),
+                Some(s) if s + len as u64 == iova => {}
+                Some(_) => break,
+            }
+            len += flen;
+        }
+        (total, start.unwrap_or(0), len)
+    }
+
+    /// The extent is the frag-by-frag one: contiguous frags, a gap in the middle, a page
+    /// frag first, in the middle or none; and none asked for.
+    #[test]
+    fn frags_extent_is_the_frag_by_frag_extent() {
+        for sg_chunk in [0, PAGE_SIZE] {
+            let (_k, b, _, _) = tx_binding(8, sg_chunk);
+            let page = Frag::Page {
+                bytes: Page::new_buf(vec![0u8; 500]),
+                off: 0,
+                len: 500,
+            };
+            let ranges = [
+                (100, PAGE_SIZE - 100),
+                (PAGE_SIZE, PAGE_SIZE),
+                (2 * PAGE_SIZE, 700),
+                (5 * PAGE_SIZE + 8, 900),
+                (5 * PAGE_SIZE + 908, 1000),
+            ];
+            let all = niov_frags(&b, &ranges);
+            let mut cases = vec![all.clone(), all[..3].to_vec(), all[3..].to_vec(), vec![]];
+            let mut page_first = vec![page.clone()];
+            page_first.extend(all.clone());
+            cases.push(page_first);
+            let mut page_mid = all[..2].to_vec();
+            page_mid.push(page);
+            page_mid.extend(all[2..].to_vec());
+            cases.push(page_mid);
+            for frags in cases {
+                let skb = gso_skb(frags, 1448);
+                let want = extent_by_frags(&skb);
+                assert_eq!(frags_extent(&skb, true, true), want);
+                assert_eq!(frags_extent(&skb, false, true), (want.0, 0, 0));
+                assert_eq!(frags_extent(&skb, true, false), (want.0, 0, 0));
+            }
         }
     }
 

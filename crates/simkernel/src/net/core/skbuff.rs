@@ -96,6 +96,34 @@ pub fn frame_buf_alloc(cap: usize) -> Vec<u8> {
     got.unwrap_or_else(|| Vec::with_capacity(size))
 }
 
+/// Appends to `out` `n` empty buffers with room for at least `cap` bytes each, what `n`
+/// calls of [`frame_buf_alloc`] give, with one thread-local access and borrow for all of
+/// them (a TSO burst's frames are taken at once): the recycled ones that fit off the end
+/// of the free list in one move, new ones at the recycled size for the rest.
+#[inline]
+pub fn frame_bufs_alloc(cap: usize, n: usize, out: &mut Vec<Vec<u8>>) {
+    if cap < FRAME_BUF_MIN {
+        out.extend((0..n).map(|_| Vec::with_capacity(cap)));
+        return;
+    }
+    let (fit, size) = FRAME_BUFS.with_borrow_mut(|p| {
+        p.size = p.size.max(cap);
+        // frame_buf_alloc() pops from the end while the last one fits, and once one does
+        // not, the ones after it miss too.
+        let fit = p
+            .bufs
+            .iter()
+            .rev()
+            .take(n)
+            .take_while(|v| v.capacity() >= cap)
+            .count();
+        let from = p.bufs.len() - fit;
+        out.extend(p.bufs.drain(from..).rev());
+        (fit, p.size)
+    });
+    out.extend((fit..n).map(|_| Vec::with_capacity(size)));
+}
+
 /// Hands `v` back for reuse (emptied), or frees it (a small one, or one smaller than the
 /// recycled size).
 #[inline]
@@ -454,6 +482,34 @@ mod tests {
         assert_eq!(d.as_ptr(), pc, "the full-size one");
         let e = frame_buf_alloc(2048);
         assert!(e.capacity() >= 5000, "a new one at the recycled size");
+    }
+
+    /// A batch takes what as many single allocations would, in the same order: the
+    /// recycled buffers that fit from the end of the list, then new ones at the recycled
+    /// size; small ones from the allocator.
+    #[test]
+    fn a_batch_of_frame_bufs_is_single_allocations() {
+        let bufs: Vec<Vec<u8>> = (0..4).map(|_| frame_buf_alloc(3000)).collect();
+        let ptrs: Vec<*const u8> = bufs.iter().map(|b| b.as_ptr()).collect();
+        for b in bufs {
+            frame_buf_free(b);
+        }
+        let mut out = vec![Vec::new()];
+        frame_bufs_alloc(2500, 3, &mut out);
+        let got: Vec<*const u8> = out[1..].iter().map(|b| b.as_ptr()).collect();
+        assert_eq!(got, [ptrs[3], ptrs[2], ptrs[1]]);
+        let single = frame_buf_alloc(2500);
+        assert_eq!(single.as_ptr(), ptrs[0]);
+        frame_bufs_alloc(2048, 2, &mut out);
+        assert_eq!(out.len(), 6);
+        assert!(
+            out.iter()
+                .skip(1)
+                .all(|b| b.is_empty() && b.capacity() >= 3000)
+        );
+        frame_bufs_alloc(100, 2, &mut out);
+        assert!(out[6..].iter().all(|b| b.is_empty() && b.capacity() >= 100));
+        assert_eq!(out.len(), 8);
     }
 
     /// `len` (and `off`) read the same through either variant.
