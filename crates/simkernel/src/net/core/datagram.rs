@@ -109,16 +109,7 @@ pub fn zerocopy_fill_skb_from_devmem(
                 let size = (PAGE_SIZE - in_off).min(end - o).min(size_goal - cur_len);
                 // The index fits: net_devmem_tx_span() checked the span's last niov.
                 let niov = NetIov::dmabuf(binding.clone(), (o / PAGE_SIZE) as u32);
-                out.push_back(SkbData {
-                    frag: Frag::NetIov {
-                        niov,
-                        off: in_off,
-                        len: size,
-                    },
-                    linear: false,
-                    unreadable: true,
-                    rx_ref: None,
-                });
+                out.push_back(devmem_tx_frag(niov, in_off, size));
                 nr_frags += 1;
                 cur_len += size;
                 o += size;
@@ -138,16 +129,7 @@ pub fn zerocopy_fill_skb_from_devmem(
                 return (bytes, Some(KernelError::new(EFAULT)));
             };
             let size = left.min(len - done).min(size_goal - cur_len);
-            out.push_back(SkbData {
-                frag: Frag::NetIov {
-                    niov,
-                    off: in_off,
-                    len: size,
-                },
-                linear: false,
-                unreadable: true,
-                rx_ref: None,
-            });
+            out.push_back(devmem_tx_frag(niov, in_off, size));
             nr_frags += 1;
             cur_len += size;
             done += size;
@@ -158,6 +140,17 @@ pub fn zerocopy_fill_skb_from_devmem(
         skb_end(skb_start + nr_frags);
     }
     (bytes, None)
+}
+
+/// The send-queue entry for `len` bytes at `off` in `niov`: an unreadable net_iov frag.
+#[inline(always)]
+fn devmem_tx_frag(niov: NetIov, off: usize, len: usize) -> SkbData {
+    SkbData {
+        frag: Frag::NetIov { niov, off, len },
+        linear: false,
+        unreadable: true,
+        rx_ref: None,
+    }
 }
 
 /// Appends `src` to the user's buffer `dst` (recvmsg's copy, the one per-byte cost of a
